@@ -1,0 +1,42 @@
+# 政务新媒体发布中心 — two commands for a newcomer: `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+
+.PHONY: run test lint typecheck pytest install translations bench clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	@touch $@
+
+install: $(BIN)/.installed
+
+## run: the whole hub on the embedded default (SQLite, embedded Redis, simulator, worker, web UI) with demo data
+run: install
+	$(BIN)/hub demo
+
+## test: lint, type-check and the whole test suite
+test: install lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check hub adapters review tests bench
+
+typecheck: install
+	$(BIN)/mypy hub adapters review
+
+pytest: install
+	$(BIN)/python -m pytest -q
+
+## translations: re-extract UI strings and compile catalogs
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg -o hub/translations/messages.pot --no-location --omit-header hub templates
+	$(BIN)/pybabel update -i hub/translations/messages.pot -d hub/translations -l en --no-fuzzy-matching --omit-header
+	$(BIN)/pybabel compile -d hub/translations
+
+bench: install
+	$(BIN)/python bench/checks.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .mypy_cache .ruff_cache

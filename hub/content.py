@@ -1,0 +1,104 @@
+"""Post content: HTML sanitising, cover images, and the revision hash."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import io
+import json
+from typing import Any
+
+import nh3
+from PIL import Image, UnidentifiedImageError
+
+ALLOWED_TAGS = {
+    "p", "br", "strong", "b", "em", "i", "u", "s", "span", "a", "img", "h1", "h2", "h3", "h4",
+    "ul", "ol", "li", "blockquote", "pre", "code", "hr", "table", "thead", "tbody", "tr", "td", "th",
+    "sub", "sup", "figure", "figcaption", "section",
+}
+ALLOWED_ATTRS = {
+    "*": {"class", "style"},
+    "a": {"href", "title", "target"},
+    "img": {"src", "alt", "title", "width", "height", "data-map", "data-review-no"},
+    "td": {"colspan", "rowspan"},
+    "th": {"colspan", "rowspan"},
+}
+
+
+def sanitize_html(html: str) -> str:
+    """Keep the formatting a rich-text editor produces; drop scripts, handlers and the like."""
+    return nh3.clean(
+        html or "",
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRS,
+        url_schemes={"http", "https", "mailto", "data"},
+        link_rel="noopener noreferrer",
+    )
+
+
+def html_to_text(html: str) -> str:
+    return nh3.clean(html or "", tags=set()).replace("&nbsp;", " ").strip()
+
+
+class CoverError(ValueError):
+    pass
+
+
+MAX_COVER_BYTES = 10 * 1024 * 1024
+
+
+def parse_data_url(value: str) -> tuple[str, bytes]:
+    """Decode an image ``data:`` URL into (mime, bytes); the image must really be one."""
+    if not value.startswith("data:") or "," not in value:
+        raise CoverError("封面必须是 data: URL 或媒体编号")
+    header, _, payload = value[5:].partition(",")
+    if not header.endswith(";base64"):
+        raise CoverError("封面 data: URL 必须是 base64 编码")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise CoverError("封面 data: URL 的 base64 内容无效") from exc
+    if len(data) > MAX_COVER_BYTES:
+        raise CoverError("封面图片不得超过 10 MB")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+            fmt = (img.format or "").lower()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise CoverError("封面不是可识别的图片") from exc
+    mime = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp",
+            "webp": "image/webp"}.get(fmt)
+    if not mime:
+        raise CoverError("封面图片格式不受支持（请用 JPG 或 PNG）")
+    return mime, data
+
+
+def generated_cover(title: str, seed: str = "") -> bytes:
+    """A plain generated cover image (JPEG, well under 64 KB) used until an admin uploads one."""
+    digest = hashlib.sha256((seed or title).encode()).digest()
+    color = (40 + digest[0] % 120, 60 + digest[1] % 120, 120 + digest[2] % 120)
+    img = Image.new("RGB", (900, 383), color)
+    band = Image.new("RGB", (900, 60), (255, 255, 255))
+    img.paste(band, (0, 323))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def revision_hash(fields: dict[str, Any]) -> str:
+    """SHA-256 over the content an approval binds to (DESIGN rule 1)."""
+    body = {
+        "title": fields.get("title", ""),
+        "content": fields.get("content", ""),
+        "summary": fields.get("summary", ""),
+        "author": fields.get("author", ""),
+        "category": fields.get("category", ""),
+        "is_original": bool(fields.get("is_original", False)),
+        "source_url": fields.get("source_url", ""),
+        "cover_sha256": fields.get("cover_sha256", ""),
+        "variants": fields.get("variants") or {},
+        "account_ids": sorted(int(a) for a in fields.get("account_ids") or []),
+    }
+    data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return hashlib.sha256(b"zhengwu-hub/revision/v1\n" + data).hexdigest()

@@ -1,0 +1,135 @@
+"""``hub demo``: the whole hub on the embedded default, with demo data.
+
+Starts the WeChat simulator, one worker with the scheduler and the web
+server as child processes of this one; Ctrl-C stops them all.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+import requests
+from sqlalchemy import select
+
+DEMO_PASSWORD = "demo-pass-2026"
+UNITS = [
+    ("nmg", "内蒙古自治区人民政府办公厅", None, "region"),
+    ("hlbe", "呼伦贝尔市人民政府办公室", "nmg", "league"),
+    ("cbeh", "陈巴尔虎旗人民政府办公室", "hlbe", "banner"),
+]
+USERS = [
+    ("editor", "王编辑", "cbeh", ["editor"]),
+    ("editor2", "李编辑", "cbeh", ["editor"]),
+    ("reviewer1", "张初审", "cbeh", ["reviewer"]),
+    ("reviewer2", "赵复审", "cbeh", ["reviewer"]),
+    ("reviewer3", "刘终审", "cbeh", ["reviewer"]),
+    ("admin", "陈管理员", "cbeh", ["admin"]),
+    ("supervisor", "孙主管", "hlbe", ["supervisor"]),
+    ("region", "周自治区主管", "nmg", ["supervisor"]),
+]
+ACCOUNTS = [
+    ("陈巴尔虎旗发布", True, "", "wx_demo_cbeh_main", "demo-secret-main-0001"),
+    ("陈巴尔虎旗政务服务", False, "政务服务事项办理通知需单独发布（演示数据）", "wx_demo_cbeh_service",
+     "demo-secret-service-0002"),
+]
+
+
+def seed(sim_base: str) -> list[tuple[int, str, str]]:
+    """Create demo units, users and accounts if missing; return (account id, appid, secret)."""
+    from . import audit
+    from .db import db
+    from .models import Account, Unit, User
+    from .services.accounts import create_account, set_credentials
+    from .services.admin import create_unit, create_user
+
+    out = []
+    token = audit.current_actor.set(audit.Actor.system("demo"))
+    try:
+        with db.transaction() as s:
+            for code, name, parent, kind in UNITS:
+                if not s.scalars(select(Unit).where(Unit.code == code)).first():
+                    create_unit(s, code, name, parent, kind)
+            for username, name, unit, roles in USERS:
+                if not s.scalars(select(User).where(User.username == username)).first():
+                    create_user(s, username, unit, roles, DEMO_PASSWORD, name)
+            for name, is_main, why, appid, secret in ACCOUNTS:
+                acc = s.scalars(select(Account).where(Account.name == name)).first()
+                if acc is None:
+                    acc = create_account(s, None, {"platform": "wechat", "name": name, "unit": "cbeh",
+                                                   "api_base": sim_base, "is_main": is_main,
+                                                   "justification": why})
+                    set_credentials(s, None, acc, {"app_id": appid, "app_secret": secret})
+                elif acc.api_base != sim_base:
+                    acc.api_base = sim_base
+                out.append((acc.id, appid, secret))
+    finally:
+        audit.current_actor.reset(token)
+    return out
+
+
+def _wait_http(url: str, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return True
+        except requests.RequestException:
+            time.sleep(0.2)
+    return False
+
+
+def run_demo(host: str, port: int, sim_port: int) -> None:
+    from . import create_app
+    from .setup import initialise
+
+    app = create_app()
+    sim_base = f"http://127.0.0.1:{sim_port}"
+    with app.app_context():
+        for line in initialise(app):
+            print(line)
+        accounts = seed(sim_base)
+    hub = [sys.executable, "-m", "hub"]
+    env = dict(os.environ, HUB_INSTANCE_DIR=app.config["HUB_INSTANCE_DIR"], PYTHONUNBUFFERED="1")
+    children: list[subprocess.Popen[Any]] = []
+
+    def stop(*_: Any) -> None:
+        for p in children:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in children:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+    try:
+        children.append(subprocess.Popen([*hub, "simulate", "wechat", "--host", "127.0.0.1",
+                                          "--port", str(sim_port)], env=env))
+        if not _wait_http(f"{sim_base}/_sim/state"):
+            raise SystemExit("微信模拟器未能启动")
+        for _id, appid, secret in accounts:
+            requests.post(f"{sim_base}/_sim/apps", json={"appid": appid, "secret": secret}, timeout=5)
+        children.append(subprocess.Popen([*hub, "worker"], env=env))
+        children.append(subprocess.Popen([*hub, "serve", "--host", host, "--port", str(port)], env=env))
+        if not _wait_http(f"http://127.0.0.1:{port}/login"):
+            raise SystemExit("网页服务未能启动")
+        print("\n政务新媒体发布中心（演示）已启动：")
+        print(f"  http://127.0.0.1:{port}/    http://[::1]:{port}/")
+        print(f"  微信模拟器：{sim_base}/_sim/state")
+        print(f"  演示账号（密码均为 {DEMO_PASSWORD}）：")
+        for username, name, unit, roles in USERS:
+            print(f"    {username:<11} {name}  {unit}  {', '.join(roles)}")
+        print("按 Ctrl-C 停止。\n", flush=True)
+        signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+        while all(p.poll() is None for p in children):
+            time.sleep(0.5)
+        print("有子进程意外退出，正在停止……", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("\n正在停止……")
+    finally:
+        stop()

@@ -1,0 +1,140 @@
+"""Posts, their immutable revisions, approvals, dispatches and comments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .account import Account
+from .base import Base, utcnow
+from .org import Unit, User
+
+POST_STATUSES = (
+    "draft", "in_review", "approved", "publishing", "published",
+    "partially_published", "failed", "rejected", "withdrawn",
+)
+DISPATCH_STATUSES = ("pending", "sending", "unconfirmed", "published", "failed", "cancelled")
+DISPATCH_TERMINAL = ("published", "failed", "cancelled")
+
+
+class Post(Base):
+    __tablename__ = "posts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    creator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[str] = mapped_column(String(24), default="draft", index=True)
+    current_revision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("revisions.id", use_alter=True, name="fk_posts_current_revision")
+    )
+    # Index of the review step the post is waiting on (0-based) while in_review.
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    chain: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
+    publish_at: Mapped[datetime | None] = mapped_column(DateTime)
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+    creator: Mapped[User] = relationship(lazy="joined")
+    current_revision: Mapped[Revision | None] = relationship(
+        foreign_keys=[current_revision_id], post_update=True, lazy="joined"
+    )
+    approvals: Mapped[list[Approval]] = relationship(
+        back_populates="post", order_by="Approval.id", lazy="selectin"
+    )
+    dispatches: Mapped[list[Dispatch]] = relationship(
+        back_populates="post", order_by="Dispatch.id", lazy="selectin"
+    )
+
+
+class Revision(Base):
+    """An immutable snapshot of a post's content; approvals bind to its hash."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("post_id", "number", name="uq_revisions_post_number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    content: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(64), default="")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    is_original: Mapped[bool] = mapped_column(Boolean, default=False)
+    source_url: Mapped[str] = mapped_column(String(500), default="")
+    cover_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    cover_sha256: Mapped[str] = mapped_column(String(64), default="")
+    variants: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    account_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    created_by: Mapped[User] = relationship(lazy="joined")
+
+
+class Approval(Base):
+    """One reviewer's decision on one step, bound to the exact revision hash."""
+
+    __tablename__ = "approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    revision_hash: Mapped[str] = mapped_column(String(64))
+    step: Mapped[int] = mapped_column(Integer)
+    step_name: Mapped[str] = mapped_column(String(50))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[str] = mapped_column(String(10))
+    checks: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    voided: Mapped[bool] = mapped_column(Boolean, default=False)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="approvals")
+    reviewer: Mapped[User] = relationship(lazy="joined")
+
+
+class Dispatch(Base):
+    """Sending one revision to one account. Exactly one per (revision, account)."""
+
+    __tablename__ = "dispatches"
+    __table_args__ = (UniqueConstraint("revision_id", "account_id", name="uq_dispatches_revision_account"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    platform_ref: Mapped[str | None] = mapped_column(String(200))
+    article_id: Mapped[str | None] = mapped_column(String(200))
+    draft_ref: Mapped[str | None] = mapped_column(String(200))
+    url: Mapped[str | None] = mapped_column(String(500))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    not_before: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+    post: Mapped[Post] = relationship(back_populates="dispatches")
+    account: Mapped[Account] = relationship(lazy="joined")
+    revision: Mapped[Revision] = relationship(lazy="joined")
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    revision_number: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="joined")

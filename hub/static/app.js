@@ -1,0 +1,51 @@
+/* Live dispatch status on the post page: polls the post's status.json. No inline scripts (CSP). */
+(function () {
+  "use strict";
+  var table = document.getElementById("dispatches");
+  if (!table || table.getAttribute("data-live") !== "1") { return; }
+  var url = table.getAttribute("data-status-url");
+  var settled = ["published", "failed", "cancelled"];
+
+  function badge(status, label) {
+    var span = document.createElement("span");
+    span.className = "status status-" + status;
+    span.setAttribute("data-status", status);
+    span.textContent = label;
+    return span;
+  }
+
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        var rows = table.querySelectorAll("tr[data-dispatch]");
+        if (rows.length !== data.dispatches.length) { window.location.reload(); return; }
+        var done = true;
+        data.dispatches.forEach(function (d) {
+          var row = table.querySelector('tr[data-dispatch="' + d.id + '"]');
+          if (!row) { return; }
+          var cell = row.querySelector(".d-status");
+          cell.replaceChildren(badge(d.status, d.status_label));
+          row.querySelector(".d-attempts").textContent = d.attempts;
+          var info = row.querySelector(".d-info");
+          if (d.url) {
+            var a = document.createElement("a");
+            a.href = d.url; a.target = "_blank"; a.rel = "noopener noreferrer";
+            a.textContent = info.getAttribute("data-view-label") || "查看";
+            info.replaceChildren(a);
+          } else {
+            info.textContent = d.error || "";
+          }
+          if (settled.indexOf(d.status) < 0) { done = false; }
+        });
+        var ps = document.getElementById("post-status");
+        if (ps) { ps.replaceChildren(badge(data.status, data.status_label)); }
+        if (!done || data.status === "approved" || data.status === "publishing") {
+          window.setTimeout(poll, 1500);
+        }
+      })
+      .catch(function () { window.setTimeout(poll, 4000); });
+  }
+  window.setTimeout(poll, 800);
+})();

