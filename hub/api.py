@@ -285,7 +285,15 @@ def openapi():  # type: ignore[no-untyped-def]
     return jsonify(spec())
 
 
+# Feature areas add their endpoints to ``bp`` from their own modules.
+AREA_MODULES = ("hub.api_review", "hub.api_accounts", "hub.api_dispatch", "hub.api_audit")
+
+
 def init_app(app: Flask) -> None:
+    import importlib
+
+    for name in AREA_MODULES:
+        importlib.import_module(name)
     csrf.exempt(bp)
     limiter.limit(lambda: app.config["HUB_API_LIMIT"], key_func=_token_key)(bp)
     app.register_blueprint(bp)

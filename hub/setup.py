@@ -19,7 +19,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(app: Flask) -> None:
-    command.upgrade(alembic_config(app.config["HUB_DATABASE_URL"]), "head")
+    command.upgrade(alembic_config(app.config["HUB_DATABASE_URL"]), "heads")
 
 
 def initialise(app: Flask) -> list[str]:

@@ -424,7 +424,15 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
 
+# Feature areas add their pages to ``bp`` from their own modules.
+AREA_MODULES = ("hub.web_review", "hub.web_accounts", "hub.web_dispatch", "hub.web_audit")
+
+
 def init_app(app: Flask) -> None:
+    import importlib
+
+    for name in AREA_MODULES:
+        importlib.import_module(name)
     app.register_blueprint(bp)
 
     @app.errorhandler(CSRFError)

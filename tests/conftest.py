@@ -48,7 +48,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         base = TEST_DB.rsplit("/", 1)[0]
         url = f"{base}/{name}"
-        command.upgrade(alembic_config(url), "head")
+        command.upgrade(alembic_config(url), "heads")
         yield url
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -56,7 +56,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         d = tmp_path_factory.mktemp("dbtemplate")
         url = f"sqlite:///{d / 'template.db'}"
-        command.upgrade(alembic_config(url), "head")
+        command.upgrade(alembic_config(url), "heads")
         yield url
 
 

@@ -1,0 +1,7 @@
+"""REST endpoints of the accounts area, added to the API blueprint (see hub.api)."""
+
+from __future__ import annotations
+
+from .api import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,7 @@
+"""Web pages of the dispatch area, added to the web blueprint (see hub.web)."""
+
+from __future__ import annotations
+
+from .web import bp
+
+__all__ = ["bp"]
