@@ -70,12 +70,14 @@ class _Client(WeChatClient):
                 return cached
         return self.fetch_access_token()["access_token"]
 
-    def fetch_access_token(self, force_refresh: bool = False) -> dict:  # type: ignore[override]
+    def fetch_access_token(self, force_refresh: bool = False,  # type: ignore[override]
+                           use_cache: bool = True) -> dict:
+        """Get a token via stable_token; ``use_cache=False`` always asks the platform (verify)."""
         lock = self._token_cache.lock(self._cache_key) if self._token_cache is not None else None
         if lock is not None:
             lock.acquire()
         try:
-            if self._token_cache is not None and not force_refresh:
+            if self._token_cache is not None and not force_refresh and use_cache:
                 cached = self._token_cache.get(self._cache_key)
                 if cached:
                     return {"access_token": cached}
@@ -194,7 +196,7 @@ class WeChatAdapter(Adapter):
     def verify_credentials(self) -> tuple[bool, str]:
         try:
             client = self._client()
-            client.fetch_access_token(force_refresh=False)
+            client.fetch_access_token(force_refresh=False, use_cache=False)
         except PlatformError as exc:
             return False, exc.message
         except WeChatClientException as exc:

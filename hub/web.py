@@ -14,7 +14,6 @@ from flask import (
     Flask,
     abort,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -27,7 +26,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
-from sqlalchemy import func, select
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -480,4 +479,3 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "web.login"
     login_manager.login_message = "请先登录"
     login_manager.session_protection = "basic"
-    _ = (g, func)

@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,12 +20,12 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import create_engine, text
+from support import ALL_CHECKS, PASSWORD, Api, run_burst_worker, wait_for  # noqa: F401  (re-exported)
 
 from hub.db import db
 
 TEST_DB = os.environ.get("HUB_TEST_DATABASE_URL", "")
 TEST_REDIS = os.environ.get("HUB_TEST_REDIS_URL", "")
-PASSWORD = "test-password-123"
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -188,29 +187,6 @@ def factory(app: Any) -> Factory:
     return Factory(app)
 
 
-class Api:
-    def __init__(self, client: Any, token: str) -> None:
-        self.client, self.token = client, token
-
-    def _h(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
-
-    def get(self, path: str, **kw: Any) -> Any:
-        return self.client.get("/api/v1" + path, headers=self._h(), **kw)
-
-    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
-        return self.client.post("/api/v1" + path, json=json, headers=self._h(), **kw)
-
-    def patch(self, path: str, json: Any = None) -> Any:
-        return self.client.patch("/api/v1" + path, json=json, headers=self._h())
-
-    def put(self, path: str, json: Any = None) -> Any:
-        return self.client.put("/api/v1" + path, json=json, headers=self._h())
-
-
-ALL_CHECKS = {"political": True, "legal": True, "policy": True, "secrecy": True, "wording": True}
-
-
 @pytest.fixture
 def world(factory: Factory, client: Any, wechat_sim: Any) -> dict[str, Any]:
     """A region → league → banner with an editor, three reviewers, an admin, a supervisor and
@@ -267,31 +243,6 @@ def wechat_sim() -> Iterator[SimHandle]:
     server.server_close()
 
 
-def run_burst_worker(app: Any, timeout: float = 60) -> None:
-    """Run a real RQ worker (same process, no fork) until the queue and scheduled jobs are done."""
-    from rq import SimpleWorker
-    from rq.registry import ScheduledJobRegistry
-
-    from hub.queue import get_queue, get_redis
-
-    q = get_queue(app.config)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        SimpleWorker([q], connection=get_redis(app.config)).work(burst=True, with_scheduler=True,
-                                                                   logging_level="WARNING")
-        sched = ScheduledJobRegistry(queue=q)
-        if len(q) == 0 and sched.count == 0:
-            return
-        time.sleep(0.3)
-        # Move due scheduled jobs onto the queue (the scheduler does this in a long-running worker).
-        for job_id in sched.get_jobs_to_schedule(int(time.time()) + 1):
-            job = q.fetch_job(job_id)
-            if job is not None:
-                q._enqueue_job(job)  # noqa: SLF001
-                sched.remove(job)
-    raise AssertionError("worker did not drain the queue in time")
-
-
 @pytest.fixture
 def worker_process(instance: dict[str, str], app: Any) -> Iterator[subprocess.Popen[bytes]]:
     """A real `hub worker` process for this instance."""
@@ -307,12 +258,3 @@ def worker_process(instance: dict[str, str], app: Any) -> Iterator[subprocess.Po
     log.close()
 
 
-def wait_for(predicate: Any, timeout: float = 30, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")

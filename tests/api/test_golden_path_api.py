@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ALL_CHECKS, run_burst_worker, wait_for
+from support import ALL_CHECKS, run_burst_worker, wait_for
 
 
 def _create(api, accounts, **kw):

@@ -1,0 +1,67 @@
+"""Helpers shared by tests in every folder: `from support import ...`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+PASSWORD = "test-password-123"
+
+
+class Api:
+    def __init__(self, client: Any, token: str) -> None:
+        self.client, self.token = client, token
+
+    def _h(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def get(self, path: str, **kw: Any) -> Any:
+        return self.client.get("/api/v1" + path, headers=self._h(), **kw)
+
+    def post(self, path: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.post("/api/v1" + path, json=json, headers=self._h(), **kw)
+
+    def patch(self, path: str, json: Any = None) -> Any:
+        return self.client.patch("/api/v1" + path, json=json, headers=self._h())
+
+    def put(self, path: str, json: Any = None) -> Any:
+        return self.client.put("/api/v1" + path, json=json, headers=self._h())
+
+
+ALL_CHECKS = {"political": True, "legal": True, "policy": True, "secrecy": True, "wording": True}
+
+
+def run_burst_worker(app: Any, timeout: float = 60) -> None:
+    """Run a real RQ worker (same process, no fork) until the queue and scheduled jobs are done."""
+    from rq import SimpleWorker
+    from rq.registry import ScheduledJobRegistry
+
+    from hub.queue import get_queue, get_redis
+
+    q = get_queue(app.config)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        SimpleWorker([q], connection=get_redis(app.config)).work(burst=True, with_scheduler=True,
+                                                                   logging_level="WARNING")
+        sched = ScheduledJobRegistry(queue=q)
+        if len(q) == 0 and sched.count == 0:
+            return
+        time.sleep(0.3)
+        # Move due scheduled jobs onto the queue (the scheduler does this in a long-running worker).
+        for job_id in sched.get_jobs_to_schedule(int(time.time()) + 1):
+            job = q.fetch_job(job_id)
+            if job is not None:
+                q._enqueue_job(job)  # noqa: SLF001
+                sched.remove(job)
+    raise AssertionError("worker did not drain the queue in time")
+
+
+def wait_for(predicate: Any, timeout: float = 30, interval: float = 0.2) -> Any:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
