@@ -29,11 +29,9 @@ typecheck: install
 pytest: install
 	$(BIN)/python -m pytest -q
 
-## translations: re-extract UI strings and compile catalogs
+## translations: add new UI strings to the English catalog and compile it (then translate the empty ones)
 translations: install
-	$(BIN)/pybabel extract -F babel.cfg -o hub/translations/messages.pot --no-location --omit-header hub templates
-	$(BIN)/pybabel update -i hub/translations/messages.pot -d hub/translations -l en --no-fuzzy-matching --omit-header
-	$(BIN)/pybabel compile -d hub/translations
+	$(BIN)/python -m hub.i18n extract
 
 bench: install
 	$(BIN)/python bench/checks.py

@@ -7,6 +7,7 @@ platform simulators are the real things (simulators on loopback).
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 import requests
 from sqlalchemy import create_engine, text
 from support import ALL_CHECKS, PASSWORD, Api, run_burst_worker, wait_for  # noqa: F401  (re-exported)
@@ -123,8 +125,17 @@ def app(instance: dict[str, str]) -> Iterator[Any]:
         db.engine.dispose()
 
 
+class FreshContextClient(FlaskClient):
+    """Each request runs in an empty contextvars context, so it gets its own app context and `g`
+    as in production, although the `app` fixture keeps an app context pushed for the test body."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def client(app: Any) -> Any:
+    app.test_client_class = FreshContextClient
     return app.test_client()
 
 
