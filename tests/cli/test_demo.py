@@ -1,0 +1,93 @@
+"""`hub demo` on the pure embedded default (SQLite, embedded Redis): the newcomer's `make run`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+from support import ALL_CHECKS, wait_for
+
+HUB = [sys.executable, "-m", "hub"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_demo_serves_and_publishes_once(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_INSTANCE_DIR"] = str(tmp_path / "instance")
+    port, sim_port = free_port(), free_port()
+    log = open(tmp_path / "demo.log", "wb")
+    demo = subprocess.Popen([*HUB, "demo", "--port", str(port), "--sim-port", str(sim_port)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _up(base + "/login") or demo.poll() is not None, timeout=90)
+        assert demo.poll() is None, (tmp_path / "demo.log").read_text()
+        out = (tmp_path / "demo.log").read_text()
+        assert "demo-pass-2026" in out and "reviewer1" in out
+
+        def token(user: str) -> dict[str, str]:
+            t = subprocess.run([*HUB, "token", "create", user], env=env, capture_output=True, text=True,
+                               timeout=60, check=True).stdout.strip()
+            return {"Authorization": f"Bearer {t}"}
+
+        ed = token("editor")
+        accounts = requests.get(base + "/api/v1/accounts", headers=ed, timeout=10).json()["accounts"]
+        assert len(accounts) == 2 and all(a["platform"] == "wechat" for a in accounts)
+        r = requests.post(base + "/api/v1/posts", headers=ed, timeout=10, json={
+            "title": "演示稿件：冬季供暖服务公告", "content": "<p>供暖热线已开通。</p>",
+            "account_ids": [accounts[0]["id"]]})
+        assert r.status_code == 201, r.text
+        post = r.json()
+        assert requests.post(base + f"/api/v1/posts/{post['id']}/submit", headers=ed, timeout=10).ok
+        for rv in ("reviewer1", "reviewer2", "reviewer3"):
+            r = requests.post(base + f"/api/v1/posts/{post['id']}/approve", headers=token(rv), timeout=10,
+                              json={"revision_hash": post["revision"]["hash"], "checks": ALL_CHECKS})
+            assert r.status_code == 200, r.text
+
+        def published():
+            p = requests.get(base + f"/api/v1/posts/{post['id']}", headers=ed, timeout=10).json()
+            return p if p["status"] == "published" else None
+
+        wait_for(published, timeout=60)
+        state = requests.get(f"http://127.0.0.1:{sim_port}/_sim/state", timeout=10).json()
+        assert len(state["published"]) == 1
+        # The web UI answers on IPv6 too.
+        try:
+            r6 = requests.get(f"http://[::1]:{port}/login", timeout=5)
+            assert r6.status_code == 200
+        except requests.ConnectionError:
+            with socket.socket(socket.AF_INET6) as s:  # only acceptable when the host has no IPv6
+                try:
+                    s.bind(("::1", 0))
+                except OSError:
+                    pass
+                else:
+                    raise
+    finally:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            raise AssertionError("hub demo did not stop on Ctrl-C") from None
+        log.close()
+    assert demo.returncode is not None
+    assert "Traceback" not in Path(tmp_path / "demo.log").read_text()
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.RequestException:
+        return False
