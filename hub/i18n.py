@@ -25,7 +25,7 @@ METHODS = [("hub/**.py", "python"), ("templates/**.html", "jinja2")]
 def extract() -> Catalog:
     """Every translatable string in hub/ and templates/."""
     cat = Catalog(locale=None)
-    for filename, lineno, message, comments, context in extract_from_dir(
+    for filename, _lineno, message, _comments, context in extract_from_dir(
         str(ROOT), METHODS, options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
     ):
         if filename.startswith(("hub/", "templates/")):

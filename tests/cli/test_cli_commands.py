@@ -125,7 +125,7 @@ def _serve(env, host: str, port: int):
             return p
         except requests.RequestException:
             if p.poll() is not None:
-                raise AssertionError((Path(env["HUB_INSTANCE_DIR"]) / f"serve-{port}.log").read_text())
+                raise AssertionError((Path(env["HUB_INSTANCE_DIR"]) / f"serve-{port}.log").read_text()) from None
             time.sleep(0.3)
     p.kill()
     raise AssertionError("hub serve did not start")
