@@ -56,9 +56,11 @@ def dfa_words(text: str, n: int = 10_000, from_text: bool = False) -> list[str]:
     sample = text[:200_000]
     chars = sorted({c for c in sample if "\u4e00" <= c <= "\u9fff"})
     rnd = random.Random(6)
+    tries = 0
     while len(words) < n:
         k = rnd.randint(2, 4)
-        if from_text:
+        tries += 1
+        if from_text and tries < 50 * n:  # the text may hold fewer distinct words; then fill at random
             i = rnd.randrange(len(sample) - k)
             w = sample[i : i + k]
             if all("\u4e00" <= c <= "\u9fff" for c in w):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from .lexicon import char_class, fold
-from .text import CJK, View
+from .text import View
 
 D = "[0-9０-９]"
 _NOT_ALNUM_BEFORE = r"(?<![0-9０-９A-Za-zＡ-Ｚａ-ｚ])"
