@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask.testing import FlaskClient
 import requests
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from support import ALL_CHECKS, PASSWORD, Api, run_burst_worker, wait_for  # noqa: F401  (re-exported)
 
