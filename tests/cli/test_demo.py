@@ -32,8 +32,10 @@ def test_demo_serves_and_publishes_once(tmp_path):
     try:
         wait_for(lambda: _up(base + "/login") or demo.poll() is not None, timeout=90)
         assert demo.poll() is None, (tmp_path / "demo.log").read_text()
-        out = (tmp_path / "demo.log").read_text()
-        assert "demo-pass-2026" in out and "reviewer1" in out
+        # The logins are printed once every part is up.
+        out = wait_for(lambda: (lambda t: t if "reviewer1" in t else None)((tmp_path / "demo.log").read_text()),
+                       timeout=30)
+        assert "demo-pass-2026" in out
 
         def token(user: str) -> dict[str, str]:
             t = subprocess.run([*HUB, "token", "create", user], env=env, capture_output=True, text=True,
