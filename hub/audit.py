@@ -1,9 +1,32 @@
 """The audit trail: every action appends a hash-chained entry in its own transaction.
 
-``record()`` is called inside the transaction of the action it records, so if
-the entry cannot be written the action is rolled back too (DESIGN rule 4).
-Appends are serialised by updating the single ``audit_head`` row first: on
-PostgreSQL that is a row lock, on SQLite the database writer lock.
+``record()`` is called inside the transaction of the action it records. It
+queues the entry on the session; when that transaction commits, a
+``before_commit`` hook takes the append lock, gives the queued entries their
+sequence numbers and hashes and inserts them, all inside the same transaction.
+If the entry cannot be written the commit fails and the action is rolled back
+too (DESIGN rule 4).
+
+Appends are serialised on the single ``audit_head`` row: on PostgreSQL a row
+lock, on SQLite the database writer lock.
+
+* SQLite (writes are serialised by the database anyway): the entries are
+  numbered, hashed and inserted into ``audit_entries`` right before the commit.
+* PostgreSQL: holding a global lock through every action's commit (its WAL
+  flush) would serialise all writers. Instead the action's transaction
+  inserts the entries into ``audit_queue`` (no lock; if that insert fails the
+  action fails), each row with an HMAC whose key is derived from the
+  instance's secret key, outside the database. Right after the commit the
+  sealer (:func:`seal_queue`) takes the head lock and chains every queued row
+  with a valid HMAC in one batch: concurrent writers share one lock hold and
+  one WAL flush. A row that someone with database access forged is never
+  sealed, and ``hub audit verify`` reports it.
+
+After each commit that extended the chain, the new ``(seq, hash)`` pairs are
+appended to the witness file outside the database (see :mod:`hub.witness`).
+
+Each entry's hash is SHA-256 over ``DOMAIN``, the previous entry's hash, a
+newline and the canonical JSON of the entry's body (:func:`entry_body`).
 """
 
 from __future__ import annotations
@@ -11,22 +34,45 @@ from __future__ import annotations
 import contextvars
 import getpass
 import hashlib
+import hmac
 import json
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+import logging
+import secrets
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Table, event, func, insert, select, text, update
+from sqlalchemy.orm import Session, SessionTransaction
 
+from . import witness as witness_mod
 from .models import AuditEntry, AuditHead, Unit, User, utcnow
+from .models.audit import AuditQueued
+
+log = logging.getLogger(__name__)
 
 GENESIS = "0" * 64
 DOMAIN = b"zhengwu-hub/audit-entry/v1\n"
 
 # Keys whose values must never be written to audit details.
 _SECRET_WORDS = ("secret", "password", "token", "aeskey", "aes_key", "private", "credential_value")
+
+# session.info keys
+PENDING = "audit_pending"      # entries recorded in the open transaction, not yet sealed
+APPENDED = "audit_appended"    # (seq, hash) sealed in the committing transaction, for the witness
+_MARKS = "audit_savepoints"    # savepoint -> len(pending) when it began
+_SEAL = "audit_seal_queue"     # the committing transaction queued entries: seal them after the commit
+QUEUE_DOMAIN = b"zhengwu-hub/audit-queue/v1\n"
+QUEUE_COLUMNS = ("nonce", "queued_at", "actor_id", "actor_username", "actor_name", "actor_unit", "ip",
+                 "user_agent", "action", "object_type", "object_id", "unit_code", "summary", "details")
+
+_ENTRIES: Table = AuditEntry.__table__  # type: ignore[assignment]
+_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+_QUEUE: Table = AuditQueued.__table__  # type: ignore[assignment]
+
+ENTRY_COLUMNS = ("seq", "at", "actor_id", "actor_username", "actor_name", "actor_unit", "ip", "user_agent",
+                 "action", "object_type", "object_id", "unit_code", "summary", "details", "prev_hash", "hash")
 
 
 @dataclass
@@ -40,10 +86,12 @@ class Actor:
 
     @classmethod
     def of(cls, user: User) -> Actor:
+        """The snapshot of a user: id, username, display name and unit code."""
         return cls(user.id, user.username, user.display_name(), user.unit.code if user.unit else "")
 
     @classmethod
     def cli(cls) -> Actor:
+        """The operator running a ``hub`` command: ``cli:<os user>``."""
         try:
             who = getpass.getuser()
         except Exception:  # no login name in some containers
@@ -52,11 +100,14 @@ class Actor:
 
     @classmethod
     def system(cls, what: str) -> Actor:
+        """A background part of the hub (worker, scheduler): ``system:<what>``."""
         return cls(None, f"system:{what}", "", "")
 
 
 @dataclass
 class RequestInfo:
+    """The client's IP address and user agent, snapshotted into entries made during a request."""
+
     ip: str = ""
     user_agent: str = ""
 
@@ -71,7 +122,7 @@ def scrub(details: Any) -> Any:
         out = {}
         for k, v in details.items():
             lk = str(k).lower()
-            if any(w in lk for w in _SECRET_WORDS) and not lk.endswith(("_set", "_field", "_fields")):
+            if any(w in lk for w in _SECRET_WORDS) and not lk.endswith(("_set", "_field", "_fields", "_prefix")):
                 out[k] = "[redacted]"
             else:
                 out[k] = scrub(v)
@@ -81,30 +132,68 @@ def scrub(details: Any) -> Any:
     return details
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+_quote = json.encoder.encode_basestring  # the string encoder of ensure_ascii=False (C when available)
+
+
 def canonical(obj: Any) -> bytes:
     """Canonical JSON: sorted keys, no whitespace, UTF-8."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _ENCODER.encode(obj).encode("utf-8")
 
 
 def format_time(at: datetime) -> str:
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """An entry time (naive UTC) as hashed and exported: ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
+    return at.isoformat(timespec="microseconds") + "Z"
+
+
+def body_of(seq: int, at: datetime, actor_id: int | None, actor_username: str, actor_name: str,
+            actor_unit: str, ip: str, user_agent: str, action: str, object_type: str, object_id: str,
+            unit_code: str, summary: str, details: str) -> dict[str, Any]:
+    """The hashed body of an entry from its column values (``details`` as stored JSON text)."""
+    return {
+        "seq": int(seq),
+        "at": format_time(at),
+        "actor": {"id": actor_id, "username": actor_username, "name": actor_name, "unit": actor_unit},
+        "ip": ip,
+        "user_agent": user_agent,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "unit": unit_code,
+        "summary": summary,
+        "details": json.loads(details or "{}"),
+    }
+
+
+_TEMPLATE = ('{"action":%s,"actor":{"id":%s,"name":%s,"unit":%s,"username":%s},"at":"%s","details":%s,'
+             '"ip":%s,"object_id":%s,"object_type":%s,"seq":%d,"summary":%s,"unit":%s,"user_agent":%s}')
+
+
+def body_bytes(seq: int, at: datetime, actor_id: int | None, actor_username: str, actor_name: str,
+               actor_unit: str, ip: str, user_agent: str, action: str, object_type: str, object_id: str,
+               unit_code: str, summary: str, details: str) -> bytes:
+    """``canonical(body_of(...))`` built directly (the hot path of sealing and verifying).
+
+    ``details`` is stored in canonical form, so it is spliced in as it is; a
+    stored value that is not canonical no longer matches the hash.
+    """
+    q = _quote
+    return (_TEMPLATE % (
+        q(action), "null" if actor_id is None else int(actor_id), q(actor_name), q(actor_unit), q(actor_username),
+        at.isoformat(timespec="microseconds") + "Z", details or "{}", q(ip), q(object_id), q(object_type),
+        int(seq), q(summary), q(unit_code), q(user_agent),
+    )).encode("utf-8")
+
+
+def hash_bytes(prev_hash: str, body: bytes) -> str:
+    """SHA-256 over DOMAIN, the previous hash, a newline and the canonical body bytes."""
+    return hashlib.sha256(DOMAIN + prev_hash.encode("ascii") + b"\n" + body).hexdigest()
 
 
 def entry_body(e: AuditEntry) -> dict[str, Any]:
     """The fields covered by an entry's hash (everything except the hashes)."""
-    return {
-        "seq": int(e.seq),
-        "at": format_time(e.at),
-        "actor": {"id": e.actor_id, "username": e.actor_username, "name": e.actor_name, "unit": e.actor_unit},
-        "ip": e.ip,
-        "user_agent": e.user_agent,
-        "action": e.action,
-        "object_type": e.object_type,
-        "object_id": e.object_id,
-        "unit": e.unit_code,
-        "summary": e.summary,
-        "details": json.loads(e.details or "{}"),
-    }
+    return body_of(e.seq, e.at, e.actor_id, e.actor_username, e.actor_name, e.actor_unit, e.ip, e.user_agent,
+                   e.action, e.object_type, e.object_id, e.unit_code, e.summary, e.details)
 
 
 def compute_hash(prev_hash: str, body: dict[str, Any]) -> str:
@@ -124,6 +213,7 @@ def ensure_head(session: Session) -> None:
         session.flush()
 
 
+# -- appending ------------------------------------------------------------------------------
 def record(
     session: Session,
     action: str,
@@ -135,68 +225,374 @@ def record(
     details: dict[str, Any] | None = None,
     actor: Actor | User | None = None,
 ) -> AuditEntry:
-    """Append an audit entry inside the caller's transaction and return it."""
-    if isinstance(actor, User):
-        actor = Actor.of(actor)
-    actor = actor or current_actor.get() or Actor.system("unknown")
+    """Record an audit entry in the caller's transaction and return it.
+
+    The entry is sealed (numbered, hashed, inserted) when the transaction
+    commits; its ``seq`` and ``hash`` are set then. If sealing fails, the
+    commit fails and the whole action is rolled back.
+    """
+    who: Actor = (Actor.of(actor) if isinstance(actor, User) else actor) or current_actor.get() \
+        or Actor.system("unknown")
     req = current_request.get() or RequestInfo()
-    unit_code = unit.code if isinstance(unit, Unit) else (unit or "")
-    # Take the append lock: bump the head's seq (row lock / SQLite writer lock).
-    row = session.execute(
-        update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
-        .returning(AuditHead.seq, AuditHead.hash)
-    ).first()
-    if row is None:
-        ensure_head(session)
-        row = session.execute(
-            update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq + 1)
-            .returning(AuditHead.seq, AuditHead.hash)
-        ).one()
-    seq, prev = int(row[0]), str(row[1])
+    unit_code: str = unit.code if isinstance(unit, Unit) else str(unit or "")
     entry = AuditEntry(
-        seq=seq,
-        at=utcnow(),
-        actor_id=actor.id,
-        actor_username=actor.username[:100],
-        actor_name=(actor.name or "")[:100],
-        actor_unit=actor.unit or "",
+        actor_id=who.id,
+        actor_username=who.username[:100],
+        actor_name=(who.name or "")[:100],
+        actor_unit=(who.unit or "")[:64],
         ip=(req.ip or "")[:64],
         user_agent=(req.user_agent or "")[:300],
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id) if object_id not in (None, "") else "",
-        unit_code=unit_code,
-        summary=summary,
+        action=action[:64],
+        object_type=(object_type or "")[:32],
+        object_id=(str(object_id) if object_id not in (None, "") else "")[:64],
+        unit_code=unit_code[:64],
+        summary=summary or "",
+        # Serialise now so that a detail that cannot be encoded fails the action at once.
         details=canonical(scrub(details or {})).decode("utf-8"),
-        prev_hash=prev,
+        prev_hash="",
         hash="",
     )
-    entry.hash = compute_hash(prev, entry_body(entry))
-    session.add(entry)
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(hash=entry.hash))
-    session.flush()
-    session.info.setdefault("audit_appended", []).append((entry.seq, entry.hash))
+    if not session.in_transaction():
+        # Begin now so that a rollback before any SQL still fires the hooks that drop this entry.
+        session.begin()
+    session.info.setdefault(PENDING, []).append(entry)
     return entry
 
 
+def _take_head(session: Session, n: int) -> tuple[int, str]:
+    """Lock the head and reserve ``n`` sequence numbers; returns (last reserved seq, previous hash)."""
+    head = _HEAD
+    stmt = update(head).where(head.c.id == 1).values(seq=head.c.seq + n).returning(head.c.seq, head.c.hash)
+    row = session.execute(stmt).first()
+    if row is None:
+        ensure_head(session)
+        row = session.execute(stmt).one()
+    return int(row[0]), str(row[1])
+
+
+def seal(session: Session, entries: Sequence[AuditEntry]) -> list[tuple[int, str]]:
+    """Number, hash and insert ``entries`` under the append lock (inside the open transaction)."""
+    if not entries:
+        return []
+    last, prev = _take_head(session, len(entries))
+    at = utcnow()
+    rows = []
+    out = []
+    for i, e in enumerate(entries):
+        e.seq = last - len(entries) + 1 + i
+        e.at = at
+        e.prev_hash = prev
+        e.hash = hash_bytes(prev, body_bytes(*(getattr(e, c) for c in ENTRY_COLUMNS[:14])))
+        prev = e.hash
+        row = {c: getattr(e, c) for c in ENTRY_COLUMNS}
+        row["nonce"] = None
+        rows.append(row)
+        out.append((e.seq, e.hash))
+    head = _HEAD
+    move_head = update(head).where(head.c.id == 1).values(hash=prev)
+    if session.get_bind().dialect.name == "postgresql":
+        # One round trip while the lock is held: the insert rides along as a data-modifying CTE.
+        ins = insert(_ENTRIES).values(rows).returning(_ENTRIES.c.seq).cte("appended")
+        session.execute(move_head.add_cte(ins))
+    else:
+        session.execute(insert(_ENTRIES), rows)
+        session.execute(move_head)
+    return out
+
+
+# -- the append queue (PostgreSQL) ---------------------------------------------------------
+def queue_mac(key: bytes, values: Sequence[Any]) -> str:
+    """HMAC-SHA256 of a queued entry (``QUEUE_COLUMNS`` values) under the instance's queue key."""
+    parts = list(values)
+    parts[1] = format_time(parts[1])
+    return hmac.new(key, QUEUE_DOMAIN + canonical(parts), hashlib.sha256).hexdigest()
+
+
+def enqueue(session: Session, entries: Sequence[AuditEntry], key: bytes) -> list[str]:
+    """Insert ``entries`` into the queue inside the open transaction (no lock taken); returns their nonces."""
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    nonces: list[str] = []
+    for e in entries:
+        e.at = now
+        nonce = secrets.token_hex(16)
+        row: dict[str, Any] = {"nonce": nonce, "queued_at": now}
+        row.update({c: getattr(e, c) for c in QUEUE_COLUMNS[2:]})
+        row["mac"] = queue_mac(key, [row[c] for c in QUEUE_COLUMNS])
+        rows.append(row)
+        nonces.append(nonce)
+    session.execute(insert(_QUEUE), rows)
+    return nonces
+
+
+# Advisory lock key of the sealer (PostgreSQL): "audit" in ASCII.
+SEALER_LOCK = 0x6175646974
+
+_QUEUE_COLS_SQL = ", ".join(f"q.{c}" for c in ("id", *QUEUE_COLUMNS, "mac"))
+# One round trip: lock the head row and read a batch of the queue, flagging rows already sealed (replays).
+_FETCH = text(
+    "WITH h AS (SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE) "
+    f"SELECT h.seq, h.hash, {_QUEUE_COLS_SQL}, "
+    "EXISTS (SELECT 1 FROM audit_entries e WHERE e.nonce = q.nonce) AS replayed "
+    "FROM h LEFT JOIN LATERAL (SELECT * FROM audit_queue ORDER BY id LIMIT :batch) q ON true ORDER BY q.id"
+)
+
+
+def _sealer_engine(engine: Any, witness: witness_mod.Witness) -> Any:
+    """A small engine for sealing, without the pool's pre-ping round trip (sealing is on the hot path)."""
+    eng = getattr(witness, "_sealer_engine", None)
+    if eng is None or eng.url != engine.url:
+        from sqlalchemy import create_engine
+
+        eng = create_engine(engine.url, pool_size=2, max_overflow=8, pool_recycle=300)
+        witness._sealer_engine = eng  # type: ignore[attr-defined]
+        event.listen(engine, "engine_disposed", lambda _e: eng.dispose())
+    return eng
+
+
+def seal_own(engine: Any, witness: witness_mod.Witness, nonces: Sequence[str], timeout: float = 30.0) -> None:
+    """Make sure the entries queued as ``nonces`` are chained: become the sealer, or wait for the running one.
+
+    Writers do not line up for the head lock one after another: the one that
+    gets the sealer's advisory lock seals everything queued; the others wait
+    on the shared advisory lock, all wake when it is done, and only those
+    whose entries arrived too late for that batch try to seal next.
+    """
+    import time
+
+    eng = _sealer_engine(engine, witness)
+    deadline = time.monotonic() + timeout
+    while True:
+        with eng.connect() as conn:
+            with conn.begin():
+                leader = conn.execute(select(func.pg_try_advisory_xact_lock(SEALER_LOCK))).scalar()
+                if leader:
+                    done = _seal_batch(conn, witness)
+                else:
+                    # Wait until the running sealer is done; release at once so as not to block the next one.
+                    conn.execute(select(func.pg_advisory_lock_shared(SEALER_LOCK),
+                                        func.pg_advisory_unlock_shared(SEALER_LOCK)))
+                    left = conn.execute(select(func.count()).select_from(_QUEUE)
+                                        .where(_QUEUE.c.nonce.in_(list(nonces)))).scalar()
+            if leader:
+                _witness(witness, done)
+                if len(done) < 5000:
+                    return
+                continue
+            if not left:
+                return
+        if time.monotonic() > deadline:  # the next sealer, or `hub audit checkpoint`, chains them
+            log.warning("audit queue: gave up waiting for %d entries to be sealed", len(nonces))
+            return
+
+
+def _witness(witness: witness_mod.Witness, done: list[tuple[int, str]]) -> None:
+    if not done:
+        return
+    try:
+        witness.append_heads(done)
+    except Exception:  # the entries are sealed; `hub audit verify` shows the missing witness lines
+        log.exception("could not append to the audit witness %s", witness.witness_path)
+
+
+def _seal_batch(conn: Any, witness: witness_mod.Witness, batch: int = 5000) -> list[tuple[int, str]]:
+    """Chain one batch of the queue (the caller holds the sealer's advisory lock, in a transaction)."""
+    rows = conn.execute(_FETCH, {"batch": batch}).all()
+    if not rows:
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(_HEAD).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
+        rows = conn.execute(_FETCH, {"batch": batch}).all()
+    last, prev = int(rows[0][0]), str(rows[0][1])
+    queued = [r[2:] for r in rows if r[2] is not None]  # (id, *QUEUE_COLUMNS, mac, replayed)
+    good = [r for r in queued if hmac.compare_digest(str(r[-2]), queue_mac(witness.mac_key, r[1:-2]))]
+    if len(good) < len(queued):
+        log.error("audit queue: %d row(s) with an invalid MAC left unsealed (written outside the hub?)",
+                  len(queued) - len(good))
+    if not good:
+        return []
+    done: list[tuple[int, str]] = []
+    inserts = []
+    for r in good:
+        if r[-1]:  # a replayed queue row: its entry is already in the chain
+            continue
+        last += 1
+        values = dict(zip(QUEUE_COLUMNS, r[1:-2], strict=True))
+        h = hash_bytes(prev, body_bytes(last, values["queued_at"], *(values[c] for c in QUEUE_COLUMNS[2:])))
+        row = {c: values[c] for c in QUEUE_COLUMNS[2:]}
+        row.update(seq=last, at=values["queued_at"], prev_hash=prev, hash=h, nonce=values["nonce"])
+        inserts.append(row)
+        done.append((last, h))
+        prev = h
+    ids = [int(r[0]) for r in good]
+    clear = _QUEUE.delete().where(_QUEUE.c.id.in_(ids)).returning(_QUEUE.c.id).cte("cleared")
+    if inserts:
+        ins = insert(_ENTRIES).values(inserts).returning(_ENTRIES.c.seq).cte("appended")
+        conn.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=last, hash=prev).add_cte(ins).add_cte(clear))
+    else:
+        conn.execute(select(func.count()).select_from(clear))
+    return done
+
+
+def seal_queue(engine: Any, witness: witness_mod.Witness) -> list[tuple[int, str]]:
+    """Chain every queued entry with a valid HMAC, in queue order, in batches; witness each batch.
+
+    Safe to run from any process at any time (``hub audit checkpoint`` runs
+    it): the sealer's advisory lock and the head row lock serialise sealers;
+    a sealer that finds the queue empty commits nothing.
+    """
+    appended: list[tuple[int, str]] = []
+    while True:
+        with engine.connect() as conn:
+            with conn.begin():
+                conn.execute(select(func.pg_advisory_xact_lock(SEALER_LOCK)))
+                done = _seal_batch(conn, witness)
+        _witness(witness, done)
+        appended.extend(done)
+        if len(done) < 5000:
+            return appended
+
+
+def queue_in_use(session: Session) -> witness_mod.Witness | None:
+    """The witness whose queue key seals this session's entries, when the queue is used (PostgreSQL)."""
+    bind = session.bind
+    if bind is None or bind.dialect.name != "postgresql":
+        return None
+    w = witness_mod.for_bind(bind)
+    return w if w is not None and w.mac_key else None
+
+
+@event.listens_for(Session, "before_commit")
+def _seal_pending(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    session.info.pop(_MARKS, None)
+    if not pending:
+        return
+    w = queue_in_use(session)
+    if w is not None:
+        session.info[_SEAL] = enqueue(session, pending, w.mac_key)
+    else:
+        session.info.setdefault(APPENDED, []).extend(seal(session, pending))
+
+
+@event.listens_for(Session, "after_commit")
+def _witness_appended(session: Session) -> None:
+    appended = session.info.pop(APPENDED, None)
+    w = witness_mod.for_bind(session.bind)
+    nonces = session.info.pop(_SEAL, None)
+    if nonces and w is not None:
+        try:
+            seal_own(session.bind, w, nonces)
+        except Exception:  # the action and its queued entry are committed; the next sealer chains it
+            log.exception("could not seal the audit queue")
+    if not appended or w is None:
+        return
+    try:
+        w.append_heads(appended)
+    except Exception:  # the action is committed; a witness failure shows up in `hub audit verify`
+        log.exception("could not append to the audit witness %s", w.witness_path)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _mark_savepoint(session: Session, trans: SessionTransaction) -> None:
+    if trans.nested:
+        session.info.setdefault(_MARKS, {})[id(trans)] = len(session.info.get(PENDING, []))
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    if previous_transaction.nested:
+        mark = session.info.get(_MARKS, {}).pop(id(previous_transaction), None)
+        if mark is not None and PENDING in session.info:
+            del session.info[PENDING][mark:]
+        return
+    session.info.pop(PENDING, None)
+    session.info.pop(APPENDED, None)
+    session.info.pop(_MARKS, None)
+    session.info.pop(_SEAL, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget(session: Session, trans: SessionTransaction) -> None:
+    # A savepoint's mark is still needed by after_soft_rollback, which runs after this hook.
+    if not trans.nested and trans.parent is None:
+        session.info.pop(PENDING, None)
+        session.info.pop(APPENDED, None)
+        session.info.pop(_MARKS, None)
+        session.info.pop(_SEAL, None)
+
+
+# -- verification ---------------------------------------------------------------------------
 @dataclass
 class VerifyResult:
+    """The outcome of a verification; ``first_bad_seq`` names the first entry that cannot be trusted."""
+
     ok: bool
     entries: int
     head: dict[str, Any] | None
     first_bad_seq: int | None = None
     reason: str = ""
+    start: int = 1
+    witnessed: int = 0
+    checkpoints: int = 0
+    last_checkpoint: dict[str, Any] | None = None
+    key_id: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"ok": self.ok, "entries": self.entries, "head": self.head}
+        """The JSON shape of ``GET /api/v1/audit/verify``: {ok, entries, head, ...}."""
+        d: dict[str, Any] = {"ok": self.ok, "entries": self.entries, "head": self.head,
+                             "witness": {"entries": self.witnessed, "checkpoints": self.checkpoints,
+                                         "last_checkpoint": self.last_checkpoint, "key_id": self.key_id},
+                             "warnings": list(self.warnings)}
+        if self.start != 1:
+            d["start"] = self.start
         if not self.ok:
             d["first_bad_seq"] = self.first_bad_seq
             d["reason"] = self.reason
         return d
 
 
+class _Problems:
+    """Collects problems and keeps the one with the lowest sequence number."""
+
+    def __init__(self) -> None:
+        self.seq: int | None = None
+        self.reason = ""
+        self.unnumbered: list[str] = []
+
+    def add(self, seq: int | None, reason: str) -> None:
+        if seq is None:
+            self.unnumbered.append(reason)
+        elif self.seq is None or seq < self.seq:
+            self.seq, self.reason = seq, reason
+
+    def bound(self) -> int | None:
+        return self.seq
+
+    @property
+    def found(self) -> bool:
+        return self.seq is not None or bool(self.unnumbered)
+
+
+Row = tuple[Any, ...]
+
+
+def iter_rows(session: Session, after: int = 0, batch: int = 10000) -> Iterator[Row]:
+    """Entry rows (columns in ``ENTRY_COLUMNS`` order) with ``seq > after``, in sequence order."""
+    t = _ENTRIES
+    cols = [t.c[c] for c in ENTRY_COLUMNS]
+    last = after
+    while True:
+        rows = session.execute(select(*cols).where(t.c.seq > last).order_by(t.c.seq).limit(batch)).all()
+        if not rows:
+            return
+        yield from (tuple(r) for r in rows)
+        last = int(rows[-1][0])
+
+
 def iter_entries(session: Session, after: int = 0, batch: int = 5000) -> Iterator[AuditEntry]:
-    """All entries in sequence order, fetched in batches."""
+    """All entries (ORM objects) in sequence order, fetched in batches."""
     last = after
     while True:
         rows = session.scalars(
@@ -208,37 +604,193 @@ def iter_entries(session: Session, after: int = 0, batch: int = 5000) -> Iterato
         last = int(rows[-1].seq)
 
 
-def verify_chain(entries: Iterable[AuditEntry], head: AuditHead | None = None) -> VerifyResult:
-    """Recompute the chain; report the first entry whose seq, link or hash is wrong."""
-    prev = GENESIS
-    expected = 1
+def _row_of(e: AuditEntry) -> Row:
+    return tuple(getattr(e, c) for c in ENTRY_COLUMNS)
+
+
+def verify_rows(rows: Iterable[Row], *, head: tuple[int, str] | None = None,
+                state: witness_mod.WitnessState | None = None, start: int = 1, prev: str = GENESIS,
+                now: datetime | None = None, grace_seconds: int = witness_mod.DEFAULT_GRACE_SECONDS,
+                ) -> VerifyResult:
+    """Recompute the chain from ``start`` and hold it against the head row and the witness state.
+
+    ``prev`` is the hash of entry ``start - 1`` (GENESIS for the whole trail).
+    Detects edited, deleted, inserted and reordered entries (broken link or
+    hash), a rebuilt chain (hashes differ from the witness), a truncated tail
+    (witness or signed checkpoint beyond the last entry, or head row ahead),
+    entries that never went through the application (not in the witness) and
+    forged checkpoints (bad signature).
+    """
+    now = now or utcnow()
+    grace = timedelta(seconds=grace_seconds)
+    p = _Problems()
+    heads: dict[int, str] = state.heads if state else {}
+    valid_cps: dict[int, list[witness_mod.Checkpoint]] = {}
+    adopt_seq = 0
+    last_cp: witness_mod.Checkpoint | None = None
+    if state is not None:
+        for ln in state.malformed:
+            p.add(None, f"见证文件第 {ln} 行格式错误（被改动或写入了垃圾数据）")
+        for seq, (a, b) in state.conflicts.items():
+            if seq >= start:
+                p.add(seq, f"见证文件对第 {seq} 条记录了两个不同的哈希（{a[:12]}… / {b[:12]}…），链曾被改写")
+        for cp in state.checkpoints:
+            if not cp.valid:
+                if cp.seq:
+                    p.add(cp.seq, f"检查点（第 {cp.line} 行，第 {cp.seq} 条）：{cp.problem}")
+                else:
+                    p.add(None, f"检查点文件第 {cp.line} 行：{cp.problem}")
+                continue
+            valid_cps.setdefault(cp.seq, []).append(cp)
+            if cp.kind == "adopt":
+                adopt_seq = max(adopt_seq, cp.seq)
+            if last_cp is None or cp.seq > last_cp.seq or (cp.seq == last_cp.seq and cp.at > last_cp.at):
+                last_cp = cp
+    expected = start
     count = 0
-    last: AuditEntry | None = None
-    for e in entries:
-        if int(e.seq) != expected:
-            return VerifyResult(False, count, None, expected, f"entry {expected} is missing or out of order")
-        if e.prev_hash != prev:
-            return VerifyResult(False, count, None, int(e.seq), "previous-hash link is broken")
-        if compute_hash(prev, entry_body(e)) != e.hash:
-            return VerifyResult(False, count, None, int(e.seq), "entry content does not match its hash")
-        prev = e.hash
+    last_seq, last_hash = start - 1, prev
+    anchor = start - 1  # the last seq proven by a matching signed checkpoint
+    unwitnessed = 0
+    for row in rows:
+        seq = int(row[0])
+        bound = p.bound()
+        if bound is not None and seq >= bound:
+            break
+        if seq != expected:
+            p.add(expected, f"第 {expected} 条记录缺失或顺序被打乱（下一条是第 {seq} 条）")
+            break
+        if row[14] != prev:
+            p.add(seq, "与前一条记录的哈希链接断开（记录被删除、插入或调换）")
+            break
+        h = hash_bytes(prev, body_bytes(*row[:14]))
+        if h != row[15]:
+            p.add(seq, "记录内容与其哈希不符（记录被改动）")
+            break
+        w = heads.get(seq)
+        if w is not None and w != h:
+            p.add(seq, "哈希与见证文件不符（链被改写后重新计算）")
+            break
+        cps = valid_cps.get(seq)
+        if cps:
+            if any(c.hash != h for c in cps):
+                p.add(anchor + 1, f"第 {anchor + 1}–{seq} 条之间的记录与第 {seq} 条的已签名检查点不符")
+                break
+            anchor = seq
+        if state is not None and w is None and seq > adopt_seq:
+            at = row[1]
+            if at < now - grace or at > now + grace:
+                p.add(seq, "记录不在见证文件中（不是经由本系统写入的？）")
+                break
+            unwitnessed += 1
+        prev = h
+        last_seq, last_hash = seq, h
         expected += 1
         count += 1
-        last = e
-    last_seq, last_hash = (int(last.seq), last.hash) if last else (0, GENESIS)
     head_d: dict[str, Any] = {"seq": last_seq, "hash": last_hash}
-    if head is not None and (int(head.seq) != last_seq or head.hash != last_hash):
-        bad = last_seq + 1 if int(head.seq) > last_seq else int(head.seq) + 1
-        return VerifyResult(False, count, head_d, bad, "the chain head does not match the last entry (truncated?)")
-    return VerifyResult(True, count, head_d)
+    if p.bound() is None:
+        # The whole chain from ``start`` recomputed: compare its end with what says how long it was.
+        if head is not None and (int(head[0]) != last_seq or head[1] != last_hash):
+            bad = last_seq + 1 if int(head[0]) > last_seq else int(head[0]) + 1
+            p.add(bad, f"链头记录为第 {head[0]} 条，与最后一条记录（第 {last_seq} 条）不符（尾部被截断或追加？）")
+        if state is not None and state.max_seq > last_seq:
+            p.add(last_seq + 1, f"见证文件记录到第 {state.max_seq} 条，数据库只到第 {last_seq} 条（尾部被截断）")
+        beyond = [c.seq for cps in valid_cps.values() for c in cps if c.seq > last_seq]
+        if beyond:
+            p.add(last_seq + 1, f"已签名检查点记录到第 {max(beyond)} 条，数据库只到第 {last_seq} 条（尾部被截断）")
+    res = VerifyResult(ok=not p.found, entries=count, head=head_d, start=start)
+    if p.found:
+        res.first_bad_seq = p.seq
+        res.reason = p.reason if p.seq is not None else "；".join(p.unnumbered)
+        if p.seq is not None and p.unnumbered:
+            res.warnings.extend(p.unnumbered)
+    if state is not None:
+        res.witnessed = len(state.heads)
+        res.checkpoints = sum(len(v) for v in valid_cps.values())
+        res.key_id = state.key_id
+        if last_cp is not None:
+            res.last_checkpoint = {"seq": last_cp.seq, "hash": last_cp.hash, "at": last_cp.at, "kind": last_cp.kind}
+        if state.key_missing:
+            res.warnings.append("没有检查点签名密钥（请运行 hub init）")
+        if unwitnessed:
+            res.warnings.append(f"{unwitnessed} 条最新记录尚未写入见证文件（刚提交或写入中）")
+    return res
 
 
-def verify(session: Session) -> VerifyResult:
-    """Verify the whole trail in the database."""
-    return verify_chain(iter_entries(session), session.get(AuditHead, 1))
+def verify_chain(entries: Iterable[AuditEntry], head: AuditHead | None = None) -> VerifyResult:
+    """Recompute the chain of ``entries`` alone (no witness); report the first bad entry."""
+    return verify_rows((_row_of(e) for e in entries),
+                       head=(int(head.seq), head.hash) if head is not None else None)
 
 
+def _head_row(session: Session) -> tuple[int, str] | None:
+    t = _HEAD
+    row = session.execute(select(t.c.seq, t.c.hash).where(t.c.id == 1)).first()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def verify(session: Session, witness: witness_mod.Witness | None = None, *, start: int = 1,
+           public_key: Any = None, use_witness: bool = True, now: datetime | None = None) -> VerifyResult:
+    """Verify the trail in the database from ``start`` against the head row, the witness and checkpoints.
+
+    ``witness`` defaults to the witness bound to the session's engine;
+    ``public_key`` (an Ed25519 public key) pins the checkpoint key instead of
+    the instance's own.
+    """
+    if witness is None and use_witness:
+        witness = witness_mod.for_bind(session.bind)
+    state = witness.read(public_key) if witness is not None else None
+    start = max(1, int(start))
+    prev = GENESIS
+    if start > 1:
+        t = _ENTRIES
+        prow = session.execute(select(t.c.hash).where(t.c.seq == start - 1)).first()
+        if prow is None:
+            return VerifyResult(False, 0, None, start - 1, f"第 {start - 1} 条记录缺失", start=start)
+        prev = str(prow[0])
+        if state is not None and state.heads.get(start - 1, prev) != prev:
+            return VerifyResult(False, 0, None, start - 1, "哈希与见证文件不符（链被改写后重新计算）", start=start)
+    grace = witness.grace_seconds if witness else witness_mod.DEFAULT_GRACE_SECONDS
+    res = verify_rows(iter_rows(session, after=start - 1), head=_head_row(session), state=state,
+                      start=start, prev=prev, now=now, grace_seconds=grace)
+    if witness is not None and witness.mac_key and session.bind is not None \
+            and session.bind.dialect.name == "postgresql":
+        forged, waiting = queue_state(session, witness, now=now, grace_seconds=grace)
+        if forged:
+            msg = f"审计队列中有 {forged} 条记录的校验码无效（不是经由本系统写入的），已拒绝入链"
+            if res.ok:
+                res.ok, res.reason = False, msg
+            else:
+                res.warnings.append(msg)
+        if waiting:
+            res.warnings.append(f"审计队列中有 {waiting} 条已提交的记录尚未入链（运行 hub audit checkpoint 会将其入链）")
+    return res
+
+
+def queue_state(session: Session, witness: witness_mod.Witness, *, now: datetime | None = None,
+                grace_seconds: int = witness_mod.DEFAULT_GRACE_SECONDS) -> tuple[int, int]:
+    """(rows with an invalid HMAC, valid rows waiting longer than the grace period) in the queue."""
+    now = now or utcnow()
+    forged = waiting = 0
+    cols = [*(_QUEUE.c[c] for c in QUEUE_COLUMNS), _QUEUE.c.mac]
+    for r in session.execute(select(*cols).order_by(_QUEUE.c.id)):
+        if not hmac.compare_digest(str(r[-1]), queue_mac(witness.mac_key, r[:-1])):
+            forged += 1
+        elif r[1] < now - timedelta(seconds=grace_seconds):
+            waiting += 1
+    return forged, waiting
+
+
+def checkpoint_now(session: Session, witness: witness_mod.Witness, kind: str = "manual") -> dict[str, Any] | None:
+    """Sign a checkpoint of the current head (``hub audit checkpoint``, ``hub init``). None if empty."""
+    head = _head_row(session)
+    if head is None or head[0] == 0:
+        return None
+    return witness.write_checkpoint(head[0], head[1], kind)
+
+
+# -- output shapes ----------------------------------------------------------------------------
 def entry_to_dict(e: AuditEntry, with_chain: bool = False) -> dict[str, Any]:
+    """An entry as JSON; ``with_chain`` adds every hashed field plus prev_hash and hash."""
     d: dict[str, Any] = {
         "seq": int(e.seq),
         "at": format_time(e.at),
@@ -253,3 +805,8 @@ def entry_to_dict(e: AuditEntry, with_chain: bool = False) -> dict[str, Any]:
         d.update({"ip": e.ip, "user_agent": e.user_agent, "details": json.loads(e.details or "{}"),
                   "prev_hash": e.prev_hash, "hash": e.hash})
     return d
+
+
+def utc_iso(dt: datetime) -> str:
+    """A naive UTC datetime as ISO 8601 with Z."""
+    return dt.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z")

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
 
 
 class AuditEntry(Base):
+    """One entry of the hash chain; never updated or deleted (triggers from migration 0002)."""
+
     __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),
+                      Index("ix_audit_entries_nonce", "nonce", unique=True))
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                      autoincrement=False)
@@ -30,6 +34,37 @@ class AuditEntry(Base):
     details: Mapped[str] = mapped_column(Text, default="{}")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The queue nonce of an entry sealed from audit_queue (not hashed): a replayed queue row cannot seal twice.
+    nonce: Mapped[str | None] = mapped_column(String(32))
+
+
+class AuditQueued(Base):
+    """An entry written in its action's transaction, waiting to be chained (PostgreSQL; see hub.audit).
+
+    ``mac`` is an HMAC (key derived from the instance's secret key, outside the
+    database) over the nonce, the time and every field, so rows inserted by
+    someone with database access only are never sealed into the chain.
+    """
+
+    __tablename__ = "audit_queue"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
+                                    autoincrement=True)
+    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    queued_at: Mapped[datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
+    actor_username: Mapped[str] = mapped_column(String(100))
+    actor_name: Mapped[str] = mapped_column(String(100), default="")
+    actor_unit: Mapped[str] = mapped_column(String(64), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(300), default="")
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    unit_code: Mapped[str] = mapped_column(String(64), default="")
+    summary: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    mac: Mapped[str] = mapped_column(String(64))
 
 
 class AuditHead(Base):

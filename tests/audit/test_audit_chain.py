@@ -1,0 +1,28 @@
+"""The hash definition: the fast encoder equals the documented canonical body; secrets stay out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from hub import audit
+
+
+@pytest.mark.parametrize("actor_id", [None, 0, 42])
+@pytest.mark.parametrize("text", ["", "普通摘要", 'quote " backslash \\ slash /', "line\nbreak\ttab\x01ctl",
+                                  "emoji 😀 and \u2028 separator", "<script>&amp;"])
+def test_fast_body_equals_canonical_body(actor_id: Any, text: str) -> None:
+    details = audit.canonical({"b": [1, 2.5, None, True], "a": text, "n": {"z": 1e16, "y": "值"}}).decode()
+    args = (12, datetime(2026, 3, 4, 5, 6, 7, 890), actor_id, "user" + text, text, "cbeh", "::1", text,
+            "post.approve", "post", "17", "cbeh", text, details)
+    assert audit.body_bytes(*args) == audit.canonical(audit.body_of(*args))
+    assert audit.hash_bytes("a" * 64, audit.body_bytes(*args)) == audit.compute_hash("a" * 64, audit.body_of(*args))
+
+
+def test_secrets_never_reach_details() -> None:
+    scrubbed = audit.scrub({"app_secret": "s3cr3t", "password": "p", "nested": {"access_token": "t"},
+                            "fields_set": ["app_secret"], "token_prefix": "abcd"})
+    assert scrubbed == {"app_secret": "[redacted]", "password": "[redacted]", "nested": {"access_token": "[redacted]"},
+                        "fields_set": ["app_secret"], "token_prefix": "abcd"}
