@@ -10,14 +10,23 @@ Master keys: ``HUB_VAULT_KEYS`` (``version:base64key,...``) or the key file
 ``vault.keys`` in the instance dir (mode 0600, created by ``hub init``). The
 highest version encrypts; every listed version decrypts. The key file is
 re-read when it changes, so a new key version is picked up without restart.
+
+Retiring: once no ciphertext uses a version, ``hub vault retire`` raises the
+minimum decryption version (kept in the database, so every process agrees)
+and removes the retired key material from the key file. Every version has a
+check value in the database (``vault_keys``) so a wrong key for a version is
+detected before it is used (see ``hub.services.vault_admin``).
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import os
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +37,7 @@ from .errors import VaultLocked
 
 KEY_FILE = "vault.keys"
 NONCE = 12
+_CHECK_LABEL = b"zhengwu-hub/vault/key-check/v1"
 
 
 class VaultError(Exception):
@@ -57,6 +67,10 @@ def parse_keys(text: str) -> dict[int, bytes]:
             raise ValueError(f"bad vault key entry for version {ver_s!r}") from exc
         if len(key) != 32:
             raise ValueError(f"vault key version {ver} is not 32 bytes")
+        if ver < 1:
+            raise ValueError(f"vault key version {ver} must be a positive integer")
+        if ver in keys:
+            raise ValueError(f"vault key version {ver} is listed twice")
         keys[ver] = key
     return keys
 
@@ -75,7 +89,7 @@ class Vault:
         self.instance_dir = Path(instance_dir)
         self.env_keys = env_keys
         self._lock = threading.Lock()
-        self._mtime: float | None = None
+        self._mtime: tuple[int, int, int] | None = None
         self._keys: dict[int, bytes] = {}
         self._error: str | None = None
 
@@ -93,7 +107,8 @@ class Vault:
                         self._error = str(exc)
                 return
             try:
-                mtime = self.key_file.stat().st_mtime_ns
+                st = self.key_file.stat()
+                mtime = (st.st_mtime_ns, st.st_size, st.st_ino)
             except FileNotFoundError:
                 self._keys, self._error, self._mtime = {}, "保险库密钥文件不存在（请运行 hub init）", None
                 return
@@ -149,7 +164,10 @@ class Vault:
         except InvalidTag as exc:
             raise VaultError("data key cannot be unwrapped (wrong key, tampered or moved)") from exc
 
-    def open(self, account_id: int, field: str, version: int, sealed: Sealed) -> str:
+    def open(self, account_id: int, field: str, version: int, sealed: Sealed, *, min_version: int = 0) -> str:
+        """Decrypt a sealed secret; ``min_version`` refuses data keys wrapped by retired master keys."""
+        if sealed.key_version < min_version:
+            raise VaultError(f"master key version {sealed.key_version} is retired (minimum {min_version})")
         data_key = self._unwrap(account_id, field, version, sealed.key_version, sealed.wrapped_key)
         ct = sealed.ciphertext
         try:
@@ -164,6 +182,36 @@ class Vault:
         n2 = secrets.token_bytes(NONCE)
         wrapped = n2 + AESGCM(self._key(kv)).encrypt(n2, data_key, _wrap_aad(account_id, field, version, kv))
         return Sealed(kv, wrapped, sealed.ciphertext)
+
+    @staticmethod
+    def _check_nonce(version: int) -> bytes:
+        # Deterministic per version: the check value of a key never changes, so it can be compared.
+        return version.to_bytes(NONCE, "big")
+
+    def key_check(self, version: int) -> bytes:
+        """A check value proving which key is loaded for ``version`` (reveals nothing about it)."""
+        return AESGCM(self._key(version)).encrypt(self._check_nonce(version), _CHECK_LABEL,
+                                                  f"kek={version}".encode())
+
+    def check_matches(self, version: int, check_value: bytes) -> bool:
+        """Whether the loaded key for ``version`` is the one that produced ``check_value``."""
+        try:
+            AESGCM(self._key(version)).decrypt(self._check_nonce(version), check_value, f"kek={version}".encode())
+        except InvalidTag:
+            return False
+        return True
+
+    @contextmanager
+    def _file_lock(self) -> Iterator[None]:
+        """An exclusive lock on the key file's companion lock file (serialises writers across processes)."""
+        self.instance_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.instance_dir / (KEY_FILE + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
 
     def create_key_file(self) -> bool:
         """Create the key file with version 1 if it does not exist. True if created."""
@@ -182,10 +230,61 @@ class Vault:
         """Append a new master key version to the key file; return it."""
         if self.env_keys:
             raise RuntimeError("keys come from HUB_VAULT_KEYS: add the new version there")
-        keys = self.keys()
-        new = (max(keys) if keys else 0) + 1
-        with open(self.key_file, "a") as fh:
-            fh.write(f"{new}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}\n")
-        os.chmod(self.key_file, 0o600)
-        self._mtime = None
+        with self._file_lock():
+            text = self.key_file.read_text() if self.key_file.exists() else ""
+            keys = parse_keys(text)
+            # Versions once used and since retired never come back: count them too.
+            new = max([*keys, *self._retired_versions(text), 0]) + 1
+            with open(self.key_file, "a") as fh:
+                if text and not text.endswith("\n"):
+                    fh.write("\n")
+                fh.write(f"{new}:{base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()}\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(self.key_file, 0o600)
+            self._mtime = None
         return new
+
+    @staticmethod
+    def _retired_versions(text: str) -> list[int]:
+        out = []
+        for line in text.splitlines():
+            if line.startswith("# retired version "):
+                try:
+                    out.append(int(line.split()[3]))
+                except (IndexError, ValueError):
+                    continue
+        return out
+
+    def remove_versions_below(self, min_version: int, when: str) -> list[int]:
+        """Destroy the key material of every version below ``min_version`` in the key file.
+
+        The file is rewritten atomically (0600); a comment line records each retired
+        version so its number is never reused. Returns the versions removed.
+        """
+        if self.env_keys:
+            return []
+        with self._file_lock():
+            text = self.key_file.read_text()
+            keys = parse_keys(text)
+            gone = sorted(v for v in keys if v < min_version)
+            if not gone:
+                return []
+            kept_lines = []
+            for line in text.splitlines():
+                item = line.strip()
+                if item and not item.startswith("#"):
+                    ver_s, _, _b64 = item.partition(":")
+                    if int(ver_s) in gone:
+                        continue
+                kept_lines.append(line)
+            kept_lines += [f"# retired version {v} at {when}" for v in gone]
+            tmp = self.key_file.with_suffix(".tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write("\n".join(kept_lines) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.key_file)
+            self._mtime = None
+        return gone
