@@ -1,7 +1,27 @@
-"""The one small interface every platform adapter implements."""
+"""The one small interface every platform adapter implements.
+
+An adapter turns one approved revision into one publication on one account,
+and answers the questions the dispatch engine asks around that:
+
+* ``validate``      — problems (zh-CN) the platform would refuse, before anything is sent;
+* ``publish``       — make the publication; may resume from a checkpoint (``Publication.resume``);
+* ``status``        — how a submitted publication is doing (platforms that publish asynchronously);
+* ``find``          — reconciliation: does the platform hold a publication (or a draft) of this
+                      dispatch?  Recognised by the dispatch's marker (``Publication.marker_url``);
+* ``withdraw``      — take a publication down (撤稿);
+* ``verify_credentials`` — one real, harmless call with the stored credentials;
+* ``credential_fields`` / ``credential_schema()`` and ``limits`` — what admins store and what
+  the editor checks.
+
+Adapters never touch the database. The engine hands them two hooks:
+``before_call`` (rate limit, lease renewal; raises :class:`LostClaim` when this worker no
+longer owns the dispatch) and ``checkpoint`` (persists a stage such as "the draft exists" before
+the next mutating call, so a crash never makes a retry duplicate work).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -28,6 +48,10 @@ class Publication:
     cover_mime: str
     marker_url: str  # identifies this dispatch among the account's publications (reconciliation)
     variant: dict[str, Any] = field(default_factory=dict)
+    #: Where an earlier attempt got to: {"stage": ..., "draft_ref": ..., "platform_ref": ...}.
+    resume: dict[str, Any] = field(default_factory=dict)
+    #: Link to the post in the hub (used by platforms whose text must carry a link).
+    link: str = ""
 
 
 @dataclass
@@ -39,12 +63,34 @@ class PublishResult:
     draft_ref: str | None = None
 
 
+@dataclass
+class Lookup:
+    """What reconciliation learnt from the platform about one dispatch.
+
+    ``published``: the platform holds the publication (with its reference and link).
+    ``in_progress``: the platform is still publishing it (ask again later).
+    ``drafts``: references of drafts carrying the dispatch's marker (no publication yet).
+    ``gone``: the publication existed but was deleted on the platform (with the reason).
+    """
+
+    published: PublishResult | None = None
+    in_progress: bool = False
+    drafts: list[str] = field(default_factory=list)
+    failed: str | None = None
+
+    @property
+    def found_nothing(self) -> bool:
+        return self.published is None and not self.in_progress and not self.drafts and self.failed is None
+
+
 class PlatformError(Exception):
     """A platform call failed.
 
     ``retryable``: known not to have happened and worth retrying (busy, rate limit).
     ``ambiguous``: the request may have been acted on (timeout / dropped after sending).
     ``stale_token``: the access token was rejected; refresh once and retry.
+    ``quota``: the daily quota is used up; try again tomorrow.
+    Anything else is permanent: ``message`` is a zh-CN reason an editor understands.
     """
 
     def __init__(self, message: str, *, code: Any = None, retryable: bool = False,
@@ -56,6 +102,19 @@ class PlatformError(Exception):
         self.ambiguous = ambiguous
         self.stale_token = stale_token
         self.quota = quota
+        self.draft_ref: str | None = None
+
+
+class LostClaim(Exception):
+    """This worker no longer owns the dispatch (its lease ran out): stop before the next call."""
+
+
+class AdapterUnavailable(LookupError):
+    """No adapter for the platform, or the adapter is disabled (a clean, zh-CN message)."""
+
+
+def _noop(*_args: Any, **_kwargs: Any) -> None:
+    return None
 
 
 class Adapter:
@@ -66,15 +125,31 @@ class Adapter:
     credential_fields: ClassVar[tuple[CredentialField, ...]] = ()
     limits: ClassVar[dict[str, int]] = {}
     default_api_base: ClassVar[str] = ""
+    #: Calls per second the whole hub makes to this platform (all workers together).
+    rate_per_second: ClassVar[int] = 100
+    #: Whether the platform answers "is this dispatch's publication there?" (reconciliation).
+    can_find: ClassVar[bool] = True
 
-    def __init__(self, api_base: str, credentials: dict[str, str], token_cache: Any = None) -> None:
+    def __init__(self, api_base: str, credentials: dict[str, str], token_cache: Any = None, *,
+                 before_call: Callable[[], None] | None = None,
+                 checkpoint: Callable[..., None] | None = None) -> None:
         self.api_base = api_base.rstrip("/")
         self.credentials = credentials
         self.token_cache = token_cache
+        self.before_call: Callable[[], None] = before_call or _noop
+        self.checkpoint: Callable[..., None] = checkpoint or _noop
 
     @classmethod
     def enabled(cls) -> bool:
+        """A disabled adapter is not registered; its accounts get a clean error."""
         return True
+
+    @classmethod
+    def credential_schema(cls) -> dict[str, Any]:
+        """JSON description of the credential fields (names, zh-CN labels, secret, required)."""
+        return {"platform": cls.platform, "label": cls.label, "fields": [
+            {"name": f.name, "label": f.label, "secret": f.secret, "required": f.required}
+            for f in cls.credential_fields]}
 
     @classmethod
     def validate(cls, title: str, content: str, summary: str, author: str,
@@ -83,10 +158,27 @@ class Adapter:
         return []
 
     def verify_credentials(self) -> tuple[bool, str]:
+        """One real call with the stored credentials: (ok, zh-CN message)."""
         raise NotImplementedError
 
     def publish(self, pub: Publication) -> PublishResult:
+        """Publish (or resume publishing) ``pub``; raises :class:`PlatformError`."""
         raise NotImplementedError
 
     def status(self, platform_ref: str) -> PublishResult:
+        """Status of a submitted publication; raises :class:`PlatformError` when it failed."""
+        return PublishResult("published", platform_ref)
+
+    def find(self, pub: Publication, *, since: float, draft_ref: str | None = None,
+             platform_ref: str | None = None) -> Lookup:
+        """Reconciliation: what the platform holds for the dispatch of ``pub`` (marked by
+        ``pub.marker_url``; adapters may also recognise it by its content).
+
+        ``since`` (epoch seconds) bounds the search to items updated after the dispatch was
+        created. Raises :class:`PlatformError` when the platform cannot be asked.
+        """
+        raise NotImplementedError
+
+    def withdraw(self, platform_ref: str | None, article_id: str | None) -> None:
+        """Take the publication down; raises :class:`PlatformError`."""
         raise NotImplementedError

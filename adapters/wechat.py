@@ -5,26 +5,39 @@ its traps are avoided on purpose (see NOTES): ``fetch_access_token`` is
 overridden to use ``cgi-bin/stable_token`` on the account's own ``api_base``,
 ``auto_retry`` is off (its retry is unbounded and re-sends spent file
 objects), and uploads are always sent from bytes.
+
+One publication is: cover → ``material/add_material`` (a JPG under 64 KB), every body
+image → ``media/uploadimg`` (WeChat drops external images), ``draft/add`` (marked with the
+dispatch's ``content_source_url``), then ``freepublish/submit`` and status polling — or,
+for 群发, ``message/mass/sendall`` with ``clientmsgid`` as the idempotency key.
+
+Retries inside one run are limited to calls known not to have happened (busy -1, minute
+limit 45011, connection refused) and to reads; a mutating call whose answer is lost raises an
+*ambiguous* error and the engine reconciles instead of resending.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import io
+import re
 import time
 from typing import Any
 
 import requests
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from .base import Adapter, CredentialField, PlatformError, Publication, PublishResult
+from .base import Adapter, CredentialField, Lookup, PlatformError, Publication, PublishResult
 from .registry import register
 
 STALE_TOKEN_CODES = {40001, 40014, 42001}
 RETRYABLE_CODES = {-1, 45011}
 QUOTA_CODES = {45009}
+DUPLICATE_MASS_SEND = 45065
 
 # zh-CN reasons an editor can act on, for the codes a publish run can meet.
 ERROR_MESSAGES = {
@@ -33,6 +46,7 @@ ERROR_MESSAGES = {
     40013: "AppID 无效，请管理员检查账号凭据",
     40125: "AppSecret 无效，请管理员检查账号凭据",
     40164: "调用 IP 不在公众号白名单内，请在公众平台添加服务器 IP",
+    40005: "图片格式不受支持",
     40007: "素材编号无效",
     40009: "图片大小超出限制",
     42001: "访问令牌已过期",
@@ -44,12 +58,24 @@ ERROR_MESSAGES = {
     45011: "调用过于频繁，稍后自动重试",
     45110: "作者超出长度限制（不超过 16 字）",
     48001: "公众号未获得该接口权限（发布需要已认证的公众号）",
-    53503: "该草稿未通过发布检查，请检查内容后重新提交",
+    53503: "该草稿未通过微信发布检查，请检查内容后重新提交",
     53504: "需前往公众平台官网使用该草稿",
     53505: "请手动保存成功后再发表",
 }
 
+PUBLISH_STATUS_REASONS = {2: "原创声明校验失败", 3: "发布失败（常规失败）", 4: "平台审核未通过",
+                          5: "已被用户删除", 6: "已被系统封禁"}
+
 THUMB_MAX = 64 * 1024
+BODY_IMAGE_MAX = 1024 * 1024  # media/uploadimg: jpg/png smaller than 1 MB
+FETCH_MAX = 10 * 1024 * 1024
+#: Internal retries of one call that is known not to have happened (busy, minute limit, not sent).
+CALL_RETRIES = 4
+BACKOFF = (0.2, 0.5, 1.0, 2.0)
+#: Pages of 20 that reconciliation reads at most, per list (drafts, publications).
+FIND_PAGES = 10
+
+_IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 
 
 class _Client(WeChatClient):
@@ -70,14 +96,13 @@ class _Client(WeChatClient):
                 return cached
         return self.fetch_access_token()["access_token"]
 
-    def fetch_access_token(self, force_refresh: bool = False,  # type: ignore[override]
-                           use_cache: bool = True) -> dict:
-        """Get a token via stable_token; ``use_cache=False`` always asks the platform (verify)."""
+    def fetch_access_token(self, force_refresh: bool = False) -> dict:  # type: ignore[override]
+        """stable_token under a shared lock, so workers never invalidate each other's tokens."""
         lock = self._token_cache.lock(self._cache_key) if self._token_cache is not None else None
         if lock is not None:
             lock.acquire()
         try:
-            if self._token_cache is not None and not force_refresh and use_cache:
+            if self._token_cache is not None and not force_refresh:
                 cached = self._token_cache.get(self._cache_key)
                 if cached:
                     return {"access_token": cached}
@@ -88,19 +113,34 @@ class _Client(WeChatClient):
                 timeout=self.timeout,
             )
             result = self._handle_result(res)
+            if not isinstance(result, dict) or "access_token" not in result:
+                raise WeChatClientException(errcode=None, errmsg="no access_token", client=self)
             token = result["access_token"]
             ttl = int(result.get("expires_in", 7200))
             if self._token_cache is not None:
                 # Keep a safety margin so no worker uses a token in its last minutes.
-                self._token_cache.set(self._cache_key, token, max(60, ttl - 300))
+                self._token_cache.set(self._cache_key, token, max(60, min(ttl - 300, 7200)))
             return result
         finally:
             if lock is not None:
-                lock.release()
+                try:
+                    lock.release()
+                except Exception:  # lock expired or Redis restarted: nothing left to release
+                    pass
 
     def drop_token(self, token: str) -> None:
         if self._token_cache is not None:
             self._token_cache.delete_if(self._cache_key, token)
+
+
+def marker_matches(value: Any, marker_url: str) -> bool:
+    """Whether a ``content_source_url`` the platform returns is this dispatch's marker."""
+    if not isinstance(value, str) or not value:
+        return False
+    if value == marker_url:
+        return True
+    frag = marker_url.rpartition("#")[2]
+    return bool(frag) and value.endswith("#" + frag)
 
 
 @register
@@ -116,9 +156,11 @@ class WeChatAdapter(Adapter):
         CredentialField("console_password", "公众平台登录密码", required=False),
     )
     limits = {"title": 32, "author": 16, "summary": 128, "content": 20000, "content_bytes": 1024 * 1024}
+    rate_per_second = 400
 
     timeout = 15.0
-    poll_seconds = 20.0
+    #: How long ``publish`` polls inline before handing the publication to the poll job.
+    poll_seconds = 3.0
 
     @classmethod
     def validate(cls, title: str, content: str, summary: str, author: str,
@@ -161,26 +203,6 @@ class WeChatAdapter(Adapter):
         return PlatformError(msg, code=code, retryable=code in RETRYABLE_CODES,
                              stale_token=code in STALE_TOKEN_CODES, quota=code in QUOTA_CODES)
 
-    def _call(self, client: _Client, method: str, path: str, *, mutating: bool, **kwargs: Any) -> dict:
-        """One API call; a stale token is refreshed once and the call repeated once."""
-        for attempt in (1, 2):
-            token = client.access_token
-            params = dict(kwargs.pop("params", {}) or {})
-            params["access_token"] = token
-            try:
-                return client._request(method, path, params=params, **kwargs)
-            except WeChatClientException as exc:
-                err = self._error(exc)
-                if err.stale_token and attempt == 1:
-                    client.drop_token(token)
-                    client.fetch_access_token(force_refresh=False)
-                    kwargs["params"] = {k: v for k, v in params.items() if k != "access_token"}
-                    continue
-                raise err from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                raise self._transport_error(exc, mutating) from None
-        raise PlatformError("访问令牌刷新后仍被拒绝", code=40001)
-
     @staticmethod
     def _transport_error(exc: Exception, mutating: bool) -> PlatformError:
         not_sent = isinstance(exc, requests.ConnectTimeout) or (
@@ -192,11 +214,59 @@ class WeChatAdapter(Adapter):
             return PlatformError("微信平台未响应查询请求", code="read", retryable=True)
         return PlatformError("请求已发出但未收到微信平台的答复，结果待核实", code="no_answer", ambiguous=True)
 
+    def _token(self, client: _Client) -> str:
+        """An access token (cached, else stable_token); busy / lost answers are retried."""
+        for attempt in range(CALL_RETRIES + 1):
+            try:
+                return client.access_token
+            except WeChatClientException as exc:
+                err = self._error(exc)
+                if exc.errcode is None:  # a garbled token answer changes nothing on the platform
+                    err = PlatformError(err.message, code="http", retryable=True)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                err = self._transport_error(exc, mutating=False)
+            if not err.retryable or attempt == CALL_RETRIES:
+                raise err
+            time.sleep(BACKOFF[min(attempt, len(BACKOFF) - 1)])
+        raise AssertionError("unreachable")
+
+    def _call(self, client: _Client, method: str, path: str, *, mutating: bool, **kwargs: Any) -> dict:
+        """One API call. A stale token is refreshed once; what did not happen is retried a few times."""
+        refreshed = False
+        tries = 0
+        base_params = dict(kwargs.pop("params", {}) or {})
+        while True:
+            tries += 1
+            self.before_call()
+            token = self._token(client)
+            params = dict(base_params, access_token=token)
+            try:
+                result = client._request(method, path, params=params, **kwargs)
+                if not isinstance(result, dict):
+                    raise WeChatClientException(errcode=None, errmsg="not JSON", client=client)
+                return result
+            except WeChatClientException as exc:
+                err = self._error(exc)
+                if err.stale_token and not refreshed:
+                    refreshed = True
+                    client.drop_token(token)
+                    continue
+                if err.code == DUPLICATE_MASS_SEND:
+                    raise _DuplicateSend(exc) from None
+                if err.code == "http" and not mutating:
+                    err = PlatformError(err.message, code="http", retryable=True)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                err = self._transport_error(exc, mutating)
+            if err.retryable and tries <= CALL_RETRIES:
+                time.sleep(BACKOFF[min(tries - 1, len(BACKOFF) - 1)])
+                continue
+            raise err
+
     # -- operations ------------------------------------------------------------------------
     def verify_credentials(self) -> tuple[bool, str]:
         try:
             client = self._client()
-            client.fetch_access_token(force_refresh=False, use_cache=False)
+            client.fetch_access_token(force_refresh=False)
         except PlatformError as exc:
             return False, exc.message
         except WeChatClientException as exc:
@@ -208,31 +278,99 @@ class WeChatAdapter(Adapter):
     @staticmethod
     def thumb_jpeg(data: bytes) -> bytes:
         """Convert/resize a cover to a JPEG under WeChat's 64 KB thumb limit."""
-        with Image.open(io.BytesIO(data)) as src:
-            img = src.convert("RGB")
-            img.thumbnail((900, 900))
-            for quality in (85, 75, 65, 50, 40, 30):
-                buf = io.BytesIO()
-                img.save(buf, "JPEG", quality=quality, optimize=True)
-                if buf.tell() <= THUMB_MAX:
-                    return buf.getvalue()
-                if quality == 50:
-                    img.thumbnail((img.width // 2, img.height // 2))
+        try:
+            with Image.open(io.BytesIO(data)) as src:
+                img = src.convert("RGB")
+        except (UnidentifiedImageError, OSError, ValueError):
+            raise PlatformError("封面不是可识别的图片", code="bad_cover") from None
+        img.thumbnail((900, 900))
+        for quality in (85, 75, 65, 50, 40, 30):
+            buf = io.BytesIO()
+            img.save(buf, "JPEG", quality=quality, optimize=True)
+            if buf.tell() <= THUMB_MAX:
+                return buf.getvalue()
+            if quality == 50:
+                img.thumbnail((img.width // 2, img.height // 2))
         raise PlatformError("封面图片无法压缩到 64 KB 以内", code="thumb_size")
 
+    @staticmethod
+    def body_image(data: bytes) -> tuple[bytes, str]:
+        """An image WeChat's uploadimg accepts: JPG or PNG under 1 MB (converted when needed)."""
+        try:
+            with Image.open(io.BytesIO(data)) as src:
+                fmt = (src.format or "").upper()
+                if fmt in ("JPEG", "PNG") and len(data) < BODY_IMAGE_MAX:
+                    return data, "jpg" if fmt == "JPEG" else "png"
+                img = src.convert("RGB")
+        except (UnidentifiedImageError, OSError, ValueError):
+            raise PlatformError("正文中有无法识别的图片", code="bad_image") from None
+        img.thumbnail((1600, 1600))
+        for quality in (85, 70, 55, 40):
+            buf = io.BytesIO()
+            img.save(buf, "JPEG", quality=quality, optimize=True)
+            if buf.tell() < BODY_IMAGE_MAX:
+                return buf.getvalue(), "jpg"
+            img.thumbnail((img.width * 3 // 4, img.height * 3 // 4))
+        raise PlatformError("正文图片无法压缩到 1 MB 以内", code="image_size")
+
+    def _image_bytes(self, src: str) -> bytes:
+        if src.startswith("data:"):
+            header, _, payload = src[5:].partition(",")
+            if not header.endswith(";base64"):
+                raise PlatformError("正文图片的 data: 地址必须是 base64 编码", code="bad_image")
+            try:
+                return base64.b64decode(payload, validate=True)
+            except (binascii.Error, ValueError):
+                raise PlatformError("正文图片的 data: 地址无法解码", code="bad_image") from None
+        if not src.startswith(("http://", "https://")):
+            raise PlatformError(f"正文图片地址无效：{src[:80]}", code="bad_image")
+        try:
+            with requests.get(src, timeout=10, stream=True) as res:
+                if res.status_code != 200:
+                    raise PlatformError(f"正文图片无法下载（HTTP {res.status_code}）：{src[:80]}",
+                                        code="image_fetch")
+                data = res.raw.read(FETCH_MAX + 1, decode_content=True)
+        except requests.RequestException:
+            raise PlatformError(f"正文图片无法下载：{src[:80]}", code="image_fetch") from None
+        if len(data) > FETCH_MAX:
+            raise PlatformError(f"正文图片超过 10 MB：{src[:80]}", code="image_size")
+        return data
+
+    def rehost_images(self, client: _Client, content: str) -> str:
+        """Upload every body image (data: or external URL) via media/uploadimg; return the new HTML."""
+        hosted: dict[str, str] = {}
+        for match in _IMG_SRC.finditer(content):
+            src = match.group(3).strip()
+            if src in hosted or src.startswith(("http://mmbiz.qpic.cn/", "https://mmbiz.qpic.cn/")):
+                continue
+            data, fmt = self.body_image(self._image_bytes(src))
+            res = self._call(client, "post", "media/uploadimg", mutating=False,
+                             files={"media": (f"image.{fmt}", data, f"image/{'jpeg' if fmt == 'jpg' else fmt}")})
+            hosted[src] = str(res["url"])
+        if not hosted:
+            return content
+
+        def swap(m: re.Match[str]) -> str:
+            src = m.group(3).strip()
+            return f"{m.group(1)}{m.group(2)}{hosted.get(src, m.group(3))}{m.group(2)}"
+
+        return _IMG_SRC.sub(swap, content)
+
     def upload_cover(self, client: _Client, cover: bytes) -> str:
+        if not cover:
+            raise PlatformError("缺少封面图片（微信图文必须有封面）", code="missing_cover")
         thumb = self.thumb_jpeg(cover)
         res = self._call(client, "post", "material/add_material", mutating=False,
                          params={"type": "thumb"}, files={"media": ("cover.jpg", thumb, "image/jpeg")})
         return str(res["media_id"])
 
-    def add_draft(self, client: _Client, pub: Publication, thumb_media_id: str) -> str:
+    def add_draft(self, client: _Client, pub: Publication, thumb_media_id: str, content: str) -> str:
         v = pub.variant or {}
         article = {
             "title": v.get("title") or pub.title,
             "author": pub.author,
             "digest": v.get("summary") or pub.summary,
-            "content": pub.content,
+            "content": content,
             "content_source_url": pub.marker_url,
             "thumb_media_id": thumb_media_id,
             "need_open_comment": 0,
@@ -245,8 +383,17 @@ class WeChatAdapter(Adapter):
         res = self._call(client, "post", "freepublish/submit", mutating=True, data={"media_id": draft_media_id})
         return str(res["publish_id"])
 
-    def status(self, platform_ref: str) -> PublishResult:
-        client = self._client()
+    def mass_send(self, client: _Client, pub: Publication, draft_media_id: str) -> str:
+        """群发 to all followers; ``clientmsgid`` makes a repeated send a no-op (45065)."""
+        data = {"filter": {"is_to_all": True}, "mpnews": {"media_id": draft_media_id}, "msgtype": "mpnews",
+                "send_ignore_reprint": 0, "clientmsgid": f"hub-dispatch-{pub.dispatch_id}"}
+        try:
+            res = self._call(client, "post", "message/mass/sendall", mutating=True, data=data)
+        except _DuplicateSend as dup:
+            return str(dup.msg_id or "")
+        return str(res.get("msg_id") or "")
+
+    def _status(self, client: _Client, platform_ref: str) -> PublishResult:
         res = self._call(client, "post", "freepublish/get", mutating=False, data={"publish_id": platform_ref})
         st = int(res.get("publish_status", -1))
         if st == 0:
@@ -255,36 +402,135 @@ class WeChatAdapter(Adapter):
             return PublishResult("published", platform_ref, str(res.get("article_id") or ""), url)
         if st == 1:
             return PublishResult("submitted", platform_ref)
-        reasons = {2: "原创声明校验失败", 3: "发布失败（常规失败）", 4: "平台审核未通过", 5: "已被用户删除",
-                   6: "已被系统封禁"}
-        raise PlatformError(f"微信发布未成功：{reasons.get(st, f'状态 {st}')}", code=f"publish_status_{st}")
+        raise PlatformError(f"微信发布未成功：{PUBLISH_STATUS_REASONS.get(st, f'状态 {st}')}",
+                            code=f"publish_status_{st}")
+
+    def status(self, platform_ref: str) -> PublishResult:
+        return self._status(self._client(), platform_ref)
 
     def publish(self, pub: Publication) -> PublishResult:
         problems = self.validate(pub.title, pub.content, pub.summary, pub.author, pub.variant)
         if problems:
             raise PlatformError("；".join(problems), code="invalid_content")
         client = self._client()
-        thumb = self.upload_cover(client, pub.cover)
-        draft = self.add_draft(client, pub, thumb)
+        resume = pub.resume or {}
+        mass = str((pub.variant or {}).get("mass_send") or "").lower() in ("1", "true", "yes")
+        if resume.get("stage") == "submitted" and resume.get("platform_ref"):
+            return self._await(client, str(resume["platform_ref"]), resume.get("draft_ref"))
+        draft = resume.get("draft_ref") if resume.get("stage") in ("draft_added", "submitting",
+                                                                   "mass_sending") else None
+        if not draft:
+            thumb = self.upload_cover(client, pub.cover)
+            content = self.rehost_images(client, pub.content)
+            draft = self.add_draft(client, pub, thumb, content)
+        if mass:
+            self.checkpoint("mass_sending", draft_ref=draft)
+            msg_id = self.mass_send(client, pub, draft)
+            return PublishResult("published", f"mass:{msg_id}", draft_ref=draft)
+        # Persisted before the call: if its answer is lost, reconciliation knows a submit may exist.
+        self.checkpoint("submitting", draft_ref=draft)
         try:
             publish_id = self.submit(client, draft)
         except PlatformError as exc:
-            exc.draft_ref = draft  # type: ignore[attr-defined]
+            exc.draft_ref = draft
+            if exc.code == 40007 and resume.get("draft_ref"):
+                # The draft we resumed from has left the draft box: it may have been published.
+                raise PlatformError("草稿已不在草稿箱，发布结果待核实", code="draft_gone", ambiguous=True) from None
             raise
+        self.checkpoint("submitted", draft_ref=draft, platform_ref=publish_id)
+        return self._await(client, publish_id, draft)
+
+    def _await(self, client: _Client, publish_id: str, draft: str | None) -> PublishResult:
         deadline = time.monotonic() + self.poll_seconds
-        delay = 0.2
+        delay = 0.15
         while True:
             try:
-                result = self.status(publish_id)
+                result = self._status(client, publish_id)
             except PlatformError as exc:
-                if exc.retryable and time.monotonic() < deadline:
-                    time.sleep(delay)
-                    continue
-                if exc.retryable:
+                if exc.retryable or exc.ambiguous:  # a status read changes nothing: ask later
                     return PublishResult("submitted", publish_id, draft_ref=draft)
+                exc.draft_ref = draft
                 raise
             result.draft_ref = draft
             if result.status == "published" or time.monotonic() >= deadline:
                 return result
             time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            delay = min(delay * 2, 1.0)
+
+    # -- reconciliation --------------------------------------------------------------------
+    def _scan(self, client: _Client, path: str, since: float) -> list[dict[str, Any]]:
+        """Items of draft/batchget or freepublish/batchget updated since ``since`` (newest first)."""
+        out: list[dict[str, Any]] = []
+        for page in range(FIND_PAGES):
+            res = self._call(client, "post", path, mutating=False,
+                             data={"offset": page * 20, "count": 20, "no_content": 1})
+            items = res.get("item") or []
+            out.extend(items)
+            oldest = min((int(i.get("update_time") or 0) for i in items), default=0)
+            if len(items) < 20 or oldest < since:
+                break
+        return out
+
+    def find(self, pub: Publication, *, since: float, draft_ref: str | None = None,
+             platform_ref: str | None = None) -> Lookup:
+        marker_url = pub.marker_url
+        client = self._client()
+        since = since - 3600  # tolerate clock skew between the hub and the platform
+        if platform_ref and platform_ref.startswith("mass:"):
+            return Lookup(published=PublishResult("published", platform_ref, draft_ref=draft_ref))
+        if platform_ref:
+            try:
+                result = self._status(client, platform_ref)
+            except PlatformError as exc:
+                if str(exc.code).startswith("publish_status_"):
+                    if exc.code == "publish_status_5":
+                        return Lookup(failed="微信上的该发布已被删除")
+                    return Lookup(failed=exc.message)
+                raise
+            if result.status == "published":
+                return Lookup(published=result)
+            return Lookup(in_progress=True)
+        for item in self._scan(client, "freepublish/batchget", since):
+            for news in (item.get("content") or {}).get("news_item") or []:
+                if marker_matches(news.get("content_source_url"), marker_url):
+                    return Lookup(published=PublishResult(
+                        "published", None, str(item.get("article_id") or ""), news.get("url"),
+                        draft_ref=draft_ref))
+        drafts = []
+        for item in self._scan(client, "draft/batchget", since):
+            news = (item.get("content") or {}).get("news_item") or []
+            if any(marker_matches(n.get("content_source_url"), marker_url) for n in news):
+                drafts.append(str(item.get("media_id")))
+        return Lookup(drafts=drafts)
+
+    def delete_draft(self, media_id: str) -> None:
+        """Remove an orphan draft (a second draft of the same dispatch)."""
+        try:
+            self._call(self._client(), "post", "draft/delete", mutating=False, data={"media_id": media_id})
+        except PlatformError as exc:
+            if exc.code != 40007:  # already gone is fine
+                raise
+
+    def withdraw(self, platform_ref: str | None, article_id: str | None) -> None:
+        if not article_id:
+            raise PlatformError("该发布没有微信文章编号，无法撤回（群发消息请在公众平台处理）", code="no_article")
+        try:
+            self._call(self._client(), "post", "freepublish/delete", mutating=True,
+                       data={"article_id": article_id, "index": 0})
+        except PlatformError as exc:
+            if exc.code == 53600:
+                raise PlatformError("微信上找不到该文章（可能已被删除）", code=53600) from None
+            raise
+
+
+class _DuplicateSend(Exception):
+    """45065: a mass send with this clientmsgid already happened; carries the original msg_id."""
+
+    def __init__(self, exc: WeChatClientException) -> None:
+        super().__init__("duplicate clientmsgid")
+        self.msg_id = None
+        try:
+            body = exc.response.json() if exc.response is not None else {}
+            self.msg_id = body.get("msg_id")
+        except (ValueError, AttributeError):
+            self.msg_id = None

@@ -58,8 +58,22 @@ def get_queue(config: dict[str, Any]) -> Queue:
     return Queue(config.get("HUB_QUEUE", "hub"), connection=get_redis(config), default_timeout=600)
 
 
+class _NoLock:
+    """Stand-in for a Redis lock while Redis is unreachable (one worker refreshes on its own)."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
+
+
 class RedisTokenCache:
-    """Access-token cache shared by every worker, with a lock around refresh."""
+    """Access-token cache shared by every worker, with a lock around refresh.
+
+    Redis being briefly unreachable (a restart) must not fail a publish: reads then miss,
+    writes are skipped and the refresh runs without the shared lock.
+    """
 
     prefix = "hub:tok:"
 
@@ -67,15 +81,96 @@ class RedisTokenCache:
         self.client = client
 
     def get(self, key: str) -> str | None:
-        v = self.client.get(self.prefix + key)
+        try:
+            v = self.client.get(self.prefix + key)
+        except redis.RedisError:
+            return None
         return v.decode() if isinstance(v, bytes) else v
 
     def set(self, key: str, value: str, ttl: int) -> None:
-        self.client.set(self.prefix + key, value, ex=ttl)
+        try:
+            self.client.set(self.prefix + key, value, ex=ttl)
+        except redis.RedisError:
+            pass
 
     def delete_if(self, key: str, value: str) -> None:
-        if self.get(key) == value:
-            self.client.delete(self.prefix + key)
+        try:
+            if self.get(key) == value:
+                self.client.delete(self.prefix + key)
+        except redis.RedisError:
+            pass
 
     def lock(self, key: str) -> Any:
-        return self.client.lock(self.prefix + "lock:" + key, timeout=30, blocking_timeout=30)
+        try:
+            self.client.ping()
+        except redis.RedisError:
+            return _NoLock()
+        return _SafeLock(self.client.lock(self.prefix + "lock:" + key, timeout=30, blocking_timeout=30))
+
+
+class _SafeLock:
+    """A Redis lock whose failures (Redis restarted) degrade to no lock instead of an error."""
+
+    def __init__(self, lock: Any) -> None:
+        self.lock = lock
+        self.held = False
+
+    def acquire(self) -> bool:
+        try:
+            self.held = bool(self.lock.acquire())
+        except redis.RedisError:
+            self.held = False
+        return True
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        try:
+            self.lock.release()
+        except (redis.RedisError, Exception):  # expired or lost with a restart: nothing to release
+            pass
+
+
+class PlatformRateLimit:
+    """Calls per second to one platform, counted across every worker (a 1-second window in Redis).
+
+    ``wait()`` blocks until this call fits in the budget. When Redis is unreachable the limit
+    is not enforced (workers cannot coordinate then; the platform's own 45011 still applies).
+    """
+
+    prefix = "hub:rate:"
+
+    def __init__(self, client: redis.Redis, platform: str, per_second: int) -> None:
+        self.client = client
+        self.platform = platform
+        self.per_second = max(1, int(per_second))
+
+    def wait(self, max_wait: float = 30.0) -> None:
+        import time
+
+        deadline = time.monotonic() + max_wait
+        while True:
+            now = time.time()
+            second = int(now)
+            key = f"{self.prefix}{self.platform}:{second}"
+            try:
+                pipe = self.client.pipeline()
+                pipe.incr(key)
+                pipe.expire(key, 3)
+                count = int(pipe.execute()[0])
+            except redis.RedisError:
+                return
+            if count <= self.per_second or time.monotonic() >= deadline:
+                return
+            time.sleep(max(0.001, second + 1 - now))
+
+
+def platform_rates(config: dict[str, Any]) -> dict[str, int]:
+    """``HUB_RATE_LIMITS`` ("wechat=400,weibo=20"): per-platform calls per second overriding the adapters'."""
+    raw = str(config.get("HUB_RATE_LIMITS") or os.environ.get("HUB_RATE_LIMITS") or "")
+    out: dict[str, int] = {}
+    for part in raw.split(","):
+        name, _, value = part.partition("=")
+        if name.strip() and value.strip().isdigit():
+            out[name.strip()] = int(value.strip())
+    return out

@@ -1,13 +1,25 @@
-"""``hub worker``: an RQ worker with the scheduler, plus the dispatch sweeper."""
+"""``hub worker``: an RQ worker with the scheduler, plus the dispatch sweeper.
+
+The worker runs jobs in its own process (RQ's ``SimpleWorker``: no fork per job), which keeps
+a publish run cheap and means a killed worker takes its job with it — the sweeper of any
+other worker then recovers the dispatch through reconciliation (hub/jobs/reconcile.py).
+
+The sweeper thread runs every ``HUB_SWEEP_SECONDS`` (default 10 s; one sweeper at a time
+across all workers, by a short Redis key). If Redis goes away (a restart), the worker waits
+and reconnects instead of exiting; the database still holds every dispatch, so the sweeper
+re-enqueues what the lost queue held.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 
+import redis
 from flask import Flask
-from rq import Worker
+from rq import SimpleWorker
 
 from .jobs import set_app
 from .queue import get_queue, get_redis
@@ -16,33 +28,65 @@ SWEEP_SECONDS = 10
 log = logging.getLogger(__name__)
 
 
+def sweep_seconds(app: Flask) -> float:
+    from .jobs.publish import setting
+
+    return max(1.0, setting(app, "HUB_SWEEP_SECONDS", SWEEP_SECONDS))
+
+
 def _sweeper(app: Flask, stop: threading.Event) -> None:
     from .jobs.publish import sweep
+    from .services.vault_admin import purge_expired
 
-    client = get_redis(app.config)
-    while not stop.wait(SWEEP_SECONDS):
+    interval = sweep_seconds(app)
+    while not stop.wait(interval):
         try:
+            client = get_redis(app.config)
             # One sweeper at a time across all workers.
-            if client.set("hub:sweeper", "1", nx=True, ex=SWEEP_SECONDS - 1):
+            if client.set("hub:sweeper", "1", nx=True, px=int(interval * 900)):
                 sweep()
+                purge_expired(app)  # previous credential versions past their grace period
+                from .jobs.rescan import schedule_daily
+
+                schedule_daily(app)  # the daily re-scan (巡检), once a day after HUB_RESCAN_AT
         except Exception:
             log.warning("sweep failed", exc_info=True)
 
 
+def _after_fork_in_child() -> None:
+    """RQ's scheduler runs in a forked child: never share the parent's database connections."""
+    from .db import db
+
+    if db.engine is not None:
+        db.engine.dispose(close=False)
+
+
 def run_worker(app: Flask, burst: bool = False) -> None:
+    """Run the worker until stopped (or, with ``burst``, until the queue is empty)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     set_app(app)
-    q = get_queue(app.config)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
     stop = threading.Event()
-    if not burst:
-        threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="hub-sweeper").start()
-    else:
+    if burst:
         from .jobs.publish import sweep
 
         sweep()
+    else:
+        threading.Thread(target=_sweeper, args=(app, stop), daemon=True, name="hub-sweeper").start()
     try:
-        Worker([q], connection=get_redis(app.config)).work(with_scheduler=True, burst=burst,
-                                                           logging_level="INFO")
+        delay = 1.0
+        while True:
+            try:
+                connection = get_redis(app.config)
+                q = get_queue(app.config)
+                worker = SimpleWorker([q], connection=connection)
+                worker.work(with_scheduler=True, burst=burst, logging_level="INFO")
+                return
+            except (redis.ConnectionError, redis.TimeoutError) as exc:
+                if burst:
+                    raise
+                log.warning("Redis unreachable (%s); reconnecting in %.0f s", type(exc).__name__, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
     finally:
         stop.set()
-        time.sleep(0)

@@ -11,6 +11,8 @@ import importlib
 #: platform name -> module implementing its simulator
 SIMULATORS: dict[str, str] = {
     "wechat": "adapters.simulators.wechat",
+    "weibo": "adapters.simulators.weibo",
+    "website": "adapters.simulators.website",
 }
 
 

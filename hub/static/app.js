@@ -37,6 +37,11 @@
           } else {
             info.textContent = d.error || "";
           }
+          var last = row.querySelector(".d-last-text");
+          if (last && d.attempts_log && d.attempts_log.length) {
+            var a = d.attempts_log[d.attempts_log.length - 1];
+            last.textContent = (a.message || a.outcome) + (a.finished_at ? "" : " …");
+          }
           if (settled.indexOf(d.status) < 0) { done = false; }
         });
         var ps = document.getElementById("post-status");
