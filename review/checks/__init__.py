@@ -12,10 +12,23 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from . import rules
-from .lexicon import EXC, HIT, LEXICON_VERSION, NAME, TRIG, TRIGGERS, Lexicon, get_lexicon
+from .lexicon import (
+    ADDITION_CATEGORIES,
+    EXC,
+    HIT,
+    LEXICON_VERSION,
+    NAME,
+    TRIG,
+    TRIGGERS,
+    Addition,
+    Lexicon,
+    Overlay,
+    get_lexicon,
+)
 from .text import CJK, View, build_view
 
-__all__ = ["Finding", "check_content", "has_blocking", "LEXICON_VERSION", "CATEGORIES", "SEVERITIES"]
+__all__ = ["Finding", "check_content", "has_blocking", "LEXICON_VERSION", "CATEGORIES", "SEVERITIES",
+           "Addition", "Overlay", "ADDITION_CATEGORIES", "lexicon_label"]
 
 CATEGORIES = ("typo", "outdated", "leader", "sensitive", "pii", "secret", "map", "link", "ad")
 SEVERITIES = ("block", "warn", "info")
@@ -123,13 +136,15 @@ def _leader_order(lex: Lexicon, text: str, names: list[tuple[int, int, int]]) ->
     return out
 
 
-def _lexicon_findings(lex: Lexicon, view: View) -> tuple[list[rules.Raw], Triggers]:
+def _lexicon_findings(lex: Lexicon, view: View, scopes: frozenset[int]) -> tuple[list[rules.Raw], Triggers]:
     text = view.text
     hits, trig, names = _lexicon_hits(lex, text)
     hits.extend(_spaced_hits(lex, text))
     out: list[rules.Raw] = []
     for ref, s, e in hits:
         ent = lex.entries[ref]
+        if ent.scope is not None and ent.scope not in scopes:
+            continue  # another unit's addition: shares the automaton, not the findings
         out.append(rules.Raw(ent.rule, ent.category, ent.severity, s, e, ent.suggestion, ent.message))
     if len(names) >= 3:
         out.extend(_leader_order(lex, text, names))
@@ -158,13 +173,24 @@ def check_content(
     is_html: bool | None = None,
     allowed_domains: Iterable[str] = (),
     approved_sources: Iterable[str] = (),
+    overlay: Overlay | None = None,
+    scopes: Iterable[int] = (),
 ) -> list[Finding]:
-    """Run every check on ``content`` (plain text or HTML); findings sorted by start offset."""
+    """Run every check on ``content`` (plain text or HTML); findings sorted by start offset.
+
+    ``overlay`` merges database-held additions and disabled rules into the shared automaton;
+    ``scopes`` (unit ids: the post's unit and its ancestors) selects which of them apply.
+    """
     if not content:
         return []
-    lex = get_lexicon()
+    lex = get_lexicon(overlay=overlay)
+    active, disabled, extra_sources, extra_domains = lex.for_scopes(scopes)
+    if extra_domains:
+        allowed_domains = (*allowed_domains, *extra_domains)
+    if extra_sources:
+        approved_sources = (*approved_sources, *extra_sources)
     view = build_view(content, is_html)
-    raws, trig = _lexicon_findings(lex, view)
+    raws, trig = _lexicon_findings(lex, view, active)
     raws.extend(rules.check_pii(view))
     if "secret" in trig:
         raws.extend(rules.check_secret(view, trig["secret"]))
@@ -174,8 +200,15 @@ def check_content(
         raws.extend(rules.check_links(view, tuple(allowed_domains), trig.get("link", [])))
     if "source" in trig:
         raws.extend(rules.check_sources(view, lex.approved_sources + tuple(approved_sources), trig["source"]))
+    if disabled:
+        raws = [r for r in raws if r.rule not in disabled]
     findings: list[Finding] = []
     for r in raws:
         s, e = view.span(r.start, r.end) if r.view else (r.start, r.end)
         findings.append(Finding(r.rule, r.category, r.severity, s, e, content[s:e], r.suggestion, r.message))
     return _dedupe(findings)
+
+
+def lexicon_label(overlay: Overlay | None = None) -> str:
+    """The lexicon version findings record: the files' version, plus the overlay's when given."""
+    return overlay.label if overlay is not None else LEXICON_VERSION

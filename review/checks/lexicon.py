@@ -74,6 +74,44 @@ class Entry:
     suggestion: str | None
     severity: str
     message: str
+    scope: int | None = None  # None: the shared files; else the unit id of a database addition
+
+
+@dataclass(frozen=True)
+class Addition:
+    """A lexicon entry added by a unit (held in the hub's database, not in the files).
+
+    ``category`` is one of ``ADDITION_CATEGORIES``: the four word lists, or ``source``
+    (an approved repost source) / ``domain`` (an allowed link domain), which extend the
+    allow-lists of the source and link checks instead of producing findings.
+    """
+
+    scope: int  # the unit id: the entry applies to that unit and the units below it
+    category: str
+    wrong: str  # the word (for source/domain: the name or domain)
+    right: str = ""
+    severity: str = ""
+    reason: str = ""
+    exceptions: tuple[str, ...] = ()
+    tag: str = ""  # sensitive: 6.1 … 7.9
+    since: str = ""  # outdated: when the wording changed
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """Database-held additions and disabled rules, merged into the shared automaton.
+
+    ``key`` identifies the content (a digest: equal keys mean equal content) and is the
+    cache key of the compiled automaton; ``label`` is the version shown to people.
+    """
+
+    key: str
+    label: str
+    additions: tuple[Addition, ...] = ()
+    disables: tuple[tuple[int, str], ...] = ()  # (unit id, rule id)
+
+
+ADDITION_CATEGORIES = ("typo", "outdated", "sensitive", "ad", "source", "domain")
 
 
 @dataclass
@@ -94,6 +132,23 @@ class Lexicon:
     approved_sources: tuple[str, ...]
     triggers: tuple[str, ...]
     dropped: list[str]  # entries skipped at build time (and why), for tests
+    label: str = ""  # the lexicon version findings record
+    scoped_sources: dict[int, tuple[str, ...]] = field(default_factory=dict)  # unit id -> approved sources
+    scoped_domains: dict[int, tuple[str, ...]] = field(default_factory=dict)  # unit id -> allowed domains
+    disables: dict[int, frozenset[str]] = field(default_factory=dict)  # unit id -> disabled rule ids
+
+    def for_scopes(self, scopes: Iterable[int]) -> tuple[frozenset[int], frozenset[str], tuple[str, ...],
+                                                         tuple[str, ...]]:
+        """(active scopes, disabled rules, extra approved sources, extra allowed domains) for a unit path."""
+        active = frozenset(scopes)
+        disabled: set[str] = set()
+        sources: list[str] = []
+        domains: list[str] = []
+        for sc in active:
+            disabled |= self.disables.get(sc, frozenset())
+            sources.extend(self.scoped_sources.get(sc, ()))
+            domains.extend(self.scoped_domains.get(sc, ()))
+        return active, frozenset(disabled), tuple(sources), tuple(domains)
 
 
 # --------------------------------------------------------------------------
@@ -205,7 +260,7 @@ class _Builder:
         self.exceptions: list[tuple[int, str]] = []  # (entry index, correct context)
         self.correct: set[str] = set()
         self.dropped: list[str] = []
-        self.seen: dict[tuple[str, str], int] = {}
+        self.seen: dict[tuple[str, str, int | None], int] = {}
 
     def add_pattern(self, text: str, payload: tuple[int, int, int]) -> None:
         for sp in spellings(text):
@@ -223,7 +278,7 @@ class _Builder:
         if entry.suggestion is not None and fold(entry.suggestion) == wrong:
             self.dropped.append(f"{entry.rule}: wrong and right fold to the same text")
             return None
-        key = (entry.category, wrong)
+        key = (entry.category, wrong, entry.scope)
         if key in self.seen:
             self.dropped.append(f"{entry.rule}: duplicate of an earlier entry")
             return None
@@ -266,52 +321,107 @@ def _split_exc(value: str) -> list[str]:
     return [x for x in value.replace("｜", "|").split("|") if x.strip()]
 
 
+def typo_entry(wrong: str, right: str, severity: str, reason: str, rule: str = "",
+               scope: int | None = None) -> Entry:
+    """A typo entry (wrong → right) with its editor-facing message."""
+    msg = f"疑似错别字：“{wrong}”应为“{right}”。" + (f"（{reason}）" if reason else "")
+    return Entry("typo", rule or f"typo.{wrong}", wrong, right, _severity(severity, "block"), msg, scope)
+
+
+def outdated_entry(wrong: str, right: str, since: str, severity: str, reason: str, rule: str = "",
+                   scope: int | None = None) -> Entry:
+    """An outdated-wording entry with the date the wording changed."""
+    msg = f"过时表述：“{wrong}”" + (f"自{since}起" if since else "") + f"应改为“{right}”。"
+    if reason:
+        msg += f"（{reason}）"
+    msg += "如确为引用历史名称，可加“原”字或忽略。"
+    return Entry("outdated", rule or f"outdated.{wrong}", wrong, right, _severity(severity, "warn"), msg, scope)
+
+
+def outdated_exceptions(wrong: str) -> list[str]:
+    """Historical references (原…, 时任…) are never flagged as outdated."""
+    return [f"原{fold(wrong)}", f"时任{fold(wrong)}"]
+
+
+def sensitive_entry(term: str, tag: str, severity: str, rule: str = "", scope: int | None = None) -> Entry:
+    """A sensitive term tagged with its article of 《网络信息内容生态治理规定》."""
+    if tag not in SENSITIVE_TAGS:
+        raise ValueError(f"unknown tag {tag!r} for {term!r}")
+    art = "第六条" if tag.startswith("6") else "第七条"
+    msg = (f"可能涉及《网络信息内容生态治理规定》{art}所列“{SENSITIVE_TAGS[tag]}”的内容，"
+           f"请审核人员重点核实。")
+    return Entry("sensitive", rule or f"sensitive.{tag}.{term}", term, None, _severity(severity, "warn"), msg,
+                 scope)
+
+
+def ad_entry(term: str, severity: str, reason: str, rule: str = "", scope: int | None = None) -> Entry:
+    """A commercial-advertising phrase (123号 forbids advertising on government new media)."""
+    msg = f"疑似商业广告用语“{term}”：政务新媒体不得发布商业广告（国办发〔2018〕123号）。"
+    if reason:
+        msg += f"（{reason}）"
+    return Entry("ad", rule or f"ad.{term}", term, None, _severity(severity, "warn"), msg, scope)
+
+
 def _load_typo(b: _Builder) -> None:
     for row in _rows("typo.tsv"):
-        wrong, right = row["wrong"], row["right"]
-        reason = row.get("reason", "")
-        sev = _severity(row.get("severity", ""), "block")
-        msg = f"疑似错别字：“{wrong}”应为“{right}”。" + (f"（{reason}）" if reason else "")
-        b.add_entry(Entry("typo", row.get("id") or f"typo.{wrong}", wrong, right, sev, msg),
-                    _split_exc(row.get("exceptions", "")))
+        b.add_entry(typo_entry(row["wrong"], row["right"], row.get("severity", ""), row.get("reason", ""),
+                               row.get("id", "")), _split_exc(row.get("exceptions", "")))
 
 
 def _load_outdated(b: _Builder) -> None:
     for row in _rows("outdated.tsv"):
-        wrong, right, since = row["wrong"], row["right"], row.get("since", "")
-        reason = row.get("reason", "")
-        sev = _severity(row.get("severity", ""), "warn")
-        msg = f"过时表述：“{wrong}”" + (f"自{since}起" if since else "") + f"应改为“{right}”。"
-        if reason:
-            msg += f"（{reason}）"
-        msg += "如确为引用历史名称，可加“原”字或忽略。"
-        exc = _split_exc(row.get("exceptions", "")) + [f"原{fold(wrong)}", f"时任{fold(wrong)}"]
-        b.add_entry(Entry("outdated", row.get("id") or f"outdated.{wrong}", wrong, right, sev, msg), exc)
+        wrong = row["wrong"]
+        b.add_entry(outdated_entry(wrong, row["right"], row.get("since", ""), row.get("severity", ""),
+                                   row.get("reason", ""), row.get("id", "")),
+                    _split_exc(row.get("exceptions", "")) + outdated_exceptions(wrong))
 
 
 def _load_sensitive(b: _Builder) -> None:
     for row in _rows("sensitive.tsv"):
-        term, tag = row["term"], row["tag"]
-        if tag not in SENSITIVE_TAGS:
-            raise ValueError(f"sensitive.tsv: unknown tag {tag!r} for {term!r}")
-        art = "第六条" if tag.startswith("6") else "第七条"
-        sev = _severity(row.get("severity", ""), "warn")
-        msg = (f"可能涉及《网络信息内容生态治理规定》{art}所列“{SENSITIVE_TAGS[tag]}”的内容，"
-               f"请审核人员重点核实。")
-        b.add_entry(Entry("sensitive", row.get("id") or f"sensitive.{tag}.{term}", term, None, sev, msg),
-                    _split_exc(row.get("exceptions", "")))
+        try:
+            entry = sensitive_entry(row["term"], row["tag"], row.get("severity", ""), row.get("id", ""))
+        except ValueError as exc:
+            raise ValueError(f"sensitive.tsv: {exc}") from None
+        b.add_entry(entry, _split_exc(row.get("exceptions", "")))
 
 
 def _load_ad(b: _Builder) -> None:
     for row in _rows("ad.tsv"):
-        term = row["term"]
-        sev = _severity(row.get("severity", ""), "warn")
-        reason = row.get("reason", "")
-        msg = f"疑似商业广告用语“{term}”：政务新媒体不得发布商业广告（国办发〔2018〕123号）。"
-        if reason:
-            msg += f"（{reason}）"
-        b.add_entry(Entry("ad", row.get("id") or f"ad.{term}", term, None, sev, msg),
+        b.add_entry(ad_entry(row["term"], row.get("severity", ""), row.get("reason", ""), row.get("id", "")),
                     _split_exc(row.get("exceptions", "")))
+
+
+def addition_entry(a: Addition) -> tuple[Entry, list[str]]:
+    """The engine entry and exceptions of a database addition (a word-list category)."""
+    if a.category == "typo":
+        return typo_entry(a.wrong, a.right, a.severity, a.reason, scope=a.scope), list(a.exceptions)
+    if a.category == "outdated":
+        return (outdated_entry(a.wrong, a.right, a.since, a.severity, a.reason, scope=a.scope),
+                list(a.exceptions) + outdated_exceptions(a.wrong))
+    if a.category == "sensitive":
+        return sensitive_entry(a.wrong, a.tag, a.severity, scope=a.scope), list(a.exceptions)
+    if a.category == "ad":
+        return ad_entry(a.wrong, a.severity, a.reason, scope=a.scope), list(a.exceptions)
+    raise ValueError(f"category {a.category!r} has no word-list entry")
+
+
+def _load_overlay(b: _Builder, overlay: Overlay) -> tuple[dict[int, tuple[str, ...]], dict[int, tuple[str, ...]],
+                                                          dict[int, frozenset[str]]]:
+    sources: dict[int, list[str]] = {}
+    domains: dict[int, list[str]] = {}
+    for a in overlay.additions:
+        if a.category == "source":
+            sources.setdefault(a.scope, []).append(fold(a.wrong))
+        elif a.category == "domain":
+            domains.setdefault(a.scope, []).append(a.wrong.lower())
+        else:
+            entry, exceptions = addition_entry(a)
+            b.add_entry(entry, exceptions)
+    disables: dict[int, set[str]] = {}
+    for scope, rule in overlay.disables:
+        disables.setdefault(scope, set()).add(rule)
+    return ({k: tuple(v) for k, v in sources.items()}, {k: tuple(v) for k, v in domains.items()},
+            {k: frozenset(v) for k, v in disables.items()})
 
 
 def _load_leaders(b: _Builder) -> list[Leader]:
@@ -375,7 +485,7 @@ TRIGGERS = {
 }
 
 
-def _build() -> Lexicon:
+def _build(overlay: Overlay | None = None) -> Lexicon:
     version = compute_version()
     b = _Builder()
     _load_typo(b)
@@ -383,6 +493,9 @@ def _build() -> Lexicon:
     leaders = _load_leaders(b)
     _load_sensitive(b)
     _load_ad(b)
+    scoped: tuple[dict, dict, dict] = ({}, {}, {})
+    if overlay is not None:
+        scoped = _load_overlay(b, overlay)
     b.finish()
     triggers: list[str] = []
     for words in TRIGGERS.values():
@@ -395,24 +508,29 @@ def _build() -> Lexicon:
         patterns[i] = p
     automaton = ahocorasick_rs.AhoCorasick(patterns, implementation=ahocorasick_rs.Implementation.DFA)
     return Lexicon(version, b.entries, patterns, [tuple(p) for p in b.payloads], automaton, leaders,
-                   sources, tuple(triggers), b.dropped)
+                   sources, tuple(triggers), b.dropped, label=overlay.label if overlay else version,
+                   scoped_sources=scoped[0], scoped_domains=scoped[1], disables=scoped[2])
 
 
 _LOCK = threading.Lock()
 _CACHE: dict[str, Lexicon] = {}
+#: Compiled lexicons kept at once: the files alone plus a few database overlays (an overlay
+#: changes only when an admin edits the lexicon, so old ones are soon unused).
+CACHE_SIZE = 4
 
 
-def get_lexicon(version: str | None = None) -> Lexicon:
-    """The compiled lexicon for the files on disk (cached per version)."""
-    key = version or LEXICON_VERSION
+def get_lexicon(version: str | None = None, overlay: Overlay | None = None) -> Lexicon:
+    """The compiled lexicon for the files on disk plus ``overlay`` (cached per version and overlay key)."""
+    key = (version or LEXICON_VERSION) + ("|" + overlay.key if overlay is not None else "")
     lex = _CACHE.get(key)
     if lex is not None:
         return lex
     with _LOCK:
         lex = _CACHE.get(key)
         if lex is None:
-            lex = _build()
-            _CACHE.clear()
+            lex = _build(overlay)
+            while len(_CACHE) >= CACHE_SIZE:
+                _CACHE.pop(next(iter(_CACHE)))
             _CACHE[key] = lex
         return lex
 
