@@ -34,6 +34,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     db.init_app(app)
+    from .witness import init_app as init_witness
+
+    init_witness(app)  # the audit witness outside the database (hub.witness)
     app.extensions["hub_vault"] = Vault(app.config["HUB_INSTANCE_DIR"], app.config["HUB_VAULT_KEYS"])
 
     if "RATELIMIT_STORAGE_URI" not in app.config:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Flask, g, jsonify, request
+from flask import Blueprint, Flask, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from . import audit
 from .db import db
-from .errors import BadRequest, Forbidden, HubError, Unauthorized
+from .errors import BadRequest, HubError, Unauthorized
 from .extensions import csrf, limiter
 from .models import ApiToken, Post, User
-from .permissions import overseen_unit_ids
 from .security import token_digest
 from .serializers import account_json, post_json
 from .services import accounts as accounts_svc
@@ -156,6 +155,8 @@ def approve_post(post_id: int):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         post, to_enqueue = posts_svc.approve_post(s, user(), post_id, data)
     enqueue_dispatches(current_app.config, to_enqueue)
+    if post.status == "approved":  # scheduled: RQ runs the dispatches at publish_at
+        posts_svc.enqueue_post_dispatches(current_app.config, db.session(), post.id)
     return jsonify(post_json(db.session(), post))
 
 
@@ -211,20 +212,20 @@ def list_accounts():  # type: ignore[no-untyped-def]
     s = db.session()
     accounts = [a for a in s.scalars(select(Account).order_by(Account.id)).unique()
                 if can_see_account(s, user(), a)]
-    return jsonify({"accounts": [account_json(a) for a in accounts]})
+    return jsonify({"accounts": [account_json(a, viewer=user()) for a in accounts]})
 
 
 @bp.post("/accounts")
 def create_account():  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         acc = accounts_svc.create_account(s, user(), body())
-    return jsonify(account_json(acc)), 201
+    return jsonify(account_json(acc, viewer=user())), 201
 
 
 @bp.get("/accounts/<int:account_id>")
 def get_account(account_id: int):  # type: ignore[no-untyped-def]
     s = db.session()
-    return jsonify(account_json(accounts_svc.get_account(s, user(), account_id)))
+    return jsonify(account_json(accounts_svc.get_account(s, user(), account_id), viewer=user()))
 
 
 @bp.put("/accounts/<int:account_id>/credentials")
@@ -233,7 +234,7 @@ def put_credentials(account_id: int):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
         accounts_svc.set_credentials(s, user(), acc, data)
-    return jsonify(account_json(acc))
+    return jsonify(account_json(acc, viewer=user()))
 
 
 @bp.post("/accounts/<int:account_id>/credentials/verify")
@@ -245,37 +246,7 @@ def verify_credentials(account_id: int):  # type: ignore[no-untyped-def]
     return jsonify({"ok": ok, "message": message})
 
 
-# -- audit -------------------------------------------------------------------------------
-@bp.get("/audit")
-def audit_list():  # type: ignore[no-untyped-def]
-    from .models import AuditEntry, Unit
-
-    s = db.session()
-    u = user()
-    if not (u.has_role("admin") or u.has_role("supervisor")):
-        raise Forbidden("只有管理员和主管单位可以查看审计日志", code="not_auditor")
-    try:
-        after = int(request.args.get("after", 0))
-        limit = int(request.args.get("limit", 100))
-    except ValueError:
-        raise BadRequest("after 和 limit 必须是整数", code="invalid_paging") from None
-    if after < 0 or limit < 1 or limit > 1000:
-        raise BadRequest("limit 必须在 1 到 1000 之间，after 不能为负", code="invalid_paging")
-    codes = [c for (c,) in s.execute(select(Unit.code).where(Unit.id.in_(overseen_unit_ids(s, u))))]
-    rows = s.scalars(select(AuditEntry).where(AuditEntry.seq > after, AuditEntry.unit_code.in_(codes))
-                     .order_by(AuditEntry.seq).limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return jsonify({"entries": [audit.entry_to_dict(e) for e in rows],
-                    "next_after": int(rows[-1].seq) if more and rows else None})
-
-
-@bp.get("/audit/verify")
-def audit_verify():  # type: ignore[no-untyped-def]
-    u = user()
-    if not (u.has_role("admin") or u.has_role("supervisor")):
-        raise Forbidden("只有管理员和主管单位可以校验审计日志", code="not_auditor")
-    return jsonify(audit.verify(db.session()).to_dict())
+# -- audit: GET /audit and /audit/verify live in hub/api_audit.py ------------------------
 
 
 @bp.get("/openapi.json")
@@ -286,7 +257,7 @@ def openapi():  # type: ignore[no-untyped-def]
 
 
 # Feature areas add their endpoints to ``bp`` from their own modules.
-AREA_MODULES = ("hub.api_review", "hub.api_accounts", "hub.api_dispatch", "hub.api_audit")
+AREA_MODULES = ("hub.api_review", "hub.api_accounts", "hub.api_dispatch", "hub.api_audit", "hub.api_checks")
 
 
 def init_app(app: Flask) -> None:
@@ -295,5 +266,9 @@ def init_app(app: Flask) -> None:
     for name in AREA_MODULES:
         importlib.import_module(name)
     csrf.exempt(bp)
-    limiter.limit(lambda: app.config["HUB_API_LIMIT"], key_func=_token_key)(bp)
+    if not getattr(bp, "_hub_rate_limited", False):
+        # ``limiter`` and ``bp`` live as long as the process: registering the limit on every
+        # create_app() would stack N copies of it, each counting every request.
+        limiter.limit(lambda: current_app.config["HUB_API_LIMIT"], key_func=_token_key)(bp)
+        bp._hub_rate_limited = True  # type: ignore[attr-defined]
     app.register_blueprint(bp)

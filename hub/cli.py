@@ -116,6 +116,26 @@ def user_create(username: str, unit_code: str, roles: tuple[str, ...], name: str
         click.echo(f"已创建用户 {u.username}（{', '.join(sorted(set(roles)))}）")
 
 
+@user.command("disable")
+@click.argument("username")
+@click.option("--reason", default="", help="why (recorded in the audit trail)")
+def user_disable(username: str, reason: str) -> None:
+    """Disable a user: sessions and API tokens stop working; credentials they could reveal
+    get rotation tasks."""
+    from .errors import HubError
+    from .services.users import disable_user
+
+    with app_context(), cli_actor():
+        from .db import db
+
+        try:
+            with db.transaction() as s:
+                u, tasks = disable_user(s, username, reason)
+        except HubError as exc:
+            fail(exc.message, 2)
+        click.echo(f"已停用用户 {u.username}；开启 {len(tasks)} 个凭据轮换任务")
+
+
 @main.group()
 def token() -> None:
     """Manage API tokens."""
@@ -193,29 +213,93 @@ def vault() -> None:
 
 
 @vault.command("status")
-def vault_status() -> None:
-    """Key versions, credentials per version, minimum decryption version."""
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+def vault_status(fmt: str) -> None:
+    """Key versions, credentials per version, minimum decryption version. Exit 1 if locked."""
     from .services.vault_admin import status
 
     with app_context() as app:
         st = status(app)
-    click.echo(json.dumps(st, ensure_ascii=False, indent=2))
+    if fmt == "json":
+        click.echo(json.dumps(st, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"状态：{st['message']}")
+        click.echo(f"密钥来源：{st['source']}")
+        click.echo(f"已加载版本：{', '.join(map(str, st['versions'])) or '无'}；当前版本：{st['current_version']}")
+        click.echo(f"最低解密版本：{st['min_decryption_version']}；已停用：{st['retired_versions'] or '无'}")
+        for v, n in st["credentials_per_version"].items():
+            click.echo(f"  版本 {v}：{n} 个数据密钥")
+        click.echo(f"宽限期内的旧凭据版本：{st['archived_versions']} 个")
     if st.get("locked"):
         sys.exit(1)
 
 
 @vault.command("rotate-key")
-@click.option("--batch", default=500, show_default=True, type=int)
+@click.option("--batch", default=500, show_default=True, type=int, help="credentials per transaction")
 def vault_rotate(batch: int) -> None:
-    """Add a key version and rewrap every secret (plaintext untouched)."""
-    from .services.vault_admin import rotate_key
+    """Add a key version and rewrap every secret in batches (plaintext untouched; safe while running).
+
+    With HUB_VAULT_KEYS, first add the new version to the variable of every process;
+    this then rewraps everything to the highest version.
+    """
+    from .errors import HubError
+    from .services.vault_admin import rotate
 
     with app_context() as app, cli_actor():
         try:
-            new, count = rotate_key(app, batch)
-        except Exception as exc:  # locked vault, env-provided keys
-            fail(getattr(exc, "message", str(exc)), 1)
-    click.echo(f"新密钥版本 {new}；已重新封装 {count} 个凭据")
+            report = rotate(app, batch)
+        except HubError as exc:
+            fail(exc.message, 1)
+    added = "新增" if report.added else "使用"
+    click.echo(f"{added}密钥版本 {report.new_version}；已重新封装 {report.rewrapped} 个数据密钥")
+
+
+@vault.command("retire")
+@click.option("--below", type=int, default=None,
+              help="retire every version below this one (default: the current version)")
+def vault_retire(below: int | None) -> None:
+    """Retire old key versions once nothing uses them: raise the minimum decryption version and
+    remove their key material from the key file (back it up first)."""
+    from .errors import HubError
+    from .services.vault_admin import retire
+
+    with app_context() as app, cli_actor():
+        try:
+            res = retire(app, below)
+        except HubError as exc:
+            fail(exc.message, 1)
+    if not res["retired"]:
+        click.echo(f"没有需要停用的版本；最低解密版本 {res['min_decryption_version']}")
+        return
+    click.echo(f"已停用版本 {', '.join(map(str, res['retired']))}；最低解密版本 {res['min_decryption_version']}")
+    if res["removed_from_file"]:
+        click.echo(f"已从密钥文件删除版本 {', '.join(map(str, res['removed_from_file']))} 的密钥")
+    elif app.extensions["hub_vault"].env_keys:
+        click.echo("密钥来自 HUB_VAULT_KEYS：请从每个进程的该变量中删除已停用的版本")
+
+
+@vault.command("purge")
+@click.option("--lost-version", type=int, default=None,
+              help="a master key version that is irrecoverably lost: delete what it wrapped")
+def vault_purge(lost_version: int | None) -> None:
+    """Destroy archived credential versions whose grace period has ended (or, with
+    --lost-version, the credentials a lost master key made undecryptable)."""
+    from .db import db
+    from .errors import HubError
+    from .services.vault_admin import forget_lost_version, purge_expired_archive
+
+    with app_context() as app, cli_actor():
+        if lost_version is not None:
+            try:
+                res = forget_lost_version(app, lost_version)
+            except HubError as exc:
+                fail(exc.message, 1)
+            click.echo(f"已删除 {res['credentials']} 个无法解密的凭据和 {res['archived']} 个旧版本；"
+                       "请管理员重新设置这些账号的凭据")
+            return
+        with db.transaction() as s:
+            n = purge_expired_archive(s)
+    click.echo(f"已销毁 {n} 个过期的旧凭据版本")
 
 
 # -- audit --------------------------------------------------------------------------------
@@ -225,37 +309,93 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify() -> None:
-    """Exit 0 if intact; else exit 1 naming the first bad entry."""
-    from .db import db
+@click.option("--public-key", "public_key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="pin the checkpoint public key (base64 or PEM) instead of the instance's own")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+def audit_verify(public_key: str | None, as_json: bool) -> None:
+    """Exit 0 if intact; else exit 1 naming the first bad entry.
 
-    with app_context():
-        res = audit.verify(db.session())
+    Recomputes the hash chain and holds it against the witness file and the
+    signed checkpoints in the instance dir.
+    """
+    from .db import db
+    from .witness import load_public_key
+
+    pinned = None
+    if public_key:
+        try:
+            pinned = load_public_key(Path(public_key).read_text())
+        except (OSError, ValueError) as exc:
+            fail(f"无法读取公钥 {public_key}：{exc}", 2)
+    with app_context() as app:
+        res = audit.verify(db.session(), app.extensions.get("hub_witness"), public_key=pinned)
+        db.session.remove()
+    if as_json:
+        click.echo(json.dumps(res.to_dict(), ensure_ascii=False))
+    for w in res.warnings:
+        click.echo(f"注意：{w}", err=True)
     if res.ok:
-        click.echo(f"审计日志完整：{res.entries} 条，链头 {res.head['seq'] if res.head else 0} "
-                   f"{res.head['hash'] if res.head else ''}")
+        if not as_json:
+            head = res.head or {"seq": 0, "hash": ""}
+            cp = res.last_checkpoint
+            click.echo(f"审计日志完整：{res.entries} 条，链头第 {head['seq']} 条 {head['hash']}")
+            click.echo(f"见证文件 {res.witnessed} 条；有效签名检查点 {res.checkpoints} 个"
+                       + (f"，最近一个在第 {cp['seq']} 条（{cp['at']}）" if cp else "")
+                       + (f"；签名公钥指纹 {res.key_id}" if res.key_id else ""))
         return
-    click.echo(f"审计日志校验失败：第 {res.first_bad_seq} 条 — {res.reason}", err=True)
-    click.echo(f"first bad entry: seq {res.first_bad_seq}: {res.reason}")
+    where = f"第 {res.first_bad_seq} 条" if res.first_bad_seq is not None else "审计日志"
+    click.echo(f"审计日志校验失败：{where} — {res.reason}", err=True)
+    if not as_json:
+        click.echo(f"first bad entry: seq {res.first_bad_seq}: {res.reason}")
     sys.exit(1)
 
 
 @audit_group.command("export")
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("--output", "output", type=click.Path(dir_okay=False, writable=True), default=None)
-def audit_export(fmt: str, output: str | None) -> None:
+@click.option("--after", "after", type=click.IntRange(min=0), default=0, show_default=True,
+              help="export only entries after this sequence number")
+def audit_export(fmt: str, output: str | None, after: int) -> None:
     """Export every entry with the chain fields needed to verify it independently."""
     from .services.audit_export import export
 
     with app_context(), cli_actor():
-        fh = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
         try:
-            n = export(fh, fmt)
+            fh = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+        except OSError as exc:
+            fail(f"无法写入 {output}：{exc.strerror}", 2)
+        try:
+            n = export(fh, fmt, after=after)
         finally:
             if output:
                 fh.close()
     if output:
         click.echo(f"已导出 {n} 条审计记录到 {output}", err=True)
+
+
+@audit_group.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Sign a checkpoint of the current head now (run daily from cron when the trail is quiet)."""
+    from .db import db
+
+    with app_context() as app:
+        w = app.extensions["hub_witness"]
+        if audit.queue_in_use(db.session()) is not None:
+            audit.seal_queue(db.engine, w)  # chain entries whose writer died before sealing them
+        # Never sign a head that does not verify: that would vouch for tampered entries.
+        res = audit.verify(db.session(), w)
+        if not res.ok:
+            fail(f"审计日志校验失败（第 {res.first_bad_seq} 条：{res.reason}），拒绝签名检查点", 1)
+        try:
+            line = audit.checkpoint_now(db.session(), w, "manual")
+        except FileNotFoundError:
+            fail("没有审计检查点签名密钥，请先运行 hub init", 1)
+        db.session.remove()
+    if line is None:
+        click.echo("审计日志为空，无需检查点")
+        return
+    cp = line["checkpoint"]
+    click.echo(f"已签名检查点：第 {cp['seq']} 条 {cp['hash']}（{cp['at']}，密钥 {cp['key']}）")
 
 
 # -- content checks -----------------------------------------------------------------------

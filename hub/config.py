@@ -56,6 +56,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "HUB_QUEUE": os.environ.get("HUB_QUEUE", "hub"),
         "HUB_LOGIN_LIMIT": os.environ.get("HUB_LOGIN_LIMIT", "10 per minute;50 per hour"),
         "HUB_API_LIMIT": os.environ.get("HUB_API_LIMIT", "1200 per minute"),
+        # Credentials: rotation due after N days; replaced versions kept N days; reveals per user per hour.
+        "HUB_CREDENTIAL_MAX_AGE_DAYS": os.environ.get("HUB_CREDENTIAL_MAX_AGE_DAYS", "90"),
+        "HUB_CREDENTIAL_GRACE_DAYS": os.environ.get("HUB_CREDENTIAL_GRACE_DAYS", "7"),
+        "HUB_REVEALS_PER_HOUR": os.environ.get("HUB_REVEALS_PER_HOUR", "5"),
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",

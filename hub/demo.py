@@ -46,6 +46,7 @@ def seed(sim_base: str) -> list[tuple[int, str, str]]:
     from .models import Account, Unit, User
     from .services.accounts import create_account, set_credentials
     from .services.admin import create_unit, create_user
+    from .services.filing import approve_through_chain
 
     out = []
     token = audit.current_actor.set(audit.Actor.system("demo"))
@@ -62,9 +63,15 @@ def seed(sim_base: str) -> list[tuple[int, str, str]]:
                 if acc is None:
                     acc = create_account(s, None, {"platform": "wechat", "name": name, "unit": "cbeh",
                                                    "api_base": sim_base, "is_main": is_main,
-                                                   "justification": why})
+                                                   "justification": why, "responsible_person": "陈管理员",
+                                                   "responsible_phone": "0470-6212345",
+                                                   "certification_name": "陈巴尔虎旗人民政府办公室",
+                                                   "launch_date": "2026-01-01"})
                     set_credentials(s, None, acc, {"app_id": appid, "app_secret": secret})
-                elif acc.api_base != sim_base:
+                if acc.status == "pending":
+                    # The 备案 chain, as the league's and the region's supervisors (real, audited approvals).
+                    approve_through_chain(s, acc)
+                if acc.api_base != sim_base:
                     acc.api_base = sim_base
                 out.append((acc.id, appid, secret))
     finally:

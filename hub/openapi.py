@@ -28,6 +28,7 @@ def _op(summary: str, responses: dict[str, str], body: str | None = None, option
 
 
 ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+FIELD = {"name": "field", "in": "path", "required": True, "schema": {"type": "string"}}
 COMMON = {"401": "missing or invalid token", "404": "not found or not visible to the caller"}
 
 
@@ -77,9 +78,24 @@ def spec() -> dict[str, Any]:
                 "AccountCreate": {"type": "object", "required": ["platform", "name", "unit"], "properties": {
                     "platform": {"type": "string"}, "name": {"type": "string"}, "unit": {"type": "string"},
                     "api_base": {"type": "string"}, "is_main": {"type": "boolean"},
-                    "justification": {"type": "string"}}},
+                    "justification": {"type": "string"}, "host_unit": {"type": "string"},
+                    "operating_unit": {"type": "string"}, "responsible_person": {"type": "string"},
+                    "responsible_phone": {"type": "string"}, "certification_name": {"type": "string"},
+                    "launch_date": {"type": "string", "format": "date"}, "ipv6": {"type": ["boolean", "null"]}}},
                 "Account": {"type": "object"},
                 "Credentials": {"type": "object", "additionalProperties": {"type": "string"}},
+                "AccountPatch": {"type": "object", "properties": {k: {"type": t} for k, t in (
+                    ("name", "string"), ("is_main", "boolean"), ("justification", "string"),
+                    ("host_unit", "string"), ("operating_unit", "string"), ("responsible_person", "string"),
+                    ("responsible_phone", "string"), ("certification_name", "string"),
+                    ("launch_date", "string"), ("ipv6", ["boolean", "null"]), ("api_base", "string"))}},
+                "AccountClose": {"type": "object", "required": ["notice_text", "notice_date"], "properties": {
+                    "notice_text": {"type": "string"}, "notice_date": {"type": "string", "format": "date"},
+                    "reason": {"type": "string"}}},
+                "FilingApprove": {"type": "object", "properties": {"comment": {"type": "string"}}},
+                "Reveal": {"type": "object", "required": ["password", "reason"], "properties": {
+                    "password": {"type": "string", "description": "the caller's own login password"},
+                    "reason": {"type": "string"}}},
             },
         },
         "paths": {
@@ -106,6 +122,7 @@ def spec() -> dict[str, Any]:
                 "200": "ok", **COMMON, "403": "forbidden", "409": "state", "400": "missing reason"},
                 body="Reason", params=[ID])},
             "/posts/{id}/history": {"get": _op("The post's audit entries", {"200": "ok", **COMMON}, params=[ID])},
+            **_review_paths(),
             "/checks": {"post": _op("Run the content checks", {"200": "{findings: [...]}", "401": COMMON["401"],
                                                                "400": "bad body"}, body="Checks")},
             "/accounts": {
@@ -114,20 +131,115 @@ def spec() -> dict[str, Any]:
                                                 "409": "main account exists", "400": "bad body",
                                                 "422": "invalid"}, body="AccountCreate", ok_schema="Account")},
             "/accounts/{id}": {"get": _op("An account (secrets never shown)", {"200": "ok", **COMMON},
-                                          params=[ID], ok_schema="Account")},
+                                          params=[ID], ok_schema="Account"),
+                               "patch": _op("Change an account: api_base at once; filed data by a change "
+                                            "filing (a pending account: refiled)", {
+                                   "200": "ok", **COMMON, "403": "not an admin", "409": "closed / main exists",
+                                   "400": "unknown or bad field", "422": "invalid"}, body="AccountPatch",
+                                   params=[ID], ok_schema="Account")},
             "/accounts/{id}/credentials": {"put": _op("Write-only, partial credential update", {
                 "200": "ok", **COMMON, "403": "not an admin", "400": "unknown field"}, body="Credentials",
                 params=[ID])},
             "/accounts/{id}/credentials/verify": {"post": _op("A real call to the platform", {
                 "200": "{ok, message}", **COMMON, "403": "not an admin"}, params=[ID])},
+            "/accounts/{id}/filing/approve": {"post": _op(
+                "Approve the due step of the account's filing (备案), lowest level first", {
+                    "200": "ok", **COMMON, "403": "not a supervisor on the path / own filing",
+                    "409": "not in review, out of turn, step taken, already decided", "400": "bad body"},
+                body="FilingApprove", optional_body=True, params=[ID], ok_schema="Account")},
+            "/accounts/{id}/filing/reject": {"post": _op("Reject the filing at the due step", {
+                "200": "ok", **COMMON, "403": "not a supervisor on the path", "409": "not in review / out of turn",
+                "400": "missing reason"}, body="Reason", params=[ID], ok_schema="Account")},
+            "/accounts/{id}/filing/resubmit": {"post": _op("Submit a rejected opening filing again", {
+                "200": "ok", **COMMON, "403": "not an admin", "409": "not pending / already in review"},
+                params=[ID], ok_schema="Account")},
+            "/accounts/{id}/filings": {"get": _op("The account's filings with their steps", {
+                "200": "{filings}", **COMMON, "403": "not an admin or supervisor"}, params=[ID])},
+            "/accounts/{id}/close": {"post": _op("File the closure with its public notice (停更公告)", {
+                "200": "ok", **COMMON, "403": "not an admin", "409": "closed", "400": "missing notice"},
+                body="AccountClose", params=[ID], ok_schema="Account")},
+            "/accounts/register": {"get": _op("The account register (备案登记表): json, csv or xlsx", {
+                "200": "{columns, accounts} or a file", "401": COMMON["401"], "403": "not an admin or supervisor",
+                "404": "unit outside the caller's subtree", "400": "bad filter"}, params=[
+                {"name": n, "in": "query", "schema": {"type": "string"}} for n in ("unit", "platform", "status")
+            ] + [{"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "csv", "xlsx"]}}])},
+            "/accounts/{id}/credentials/{field}/rotate": {"post": _op(
+                "Generate a console password: stored, shown once ({field, password, version})", {
+                    "200": "ok", **COMMON, "403": "not an admin", "409": "closed", "422": "not a password field"},
+                params=[ID, FIELD])},
+            "/accounts/{id}/credentials/{field}/reveal": {"post": _op(
+                "Show a console password once: password re-entry and reason; rate-limited; audited", {
+                    "200": "{field, value}", **COMMON, "403": "not an admin / wrong password / not revealable",
+                    "409": "not set", "400": "missing password or reason", "429": "too many reveals"},
+                body="Reveal", params=[ID, FIELD])},
+            "/accounts/{id}/credentials/{field}/rollback": {"post": _op(
+                "Restore the previous version (kept for the grace period)", {
+                    "200": "ok", **COMMON, "403": "not an admin", "409": "no previous version"},
+                params=[ID, FIELD], ok_schema="Account")},
+            "/accounts/credentials/overdue": {"get": _op("Credentials due for rotation in the caller's units", {
+                "200": "{max_age_days, credentials}", "401": COMMON["401"]})},
+            "/vault/status": {"get": _op("Vault key versions and health (admins)", {
+                "200": "ok", "401": COMMON["401"], "403": "not an admin"})},
             "/audit": {"get": _op("Audit entries of the caller's unit subtree", {
                 "200": "{entries, next_after}", "401": COMMON["401"], "403": "not an admin or supervisor",
                 "400": "bad paging"}, params=[
                 {"name": "after", "in": "query", "schema": {"type": "integer"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}}])},
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": 1000}},
+                *({"name": n, "in": "query", "schema": {"type": "string"}}  # audit filters (hub/api_audit.py)
+                  for n in ("actor", "action", "object_type", "object_id", "unit", "from", "to"))])},
             "/audit/verify": {"get": _op("Verify the audit chain", {"200": "{ok, entries, head}",
                                                                     "401": COMMON["401"], "403": "forbidden"})},
             "/openapi.json": {"get": {"summary": "This document", "security": [],
                                       "responses": {"200": {"description": "ok"}}}},
+            **_area_paths("hub.api_checks"),
         },
+    }
+
+
+def _area_paths(module: str) -> dict[str, Any]:
+    """Paths an area module describes itself (its ``openapi_paths(op, ID, COMMON)``)."""
+    import importlib
+
+    return importlib.import_module(module).openapi_paths(_op, ID, COMMON)  # type: ignore[no-any-return]
+
+
+def _review_paths() -> dict[str, Any]:
+    """Review area (issue 3): chains, scheduling, withdraw, pause, comments, queue, diffs."""
+    unit = {"name": "code", "in": "path", "required": True, "schema": {"type": "string"}}
+    state = {"200": "ok", **COMMON, "403": "role forbids", "409": "state forbids", "400": "bad body"}
+    return {
+        "/units/{code}/chain": {
+            "get": _op("Chain in force (optionally ?category=), this unit's own chains and versions",
+                       {"200": "ok", **COMMON}, params=[unit]),
+            "put": _op("Save a new chain version: {steps: [{name, role?, unit?, levels_up?, users?, quorum: "
+                       "any|all}], category?, note?, base_version?} or {inherit: true}",
+                       {"200": "ok", **COMMON, "403": "not an admin", "409": "changed meanwhile",
+                        "400": "invalid steps"}, params=[unit])},
+        "/posts/{id}/schedule": {"post": _op("Set or change publish_at (null: as soon as approved / now)",
+                                             {**state, "422": "time already passed"}, params=[ID])},
+        "/posts/{id}/schedule/cancel": {"post": _op("Cancel the scheduled publication of an approved post",
+                                                    state, params=[ID])},
+        "/posts/{id}/withdraw": {"post": _op("Withdraw (撤稿) from every platform: {reason}", state, body="Reason",
+                                             params=[ID])},
+        "/platforms": {"get": _op("Enabled platforms: label, content limits and credential fields",
+                                  {"200": "ok", "401": COMMON["401"]})},
+        "/dispatches/{id}": {"get": _op("A dispatch with its attempt history (attempts_log) and reconciliation state",
+                                        {"200": "ok", **COMMON}, params=[ID])},
+        "/dispatches/{id}/retry": {"post": _op(
+            "Admins: retry a failed dispatch once reconciliation confirmed the platform holds nothing "
+            "(409 not_reconciled starts that check)",
+            {"200": "ok", **COMMON, "403": "not an admin of the account's unit",
+             "409": "not failed / not reconciled / stale revision", "400": "bad body"}, optional_body=False,
+            params=[ID])},
+        "/posts/{id}/comments": {
+            "get": _op("The post's comment thread", {"200": "ok", **COMMON}, params=[ID]),
+            "post": _op("Add a comment: {body}", {"201": "created", **COMMON, "400": "empty"}, params=[ID])},
+        "/posts/{id}/diff": {"get": _op("Changes up to the current revision; ?against=seen|approved|<n>",
+                                        {"200": "ok", **COMMON, "400": "bad against"}, params=[ID])},
+        "/units/{code}/pause": {
+            "get": _op("Whether publishing is paused for the unit", {"200": "ok", **COMMON}, params=[unit]),
+            "post": _op("Pause publishing for the unit and its subtree: {reason}", state, params=[unit])},
+        "/units/{code}/resume": {"post": _op("Resume publishing: {reason?}", state, params=[unit])},
+        "/review/queue": {"get": _op("Posts awaiting the caller's decision; ?unit=&account=&category=&age=",
+                                     {"200": "ok", "401": COMMON["401"]})},
     }

@@ -15,16 +15,22 @@ def iso(dt: datetime | None) -> str | None:
     return dt.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z") if dt else None
 
 
-def account_json(a: Account) -> dict[str, Any]:
+def account_json(a: Account, viewer: Any = None) -> dict[str, Any]:
+    """An account; with ``viewer`` an admin or supervisor over its unit, also its filing (备案) data."""
     from .services.accounts import credential_status
 
-    return {
+    out = {
         "id": a.id, "platform": a.platform, "name": a.name, "unit": a.unit.code, "unit_name": a.unit.name,
         "status": a.status, "is_main": a.is_main, "justification": a.justification, "api_base": a.api_base,
         "credentials": {k: {"set": v["set"], "changed_at": v["changed_at"]}
                         for k, v in credential_status(a).items()},
         "created_at": iso(a.created_at),
     }
+    if viewer is not None:
+        from .services.filing import filing_details
+
+        out.update(filing_details(a, viewer))
+    return out
 
 
 def revision_json(rev: Revision) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(app: Flask) -> None:
-    command.upgrade(alembic_config(app.config["HUB_DATABASE_URL"]), "heads")
+    command.upgrade(alembic_config(app.config["HUB_DATABASE_URL"]), "head")
 
 
 def initialise(app: Flask) -> list[str]:
@@ -40,4 +40,33 @@ def initialise(app: Flask) -> list[str]:
     with db.transaction() as s:
         audit.ensure_head(s)
     report.append("数据库结构已是最新版本")
+    report.extend(init_audit_witness(app))
     return report
+
+
+def init_audit_witness(app: Flask) -> list[str]:
+    """Create the checkpoint signing key; adopt a trail that predates the witness (see hub.witness)."""
+    from . import audit
+    from .db import db
+    from .witness import Witness, key_id
+
+    w: Witness = app.extensions["hub_witness"]
+    fresh_files = not w.witness_path.exists() and not w.checkpoint_path.exists()
+    if not w.create_key():
+        return [f"审计检查点签名密钥已存在：{w.key_path}（指纹 {key_id(w.private_key().public_key())}）"]
+    fp = key_id(w.private_key().public_key())
+    out = [f"已创建审计检查点签名密钥 {w.key_path}（权限 0600，指纹 {fp}；公钥 {w.public_key_path}，"
+           "请将公钥另行保存）"]
+    s = db.session()
+    if fresh_files:
+        res = audit.verify(s, use_witness=False)
+        if res.ok and res.entries:
+            audit.checkpoint_now(s, w, "adopt")
+            out.append(f"已为现有 {res.entries} 条审计记录写入签名检查点（见证自此开始）")
+        elif not res.ok:
+            out.append(f"警告：现有审计日志校验失败（第 {res.first_bad_seq} 条：{res.reason}），未写入检查点")
+    s.rollback()
+    with db.transaction() as s:
+        audit.record(s, "audit.key_create", object_type="audit", object_id=fp,
+                     summary=f"创建审计检查点签名密钥（指纹 {fp}）", details={"key_id": fp})
+    return out

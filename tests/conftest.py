@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from support import ALL_CHECKS, PASSWORD, Api, run_burst_worker, wait_for  # noqa: F401  (re-exported)
 
 from hub.db import db
@@ -49,7 +49,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             c.execute(text(f'CREATE DATABASE "{name}"'))
         base = TEST_DB.rsplit("/", 1)[0]
         url = f"{base}/{name}"
-        command.upgrade(alembic_config(url), "heads")
+        command.upgrade(alembic_config(url), "head")
         yield url
         with admin.connect() as c:
             c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -57,7 +57,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     else:
         d = tmp_path_factory.mktemp("dbtemplate")
         url = f"sqlite:///{d / 'template.db'}"
-        command.upgrade(alembic_config(url), "heads")
+        command.upgrade(alembic_config(url), "head")
         yield url
 
 
@@ -176,10 +176,20 @@ class Factory:
             return create_token(s, username)
 
     def account(self, unit: str, name: str, api_base: str = "http://127.0.0.1:9", *, appid: str = "",
-                secret: str = "", is_main: bool = True, justification: str = "") -> Any:
+                secret: str = "", is_main: bool = True, justification: str = "", filed: bool = True) -> Any:
+        """A WeChat account; ``filed`` (default) runs its 备案 through the supervisors on its path,
+        so it is active (a supervisor is added at the root unit when the path has none)."""
         from hub import audit
+        from hub.models import Unit
         from hub.services.accounts import create_account, set_credentials
+        from hub.services.filing import approve_through_chain, supervisors_at
 
+        if filed:
+            with db.transaction() as s:
+                path = s.scalars(select(Unit).where(Unit.code == unit)).one().path()
+                if not any(supervisors_at(s, u.id) for u in path):
+                    root = path[-1].code
+                    self.user(f"filing-{root}", root, "supervisor", name=f"{root} 备案主管")
         with db.transaction() as s:
             token = audit.current_actor.set(audit.Actor.system("test"))
             try:
@@ -188,6 +198,8 @@ class Factory:
                                                "justification": justification})
                 if appid:
                     set_credentials(s, None, acc, {"app_id": appid, "app_secret": secret})
+                if filed:
+                    approve_through_chain(s, acc)
                 return acc
             finally:
                 audit.current_actor.reset(token)

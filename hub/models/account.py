@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -48,6 +49,22 @@ class Account(Base):
     justification: Mapped[str | None] = mapped_column(Text)
     default_cover_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Filing (备案) data: what a supervisor files upward (see hub.services.filing).
+    host_unit: Mapped[str | None] = mapped_column(String(200))  # 主办单位
+    operating_unit: Mapped[str | None] = mapped_column(String(200))  # 承办单位
+    responsible_person: Mapped[str | None] = mapped_column(String(100))
+    responsible_phone: Mapped[str | None] = mapped_column(String(50))
+    certification_name: Mapped[str | None] = mapped_column(String(200))  # 认证主体名称
+    launch_date: Mapped[date | None] = mapped_column(Date)
+    ipv6: Mapped[bool | None] = mapped_column(Boolean)  # IPv6 support (mobile apps)
+    activated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    closure_notice_text: Mapped[str | None] = mapped_column(Text)  # 停更公告
+    closure_notice_date: Mapped[date | None] = mapped_column(Date)
+    # Result of the last explicit credential verification (a real platform call).
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime)
+    verify_ok: Mapped[bool | None] = mapped_column(Boolean)
+    verify_message: Mapped[str | None] = mapped_column(Text)
 
     unit: Mapped[Unit] = relationship(lazy="joined")
     credentials: Mapped[list[Credential]] = relationship(

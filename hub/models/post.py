@@ -121,6 +121,14 @@ class Dispatch(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # Dispatch engine bookkeeping (migration 0004; see hub/jobs/publish.py and reconcile.py).
+    stage: Mapped[str | None] = mapped_column(String(20))  # how far the platform calls got
+    claim: Mapped[str | None] = mapped_column(String(40))  # token of the worker holding the dispatch
+    lease_until: Mapped[datetime | None] = mapped_column(DateTime)  # the holder's lease
+    check_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)  # next reconciliation / status poll
+    unconfirmed_since: Mapped[datetime | None] = mapped_column(DateTime)
+    alerted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    absent_at: Mapped[datetime | None] = mapped_column(DateTime)  # reconciliation: not on the platform
 
     post: Mapped[Post] = relationship(back_populates="dispatches")
     account: Mapped[Account] = relationship(lazy="joined")
