@@ -18,6 +18,7 @@ from .serializers import account_json, iso
 from .services import accounts as accounts_svc
 from .services import filing as filing_svc
 from .services import register as register_svc
+from .services import suspension as suspension_svc
 
 __all__ = ["bp"]
 
@@ -92,6 +93,30 @@ def close_account(account_id: int):  # type: ignore[no-untyped-def]
         acc = accounts_svc.get_account(s, user(), account_id)
         accounts_svc.close_account(s, user(), acc, data)
     return _account_out(account_id)
+
+
+# -- suspension ---------------------------------------------------------------------------
+@bp.post("/accounts/<int:account_id>/suspend")
+def suspend_account(account_id: int):  # type: ignore[no-untyped-def]
+    data = _lenient()
+    with db.transaction() as s:
+        acc = accounts_svc.get_account(s, user(), account_id)
+        suspension_svc.suspend_account(s, user(), acc, data)
+    return _account_out(account_id)
+
+
+@bp.post("/accounts/<int:account_id>/resume")
+def resume_account(account_id: int):  # type: ignore[no-untyped-def]
+    from .jobs.publish import enqueue_dispatches
+
+    data = _lenient()
+    with db.transaction() as s:
+        acc = accounts_svc.get_account(s, user(), account_id)
+        _acc, due = suspension_svc.resume_account(s, user(), acc, data)
+    enqueue_dispatches(current_app.config, due)
+    out = account_json(accounts_svc.get_account(db.session(), user(), account_id), viewer=user())
+    out["released"] = len(due)  # held dispatches put back on the queue now
+    return jsonify(out)
 
 
 @bp.get("/accounts/register")

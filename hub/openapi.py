@@ -70,6 +70,7 @@ def spec() -> dict[str, Any]:
                 "Approve": {"type": "object", "required": ["revision_hash", "checks"], "properties": {
                     "revision_hash": {"type": "string"}, "comment": {"type": "string"}, "checks": checks}},
                 "Reason": {"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}},
+                "OptionalReason": {"type": "object", "properties": {"reason": {"type": "string"}}},
                 "Post": {"type": "object", "properties": {
                     "id": {"type": "integer"}, "unit": {"type": "string"}, "status": {"type": "string"},
                     "revision": {"type": "object"}, "approvals": {"type": "array"},
@@ -158,6 +159,16 @@ def spec() -> dict[str, Any]:
             "/accounts/{id}/close": {"post": _op("File the closure with its public notice (停更公告)", {
                 "200": "ok", **COMMON, "403": "not an admin", "409": "closed", "400": "missing notice"},
                 body="AccountClose", params=[ID], ok_schema="Account")},
+            "/accounts/{id}/suspend": {"post": _op(
+                "Suspend an active account: {reason}; posts cannot target it, queued dispatches are held", {
+                    "200": "ok", **COMMON, "403": "not an admin or supervisor over the account's unit",
+                    "409": "not active", "400": "missing reason"},
+                body="Reason", params=[ID], ok_schema="Account")},
+            "/accounts/{id}/resume": {"post": _op(
+                "Resume a suspended account: {reason?}; held dispatches are queued again (released: count)", {
+                    "200": "ok", **COMMON, "403": "not an admin or supervisor over the account's unit",
+                    "409": "not suspended", "400": "bad body"},
+                body="OptionalReason", optional_body=True, params=[ID], ok_schema="Account")},
             "/accounts/register": {"get": _op("The account register (备案登记表): json, csv or xlsx", {
                 "200": "{columns, accounts} or a file", "401": COMMON["401"], "403": "not an admin or supervisor",
                 "404": "unit outside the caller's subtree", "400": "bad filter"}, params=[

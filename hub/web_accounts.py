@@ -18,6 +18,7 @@ from .permissions import overseen_unit_ids
 from .services import accounts as accounts_svc
 from .services import filing as filing_svc
 from .services import register as register_svc
+from .services import suspension as suspension_svc
 from .web import bp
 
 __all__ = ["bp"]
@@ -225,7 +226,33 @@ def account_page(account_id: int):  # type: ignore[no-untyped-def]
                            history=[filing_svc.filing_json(s, f) for f in history],
                            grace_days=accounts_svc.grace_days(), kind_labels=filing_svc.KIND_LABELS,
                            vault_problem=vault_problem,
-                           filing_status_labels=filing_svc.STATUS_LABELS)
+                           filing_status_labels=filing_svc.STATUS_LABELS,
+                           can_suspend=suspension_svc.may_suspend(s, current_user, acc),
+                           suspension=suspension_svc.last_suspension(s, acc))
+
+
+@bp.post("/accounts/<int:account_id>/suspend")
+@login_required
+def account_suspend(account_id: int):  # type: ignore[no-untyped-def]
+    _account_or_404(account_id)
+    data = {"reason": request.form.get("reason", "")}
+    _act(lambda s: suspension_svc.suspend_account(s, current_user, _acc(s, account_id), data),
+         _("账号已暂停：不能再作为发布目标，已排队的发布任务暂缓执行"))
+    return redirect(url_for("web.account_page", account_id=account_id))
+
+
+@bp.post("/accounts/<int:account_id>/resume")
+@login_required
+def account_resume(account_id: int):  # type: ignore[no-untyped-def]
+    from .jobs.publish import enqueue_dispatches
+
+    _account_or_404(account_id)
+    data = {"reason": request.form.get("reason", "")}
+    result = _act(lambda s: suspension_svc.resume_account(s, current_user, _acc(s, account_id), data),
+                  _("账号已恢复启用，暂缓的发布任务将继续执行"))
+    if result is not None:
+        enqueue_dispatches(current_app.config, result[1])
+    return redirect(url_for("web.account_page", account_id=account_id))
 
 
 @bp.post("/accounts/<int:account_id>/filing/approve")

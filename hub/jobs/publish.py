@@ -255,6 +255,8 @@ def _publish(app: Any, dispatch_id: int) -> str:
             return "not-due"
         if publishing_paused(s, d.post.unit_id):  # held until the unit (or an ancestor) resumes (issue 3)
             return "paused"
+        if d.account.status == "suspended":  # held until the account is resumed; closed still fails below
+            return "account-suspended"
         # Per-account concurrency 1: lock the account row (PostgreSQL; SQLite's writer lock already
         # serialises) and refuse while another dispatch of the account is held by a live worker.
         s.execute(select(Account.id).where(Account.id == d.account_id).with_for_update())
