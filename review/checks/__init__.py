@@ -136,6 +136,38 @@ def _leader_order(lex: Lexicon, text: str, names: list[tuple[int, int, int]]) ->
     return out
 
 
+# Historical context around a title held only in the past: a year (optionally with its month)
+# before the end date, or words that place the sentence in the past.
+_YEAR = re.compile(r"((?:19|20)[0-9]{2})\s*年(?:\s*([0-9]{1,2})\s*月)?")
+_PAST_WORDS = re.compile("时任|曾任|原任|历任|卸任|离任|生前|逝世|去世|当年|当时|彼时|前任")
+_SENTENCE_END = re.compile("[。！？!?；;\n]")
+HISTORY_WINDOW = 60
+
+
+def _historical(text: str, start: int, end: int, until: str) -> bool:
+    """Whether the sentence around ``text[start:end]`` is clearly about the past (before ``until``).
+
+    The window is the sentence (at most ``HISTORY_WINDOW`` characters either side). A year before the
+    end date's year, or that year with an earlier month or without a month, is enough.
+    """
+    a = max(0, start - HISTORY_WINDOW)
+    b = min(len(text), end + HISTORY_WINDOW)
+    for m in _SENTENCE_END.finditer(text, a, start):
+        a = m.end()
+    m_end = _SENTENCE_END.search(text, end, b)
+    if m_end:
+        b = m_end.start()
+    window = text[a:b]
+    if _PAST_WORDS.search(window):
+        return True
+    end_year, end_month = int(until[:4]), int(until[5:7] or 12)
+    for m in _YEAR.finditer(window):
+        year = int(m.group(1))
+        if year < end_year or (year == end_year and (m.group(2) is None or int(m.group(2)) < end_month)):
+            return True
+    return False
+
+
 def _lexicon_findings(lex: Lexicon, view: View, scopes: frozenset[int]) -> tuple[list[rules.Raw], Triggers]:
     text = view.text
     hits, trig, names = _lexicon_hits(lex, text)
@@ -145,6 +177,8 @@ def _lexicon_findings(lex: Lexicon, view: View, scopes: frozenset[int]) -> tuple
         ent = lex.entries[ref]
         if ent.scope is not None and ent.scope not in scopes:
             continue  # another unit's addition: shares the automaton, not the findings
+        if ent.rule in lex.past_titles and _historical(text, s, e, lex.past_titles[ent.rule]):
+            continue
         out.append(rules.Raw(ent.rule, ent.category, ent.severity, s, e, ent.suggestion, ent.message))
     if len(names) >= 3:
         out.extend(_leader_order(lex, text, names))

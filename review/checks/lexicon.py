@@ -21,7 +21,9 @@ for that wrong form.
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
+import importlib.metadata
 import itertools
 import threading
 from collections.abc import Iterable
@@ -119,6 +121,7 @@ class Leader:
     name: str
     rank: int  # order within the current leadership list (0 = not ranked)
     titles: dict[str, str] = field(default_factory=dict)  # title -> position (pre|post|both)
+    ended: dict[str, str] = field(default_factory=dict)  # title -> date it ended (titles held only in the past)
 
 
 @dataclass
@@ -136,6 +139,7 @@ class Lexicon:
     scoped_sources: dict[int, tuple[str, ...]] = field(default_factory=dict)  # unit id -> approved sources
     scoped_domains: dict[int, tuple[str, ...]] = field(default_factory=dict)  # unit id -> allowed domains
     disables: dict[int, frozenset[str]] = field(default_factory=dict)  # unit id -> disabled rule ids
+    past_titles: dict[str, str] = field(default_factory=dict)  # leader.past.* rule id -> end date (YYYY-MM-DD)
 
     def for_scopes(self, scopes: Iterable[int]) -> tuple[frozenset[int], frozenset[str], tuple[str, ...],
                                                          tuple[str, ...]]:
@@ -223,7 +227,10 @@ def char_class(word: str) -> str:
 
 
 def _rows(name: str) -> Iterable[dict[str, str]]:
-    path = LEXICON_DIR / name
+    return _rows_in(LEXICON_DIR / name)
+
+
+def _rows_in(path: Path) -> Iterable[dict[str, str]]:
     with open(path, encoding="utf-8", newline="") as fh:
         lines = [ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")]
     reader = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
@@ -237,6 +244,8 @@ def lexicon_files() -> list[Path]:
 
 def compute_version() -> str:
     h = hashlib.sha256()
+    # Leader-name homophones are generated with pypinyin's data: its version is part of the lexicon's.
+    h.update(("pypinyin=" + importlib.metadata.version("pypinyin")).encode())
     for p in lexicon_files():
         h.update(p.name.encode())
         h.update(b"\0")
@@ -261,9 +270,10 @@ class _Builder:
         self.correct: set[str] = set()
         self.dropped: list[str] = []
         self.seen: dict[tuple[str, str, int | None], int] = {}
+        self.self_correct: set[int] = set()  # entries whose wrong form is itself a correct form (past titles)
 
-    def add_pattern(self, text: str, payload: tuple[int, int, int]) -> None:
-        for sp in spellings(text):
+    def add_pattern(self, text: str, payload: tuple[int, int, int], cap: int = 256) -> None:
+        for sp in spellings(text, cap):
             pid = self.pattern_ids.get(sp)
             if pid is None:
                 pid = self.pattern_ids[sp] = len(self.payloads)
@@ -271,7 +281,7 @@ class _Builder:
             if payload not in self.payloads[pid]:
                 self.payloads[pid].append(payload)
 
-    def add_entry(self, entry: Entry, exceptions: Iterable[str] = ()) -> int | None:
+    def add_entry(self, entry: Entry, exceptions: Iterable[str] = (), cap: int = 256) -> int | None:
         wrong = fold(entry.wrong)
         if not wrong:
             return None
@@ -285,7 +295,7 @@ class _Builder:
         idx = len(self.entries)
         self.seen[key] = idx
         self.entries.append(entry)
-        self.add_pattern(wrong, (HIT, idx, 0))
+        self.add_pattern(wrong, (HIT, idx, 0), cap)
         if entry.suggestion:
             self.correct.add(fold(entry.suggestion))
         for exc in exceptions:
@@ -308,6 +318,8 @@ class _Builder:
         for c in sorted(self.correct):
             for wi, _s, _e in ac.find_matches_as_indexes(c, overlapping=True):
                 for idx in by_wrong[wrongs[wi]]:
+                    if c == wrongs[wi] and idx in self.self_correct:
+                        continue  # a past title is a correct combination, but must not protect itself
                     self.exceptions.append((idx, c))
         for idx, exc in self.exceptions:
             w = fold(self.entries[idx].wrong)
@@ -424,7 +436,69 @@ def _load_overlay(b: _Builder, overlay: Overlay) -> tuple[dict[int, tuple[str, .
             {k: frozenset(v) for k, v in disables.items()})
 
 
-def _load_leaders(b: _Builder) -> list[Leader]:
+#: Homophone candidates kept per character of a leader's name (most frequent first), so that the
+#: automaton stays small; visually similar characters come from ``similar_shapes.tsv``.
+HOMOPHONES_PER_CHAR = 8
+#: Spellings per generated variant pattern (all-traditional plus single-character substitutions beyond it).
+VARIANT_SPELLINGS_CAP = 16
+#: Markers of a historical reference directly before a past title (原国务院总理…, 时任…).
+HISTORICAL_PREFIXES = ("原", "前", "时任", "曾任")
+
+
+def _common_chars() -> list[str]:
+    return [row["char"] for row in _rows_in(DATA_DIR / "common_chars.tsv") if len(row["char"]) == 1]
+
+
+@functools.lru_cache(maxsize=2)
+def _homophone_index(version: str) -> dict[str, list[str]]:
+    """Reading (pypinyin TONE3) -> common characters with that usual reading, most frequent first.
+
+    Cached per lexicon version (``version`` is only the cache key): overlays rebuild the automaton
+    without recomputing it.
+    """
+    from pypinyin import Style, pinyin
+
+    common = _common_chars()
+    by_reading: dict[str, list[str]] = {}
+    # The candidate's usual (first) reading only: rare readings (冯 píng) make implausible slips.
+    for ch, readings in zip(common, pinyin(common, style=Style.TONE3, heteronym=True), strict=True):
+        by_reading.setdefault(readings[0], []).append(ch)
+    return by_reading
+
+
+def name_variants(names: Iterable[str]) -> dict[str, dict[str, tuple[str, str]]]:
+    """One-character-off variants of each name: ``{name: {variant: (reason, wrong char)}}``.
+
+    Homophones (同音字): common characters (``data/common_chars.tsv``, most frequent first) whose usual
+    reading is the name character's reading in the name (pypinyin, with tone); at most
+    ``HOMOPHONES_PER_CHAR`` per character. Similar shapes (形近字): ``lexicons/similar_shapes.tsv``.
+    """
+    from pypinyin import Style, pinyin  # imported here: only a lexicon build needs its dictionaries
+
+    by_reading = _homophone_index(compute_version())
+    shapes: dict[str, str] = {}
+    for row in _rows("similar_shapes.tsv"):
+        shapes[row["char"]] = shapes.get(row["char"], "") + row["similar"]
+    out: dict[str, dict[str, tuple[str, str]]] = {}
+    for name in names:
+        variants: dict[str, tuple[str, str]] = {}
+        readings = [r[0] for r in pinyin(name, style=Style.TONE3)]
+        for i, (c, reading) in enumerate(zip(name, readings, strict=True)):
+            same = [x for x in by_reading.get(reading, ()) if x != c and fold(x) != c][:HOMOPHONES_PER_CHAR]
+            for x in same:
+                variants.setdefault(name[:i] + x + name[i + 1 :], ("同音字", x))
+            for x in shapes.get(c, ""):
+                if x != c:
+                    variants.setdefault(name[:i] + x + name[i + 1 :], ("形近字", x))
+        out[name] = variants
+    return out
+
+
+def _title_similarity(a: str, b: str) -> int:
+    return len(set(a) & set(b))
+
+
+def _load_leaders(b: _Builder) -> tuple[list[Leader], dict[str, str]]:
     leaders: dict[str, Leader] = {}
     for row in _rows("leaders.tsv"):
         name = row["name"]
@@ -432,6 +506,8 @@ def _load_leaders(b: _Builder) -> list[Leader]:
         if row.get("rank"):
             ld.rank = int(row["rank"])
         ld.titles[row["title"]] = row.get("position") or "pre"
+        if row.get("to"):
+            ld.ended[row["title"]] = row["to"]
     all_titles: dict[str, str] = {}
     for ld in leaders.values():
         all_titles.update(ld.titles)
@@ -456,13 +532,16 @@ def _load_leaders(b: _Builder) -> list[Leader]:
                 b.add_entry(Entry("leader", f"leader.title.{ld.name}.{t}", ld.name + t, None, "warn", msg))
     for i, ld in enumerate(leaders.values()):
         b.add_pattern(ld.name, (NAME, i, 0))
-    # Names one character off.
+    past = _load_past_titles(b, leaders)
+    # Names one character off: the curated table first (it may flag a 3-character variant alone) ...
+    taken: set[str] = set()
     for row in _rows("leader_variants.tsv"):
         variant, name = row["variant"], row["name"]
         if name not in leaders:
             raise ValueError(f"leader_variants.tsv: unknown leader {name!r}")
         ld = leaders[name]
         exc = _split_exc(row.get("exceptions", ""))
+        taken.add(fold(variant))
         if len(variant) >= 3:
             # Two-character variants (李熙) are ordinary names: only flagged next to a title.
             msg = f"领导人姓名疑似错误：“{variant}”应为“{name}”，请核实。"
@@ -473,7 +552,62 @@ def _load_leaders(b: _Builder) -> list[Leader]:
                 b.add_entry(Entry("leader", f"leader.name.{name}", t + variant, t + name, "block", m2))
             if pos in ("post", "both"):
                 b.add_entry(Entry("leader", f"leader.name.{name}", variant + t, name + t, "block", m2))
-    return list(leaders.values())
+    # ... then the generated homophone / similar-shape variants, flagged only next to one of the
+    # leader's titles: a full title before the name blocks, a short honorific after it warns
+    # (a person with that ordinary name may be meant).
+    real = {fold(n) for n in leaders}
+    generated = name_variants(leaders)
+    for ld in leaders.values():
+        for variant, (reason, wrong_char) in sorted(generated[ld.name].items()):
+            if fold(variant) in taken or fold(variant) in real:
+                continue
+            taken.add(fold(variant))
+            msg = f"领导人姓名疑似错误（{reason}“{wrong_char}”）：“{variant}”应为“{ld.name}”，请核实。"
+            for t, pos in ld.titles.items():
+                if pos in ("pre", "both"):
+                    b.add_entry(Entry("leader", f"leader.name.{ld.name}", t + variant, t + ld.name, "block", msg),
+                                cap=VARIANT_SPELLINGS_CAP)
+                if pos in ("post", "both"):
+                    b.add_entry(Entry("leader", f"leader.name.{ld.name}", variant + t, ld.name + t, "warn", msg),
+                                cap=VARIANT_SPELLINGS_CAP)
+    return list(leaders.values()), past
+
+
+def _load_past_titles(b: _Builder, leaders: dict[str, Leader]) -> dict[str, str]:
+    """Warn entries for titles a leader held only in the past (``to`` set), used as if current.
+
+    The suggestion is the leader's current title most like the past one (same position); the check
+    (``__init__``) drops the finding when the text around it is clearly historical.
+    """
+    past: dict[str, str] = {}
+    for ld in leaders.values():
+        current = {t: pos for t, pos in ld.titles.items() if t not in ld.ended}
+        for t, end in ld.ended.items():
+            pos = ld.titles[t]
+            for side in ("pre", "post"):
+                if pos not in (side, "both"):
+                    continue
+                fits = [c for c, cp in current.items() if cp in (side, "both")]
+                best = max(fits, key=lambda c: _title_similarity(c, t), default=None)
+                wrong = t + ld.name if side == "pre" else ld.name + t
+                if best is None:
+                    suggestion = None
+                    msg = f"职务可能已变更：{ld.name}已于{end}卸任{t}。如为历史报道，请写明“时任”或时间。"
+                else:
+                    suggestion = best + ld.name if side == "pre" else ld.name + best
+                    msg = (f"职务可能已变更：{ld.name}已于{end}卸任{t}，现任{best}。"
+                           f"如为历史报道，请写明“时任”或时间。")
+                rule = f"leader.past.{ld.name}.{t}"
+                # Historical prefixes before any of the leader's longer combinations ending in this one.
+                exc = [p + c for p in HISTORICAL_PREFIXES for c in (x + ld.name for x in ld.titles)
+                       if side == "pre" and c.endswith(wrong)]
+                if side == "post" and t.endswith("主席"):
+                    exc.append(wrong + "台")  # 汪洋主席台: an ordinary word before 主席台
+                idx = b.add_entry(Entry("leader", rule, wrong, suggestion, "warn", msg), exc)
+                if idx is not None:
+                    b.self_correct.add(idx)
+                    past[rule] = end
+    return past
 
 
 TRIGGERS = {
@@ -490,7 +624,7 @@ def _build(overlay: Overlay | None = None) -> Lexicon:
     b = _Builder()
     _load_typo(b)
     _load_outdated(b)
-    leaders = _load_leaders(b)
+    leaders, past_titles = _load_leaders(b)
     _load_sensitive(b)
     _load_ad(b)
     scoped: tuple[dict, dict, dict] = ({}, {}, {})
@@ -509,7 +643,8 @@ def _build(overlay: Overlay | None = None) -> Lexicon:
     automaton = ahocorasick_rs.AhoCorasick(patterns, implementation=ahocorasick_rs.Implementation.DFA)
     return Lexicon(version, b.entries, patterns, [tuple(p) for p in b.payloads], automaton, leaders,
                    sources, tuple(triggers), b.dropped, label=overlay.label if overlay else version,
-                   scoped_sources=scoped[0], scoped_domains=scoped[1], disables=scoped[2])
+                   scoped_sources=scoped[0], scoped_domains=scoped[1], disables=scoped[2],
+                   past_titles=past_titles)
 
 
 _LOCK = threading.Lock()
