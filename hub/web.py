@@ -418,7 +418,8 @@ def _wants_json() -> bool:
 
 
 # Feature areas add their pages to ``bp`` from their own modules.
-AREA_MODULES = ("hub.web_review", "hub.web_accounts", "hub.web_dispatch", "hub.web_audit", "hub.web_checks")
+AREA_MODULES = ("hub.web_review", "hub.web_accounts", "hub.web_dispatch", "hub.web_audit", "hub.web_checks",
+                "hub.web_preview")
 
 
 def init_app(app: Flask) -> None:
