@@ -230,6 +230,24 @@ def _editor_accounts(unit_id: int) -> list[Account]:
                           .order_by(Account.id)).unique())
 
 
+VARIANT_FIELDS = ("title", "summary", "text")
+
+
+def _form_variants(form: Any) -> dict[str, dict[str, str]]:
+    """Per-platform overrides from fields named ``variant-<platform>-<field>`` (empty ones dropped)."""
+    from adapters.registry import platforms
+
+    out: dict[str, dict[str, str]] = {}
+    for platform in platforms():
+        v = {k: form.get(f"variant-{platform}-{k}", "").strip() for k in VARIANT_FIELDS}
+        v = {k: x for k, x in v.items() if x}
+        if platform == "wechat" and form.get("variant-wechat-mass_send") == "on":
+            v["mass_send"] = "1"
+        if v:
+            out[platform] = v
+    return out
+
+
 def _form_data() -> dict[str, Any]:
     f = request.form
     data: dict[str, Any] = {
@@ -243,6 +261,7 @@ def _form_data() -> dict[str, Any]:
         data["account_ids"] = []
     publish_at = f.get("publish_at", "").strip()
     data["publish_at"] = publish_at or None
+    data["variants"] = _form_variants(f)
     upload = request.files.get("cover")
     if upload and upload.filename:
         raw = upload.read()
@@ -268,7 +287,8 @@ def new_post():  # type: ignore[no-untyped-def]
             return redirect(url_for("web.post_page", post_id=post.id))
         except HubError as exc:
             flash(exc.message, "error")
-    return render_template("post_form.html", post=None, values=values, accounts=accounts)
+    return render_template("post_form.html", post=None, values=values, accounts=accounts,
+                           variant_platforms=_variant_platforms(accounts))
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
@@ -282,6 +302,7 @@ def edit_post(post_id: int):  # type: ignore[no-untyped-def]
         "title": rev.title, "content": rev.content, "summary": rev.summary, "author": rev.author,
         "category": rev.category, "source_url": rev.source_url, "is_original": rev.is_original,
         "account_ids": list(rev.account_ids), "publish_at": _local_input(post.publish_at),
+        "variants": dict(rev.variants or {}),
     }
     if request.method == "POST":
         values = _form_data()
@@ -295,7 +316,13 @@ def edit_post(post_id: int):  # type: ignore[no-untyped-def]
             return redirect(url_for("web.post_page", post_id=post_id))
         except HubError as exc:
             flash(exc.message, "error")
-    return render_template("post_form.html", post=post, values=values, accounts=_editor_accounts(post.unit_id))
+    accounts = _editor_accounts(post.unit_id)
+    return render_template("post_form.html", post=post, values=values, accounts=accounts,
+                           variant_platforms=_variant_platforms(accounts))
+
+
+def _variant_platforms(accounts: list[Account]) -> list[str]:
+    return sorted({a.platform for a in accounts})
 
 
 def _local_input(dt: datetime | None) -> str:
