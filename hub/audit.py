@@ -38,7 +38,8 @@ import hmac
 import json
 import logging
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -591,6 +592,68 @@ def iter_rows(session: Session, after: int = 0, batch: int = 10000) -> Iterator[
         last = int(rows[-1][0])
 
 
+_ROWS_SQL = (f"SELECT {', '.join(ENTRY_COLUMNS)} FROM audit_entries WHERE seq > %s ORDER BY seq LIMIT %s")
+
+
+def _prefetched_rows(session: Session, after: int = 0, batch: int = 20000) -> Generator[Row, None, None]:
+    """Like :func:`iter_rows`, but on PostgreSQL the next batch is fetched while the caller works on this one.
+
+    A helper thread runs the batched queries on the session's own connection
+    (so in its transaction, with the same visibility as :func:`iter_rows`)
+    with a plain driver cursor (tuples, no ORM or result processing); the
+    database produces the next batch on another core while the caller hashes.
+    The session must not be used until the generator is closed.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield from iter_rows(session, after=after)
+        return
+    import queue
+    import threading
+
+    raw = session.connection().connection.driver_connection
+    out: queue.Queue[list[Row] | BaseException | None] = queue.Queue(maxsize=2)
+    stop = threading.Event()
+
+    def put(item: list[Row] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                out.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch() -> None:
+        last = after
+        try:
+            with raw.cursor() as cur:  # type: ignore[union-attr]
+                while not stop.is_set():
+                    cur.execute(_ROWS_SQL, (last, batch), prepare=True)
+                    rows = cur.fetchall()
+                    if not rows or not put(rows):
+                        break
+                    last = int(rows[-1][0])
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(exc)
+            return
+        put(None)
+
+    worker = threading.Thread(target=fetch, name="audit-verify-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = out.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def iter_entries(session: Session, after: int = 0, batch: int = 5000) -> Iterator[AuditEntry]:
     """All entries (ORM objects) in sequence order, fetched in batches."""
     last = after
@@ -750,8 +813,9 @@ def verify(session: Session, witness: witness_mod.Witness | None = None, *, star
         if state is not None and state.heads.get(start - 1, prev) != prev:
             return VerifyResult(False, 0, None, start - 1, "哈希与见证文件不符（链被改写后重新计算）", start=start)
     grace = witness.grace_seconds if witness else witness_mod.DEFAULT_GRACE_SECONDS
-    res = verify_rows(iter_rows(session, after=start - 1), head=_head_row(session), state=state,
-                      start=start, prev=prev, now=now, grace_seconds=grace)
+    head = _head_row(session)
+    with closing(_prefetched_rows(session, after=start - 1)) as rows:
+        res = verify_rows(rows, head=head, state=state, start=start, prev=prev, now=now, grace_seconds=grace)
     if witness is not None and witness.mac_key and session.bind is not None \
             and session.bind.dialect.name == "postgresql":
         forged, waiting = queue_state(session, witness, now=now, grace_seconds=grace)

@@ -269,19 +269,24 @@ class Witness:
             st.key_id = key_id(public)
         if self.witness_path.exists():
             with open(self.witness_path, encoding="ascii", errors="replace") as fh:
+                n = 0
                 for n, raw in enumerate(fh, 1):
-                    st.lines = n
-                    parts = raw.split()
-                    if len(parts) != 2 or not parts[0].isdigit() or not _is_hash(parts[1]) \
-                            or not raw.endswith("\n"):
-                        st.malformed.append(n)
-                        continue
-                    seq, h = int(parts[0]), parts[1]
+                    m = _LINE_RE.fullmatch(raw)  # the line as append_heads writes it: one check
+                    if m is not None:
+                        seq, h = int(m[1]), m[2]
+                    else:
+                        parts = raw.split()
+                        if len(parts) != 2 or not parts[0].isdigit() or not _is_hash(parts[1]) \
+                                or not raw.endswith("\n"):
+                            st.malformed.append(n)
+                            continue
+                        seq, h = int(parts[0]), parts[1]
                     old = st.heads.get(seq)
                     if old is None:
                         st.heads[seq] = h
                     elif old != h:
                         st.conflicts.setdefault(seq, (old, h))
+                st.lines = n
         if self.checkpoint_path.exists():
             with open(self.checkpoint_path, encoding="utf-8", errors="replace") as fh:
                 for n, raw in enumerate(fh, 1):
@@ -290,6 +295,7 @@ class Witness:
 
 
 _HASH_RE = re.compile(r"[0-9a-f]{64}")
+_LINE_RE = re.compile(r"([0-9]+) ([0-9a-f]{64})\n")
 
 
 def _is_hash(value: str) -> bool:
