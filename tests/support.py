@@ -65,3 +65,11 @@ def wait_for(predicate: Any, timeout: float = 30, interval: float = 0.2) -> Any:
             return last
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+def shanghai_day(iso_utc: str) -> str:
+    """The Asia/Shanghai calendar date (YYYY-MM-DD) of an API timestamp such as '2026-11-26T16:30:00Z'."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    return datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()

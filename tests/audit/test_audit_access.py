@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import shanghai_day  # type: ignore[import-not-found]
 
 from hub.db import db
 
@@ -115,7 +116,7 @@ def test_filters(world: Any) -> None:
     assert {e["unit"] for e in _all(api, unit="other")} == {"other"}
     assert _all(world["api"]["admin"], unit="other") == []  # outside the admin's subtree
     assert _all(world["api"]["admin"], unit="nosuch") == []
-    today = post["created_at"][:10]
+    today = shanghai_day(post["created_at"])  # the filter takes Asia/Shanghai dates
     assert len(_all(api, object_type="post", object_id=post["id"], **{"from": today, "to": today})) == 2
     assert _all(api, object_type="post", object_id=post["id"], **{"from": "2000-01-01", "to": "2000-01-02"}) == []
 

@@ -8,7 +8,7 @@ from typing import Any
 from audit_helpers import Attacker, make_trail  # type: ignore[import-not-found]
 from flask import g
 from sqlalchemy import select, text
-from support import ALL_CHECKS, run_burst_worker  # type: ignore[import-not-found]
+from support import ALL_CHECKS, run_burst_worker, shanghai_day  # type: ignore[import-not-found]
 
 from hub.db import db
 from hub.models import AuditEntry, User
@@ -61,7 +61,7 @@ def test_audit_page_for_supervisor_with_filters_and_links(world: Any, app: Any, 
     r = client.get("/audit?unit=other")
     body = r.get_data(as_text=True)
     assert "创建单位" in body and "陈巴尔虎旗发布" not in body
-    today = post["created_at"][:10]
+    today = shanghai_day(post["created_at"])  # the filter takes Asia/Shanghai dates
     r = client.get(f"/audit?from={today}&to={today}&action=post.submit")
     assert len(re.findall(r'<tr data-seq="', r.get_data(as_text=True))) == 1
     r = client.get("/audit?from=2026-99-01")
