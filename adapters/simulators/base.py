@@ -438,3 +438,41 @@ def serve_until_stopped(
         if in_main and previous is not None:
             signal.signal(signal.SIGTERM, previous)
         sys.stdout.flush()
+
+
+def control_request(sim: Any, request: SimRequest) -> SimResponse | dict[str, Any]:
+    """The control surface every simulator shares (never subject to faults).
+
+    Answers GET /_sim/state and /_sim/faults, POST /_sim/faults and /_sim/reset, and refuses what is not a
+    POST with a JSON object body; otherwise returns that body for the simulator's own control paths.
+    ``sim`` has ``lock``, ``faults``, ``state()`` and is a dataclass whose ``__post_init__`` resets its state.
+    """
+    path = request.path
+    if path == "/_sim/state" and request.method == "GET":
+        return json_response(sim.state())
+    if path == "/_sim/faults" and request.method == "GET":
+        with sim.lock:
+            return json_response(sim.faults.to_dict())
+    if request.method != "POST":
+        return json_response({"error": "not found"}, 404)
+    try:
+        body = request.json()
+    except ValueError:
+        return json_response({"error": "body must be JSON"}, 400)
+    if not isinstance(body, dict):
+        return json_response({"error": "body must be a JSON object"}, 400)
+    if path == "/_sim/faults":
+        try:
+            faults = Faults.from_payload(body)
+        except ValueError as exc:
+            return json_response({"error": str(exc)}, 400)
+        with sim.lock:
+            sim.faults = faults
+        return json_response({"ok": True, "faults": faults.to_dict()})
+    if path == "/_sim/reset":
+        with sim.lock:
+            sim.faults = Faults()
+            sim.__post_init__()
+        return json_response({"ok": True})
+    return body
+

@@ -23,6 +23,7 @@ from adapters.simulators.base import (
     SimHTTPServer,
     SimRequest,
     SimResponse,
+    control_request,
     format_base_url,
     json_response,
     make_sim_server,
@@ -143,41 +144,16 @@ class WebsiteSimulator:
                              f"<h1>{art['title']}</h1><div>{art['content']}</div>", content_type=HTML_CONTENT_TYPE)
 
     def _control(self, request: SimRequest) -> SimResponse:
-        path = request.path
-        if path == "/_sim/state" and request.method == "GET":
-            return json_response(self.state())
-        if path == "/_sim/faults" and request.method == "GET":
-            with self.lock:
-                return json_response(self.faults.to_dict())
-        if request.method != "POST":
-            return json_response({"error": "not found"}, 404)
-        try:
-            body = request.json()
-        except ValueError:
-            return json_response({"error": "body must be JSON"}, 400)
-        if not isinstance(body, dict):
-            return json_response({"error": "body must be a JSON object"}, 400)
-        try:
-            if path == "/_sim/apps":
-                appid, secret = body.get("appid"), body.get("secret")
-                if not isinstance(appid, str) or not appid or not isinstance(secret, str) or not secret:
-                    return json_response({"error": "appid and secret (strings) are required"}, 400)
-                self.register_site(appid, secret)
-                return json_response({"ok": True, "appid": appid})
-            if path == "/_sim/faults":
-                faults = Faults.from_payload(body)
-                with self.lock:
-                    self.faults = faults
-                return json_response({"ok": True, "faults": faults.to_dict()})
-            if path == "/_sim/reset":
-                with self.lock:
-                    self.faults = Faults()
-                    self.__post_init__()
-                return json_response({"ok": True})
-        except ValueError as exc:
-            return json_response({"error": str(exc)}, 400)
+        body = control_request(self, request)
+        if isinstance(body, SimResponse):
+            return body
+        if request.path == "/_sim/apps":
+            appid, secret = body.get("appid"), body.get("secret")
+            if not isinstance(appid, str) or not appid or not isinstance(secret, str) or not secret:
+                return json_response({"error": "appid and secret (strings) are required"}, 400)
+            self.register_site(appid, secret)
+            return json_response({"ok": True, "appid": appid})
         return json_response({"error": "not found"}, 404)
-
 
 def make_server(host: str = "127.0.0.1", port: int = 0,
                 simulator: WebsiteSimulator | None = None) -> ThreadingHTTPServer:

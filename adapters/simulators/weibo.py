@@ -35,6 +35,7 @@ from adapters.simulators.base import (
     SimHTTPServer,
     SimRequest,
     SimResponse,
+    control_request,
     format_base_url,
     json_response,
     make_sim_server,
@@ -291,20 +292,10 @@ class WeiboSimulator:
                              content_type=HTML_CONTENT_TYPE)
 
     def _control(self, request: SimRequest) -> SimResponse:
+        body = control_request(self, request)
+        if isinstance(body, SimResponse):
+            return body
         path = request.path
-        if path == "/_sim/state" and request.method == "GET":
-            return json_response(self.state())
-        if path == "/_sim/faults" and request.method == "GET":
-            with self.lock:
-                return json_response(self.faults.to_dict())
-        if request.method != "POST":
-            return json_response({"error": "not found"}, 404)
-        try:
-            body = request.json()
-        except ValueError:
-            return json_response({"error": "body must be JSON"}, 400)
-        if not isinstance(body, dict):
-            return json_response({"error": "body must be a JSON object"}, 400)
         try:
             if path == "/_sim/apps":
                 appid, secret = body.get("appid"), body.get("secret")
@@ -315,25 +306,14 @@ class WeiboSimulator:
                                         int(body.get("expires_in") or 30 * 86400))
                 return json_response({"ok": True, "appid": appid, "access_token": app.access_token,
                                       "uid": app.uid})
-            if path == "/_sim/faults":
-                faults = Faults.from_payload(body)
-                with self.lock:
-                    self.faults = faults
-                return json_response({"ok": True, "faults": faults.to_dict()})
             if path == "/_sim/expire_tokens":
                 with self.lock:
                     for app in self._apps.values():
                         app.expires_at = time.time() - 1
                 return json_response({"ok": True})
-            if path == "/_sim/reset":
-                with self.lock:
-                    self.faults = Faults()
-                    self.__post_init__()
-                return json_response({"ok": True})
         except (ValueError, TypeError) as exc:
             return json_response({"error": str(exc)}, 400)
         return json_response({"error": "not found"}, 404)
-
 
 _ROUTES: dict[str, tuple[str, Any]] = {
     "/2/statuses/share.json": ("POST", WeiboSimulator._share),
