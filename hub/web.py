@@ -370,7 +370,8 @@ def post_status(post_id: int):  # type: ignore[no-untyped-def]
                                     **live_extra(s, d)} for d in ds]})
 
 
-def _act(post_id: int, fn: Any, ok_message: str) -> Any:
+def run_action(fn: Any, ok_message: str) -> Any:
+    """Run ``fn(session)`` in a write transaction; flash ``ok_message`` or the error. None on error."""
     try:
         with db.transaction() as s:
             result = fn(s)
@@ -384,7 +385,7 @@ def _act(post_id: int, fn: Any, ok_message: str) -> Any:
 @bp.post("/posts/<int:post_id>/submit")
 @login_required
 def submit(post_id: int):  # type: ignore[no-untyped-def]
-    _act(post_id, lambda s: posts_svc.submit_post(s, current_user, post_id), _("已提交审核"))
+    run_action(lambda s: posts_svc.submit_post(s, current_user, post_id), _("已提交审核"))
     return redirect(url_for("web.post_page", post_id=post_id))
 
 
@@ -397,7 +398,7 @@ def approve(post_id: int):  # type: ignore[no-untyped-def]
 
     body = {"revision_hash": request.form.get("revision_hash", ""), "comment": request.form.get("comment", ""),
             "checks": {k: request.form.get(f"check_{k}") == "on" for k in posts_svc.CHECK_KEYS}}
-    result = _act(post_id, lambda s: posts_svc.approve_post(s, current_user, post_id, body), _("审核通过"))
+    result = run_action(lambda s: posts_svc.approve_post(s, current_user, post_id, body), _("审核通过"))
     if result:
         enqueue_dispatches(current_app.config, result[1])
     return redirect(url_for("web.post_page", post_id=post_id))
@@ -407,7 +408,7 @@ def approve(post_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def reject(post_id: int):  # type: ignore[no-untyped-def]
     body = {"reason": request.form.get("reason", ""), "revision_hash": request.form.get("revision_hash") or None}
-    _act(post_id, lambda s: posts_svc.reject_post(s, current_user, post_id, body), _("已退回编辑"))
+    run_action(lambda s: posts_svc.reject_post(s, current_user, post_id, body), _("已退回编辑"))
     return redirect(url_for("web.post_page", post_id=post_id))
 
 

@@ -19,7 +19,7 @@ from .services import accounts as accounts_svc
 from .services import filing as filing_svc
 from .services import register as register_svc
 from .services import suspension as suspension_svc
-from .web import bp
+from .web import bp, run_action
 
 __all__ = ["bp"]
 
@@ -39,17 +39,6 @@ def _acc(s: Any, account_id: int) -> Account:
     if acc is None:
         abort(404)
     return acc
-
-
-def _act(fn: Any, ok: str) -> Any:
-    try:
-        with db.transaction() as s:
-            result = fn(s)
-        flash(ok, "success")
-        return result
-    except HubError as exc:
-        flash(exc.message, "error")
-        return None
 
 
 def _filings_due(user: Any) -> list[tuple[Account, Filing]]:
@@ -173,7 +162,7 @@ def account_new():  # type: ignore[no-untyped-def]
         values["unit"] = request.form.get("unit", "")
         values["platform"] = request.form.get("platform", "")
         values["api_base"] = request.form.get("api_base", "").strip() or None
-        acc = _act(lambda s: accounts_svc.create_account(s, current_user, values),
+        acc = run_action(lambda s: accounts_svc.create_account(s, current_user, values),
                    _("账号已登记，开设备案已提交，待主管单位逐级审批"))
         if acc is not None:
             return redirect(url_for("web.account_page", account_id=acc.id))
@@ -190,7 +179,7 @@ def account_edit(account_id: int):  # type: ignore[no-untyped-def]
         values = _form_account_data()
         values["api_base"] = request.form.get("api_base", "").strip() or acc.api_base
         msg = _("已提交变更备案，审批通过后生效") if acc.status != "pending" else _("已保存并重新提交开设备案")
-        if _act(lambda s: accounts_svc.update_account(s, current_user, _acc(s, account_id), values), msg):
+        if run_action(lambda s: accounts_svc.update_account(s, current_user, _acc(s, account_id), values), msg):
             return redirect(url_for("web.account_page", account_id=account_id))
     return render_template("accounts_form.html", account=acc, values=values, units=[], platforms=[])
 
@@ -201,7 +190,7 @@ def account_close(account_id: int):  # type: ignore[no-untyped-def]
     _account_or_404(account_id)
     data = {"notice_text": request.form.get("notice_text", ""), "notice_date": request.form.get("notice_date", ""),
             "reason": request.form.get("reason", "")}
-    _act(lambda s: accounts_svc.close_account(s, current_user, _acc(s, account_id), data),
+    run_action(lambda s: accounts_svc.close_account(s, current_user, _acc(s, account_id), data),
          _("已提交关闭备案（停更公告已记录），待主管单位审批"))
     return redirect(url_for("web.account_page", account_id=account_id))
 
@@ -236,7 +225,7 @@ def account_page(account_id: int):  # type: ignore[no-untyped-def]
 def account_suspend(account_id: int):  # type: ignore[no-untyped-def]
     _account_or_404(account_id)
     data = {"reason": request.form.get("reason", "")}
-    _act(lambda s: suspension_svc.suspend_account(s, current_user, _acc(s, account_id), data),
+    run_action(lambda s: suspension_svc.suspend_account(s, current_user, _acc(s, account_id), data),
          _("账号已暂停：不能再作为发布目标，已排队的发布任务暂缓执行"))
     return redirect(url_for("web.account_page", account_id=account_id))
 
@@ -248,7 +237,7 @@ def account_resume(account_id: int):  # type: ignore[no-untyped-def]
 
     _account_or_404(account_id)
     data = {"reason": request.form.get("reason", "")}
-    result = _act(lambda s: suspension_svc.resume_account(s, current_user, _acc(s, account_id), data),
+    result = run_action(lambda s: suspension_svc.resume_account(s, current_user, _acc(s, account_id), data),
                   _("账号已恢复启用，暂缓的发布任务将继续执行"))
     if result is not None:
         enqueue_dispatches(current_app.config, result[1])
@@ -260,7 +249,7 @@ def account_resume(account_id: int):  # type: ignore[no-untyped-def]
 def account_filing_approve(account_id: int):  # type: ignore[no-untyped-def]
     _account_or_404(account_id)
     comment = request.form.get("comment", "")
-    _act(lambda s: filing_svc.approve(s, current_user, _acc(s, account_id), {"comment": comment}),
+    run_action(lambda s: filing_svc.approve(s, current_user, _acc(s, account_id), {"comment": comment}),
          _("已通过本级备案审批"))
     return redirect(url_for("web.account_page", account_id=account_id))
 
@@ -270,7 +259,7 @@ def account_filing_approve(account_id: int):  # type: ignore[no-untyped-def]
 def account_filing_reject(account_id: int):  # type: ignore[no-untyped-def]
     _account_or_404(account_id)
     reason = request.form.get("reason", "")
-    _act(lambda s: filing_svc.reject(s, current_user, _acc(s, account_id), {"reason": reason}),
+    run_action(lambda s: filing_svc.reject(s, current_user, _acc(s, account_id), {"reason": reason}),
          _("已退回备案"))
     return redirect(url_for("web.account_page", account_id=account_id))
 
@@ -279,7 +268,7 @@ def account_filing_reject(account_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def account_filing_resubmit(account_id: int):  # type: ignore[no-untyped-def]
     _account_or_404(account_id)
-    _act(lambda s: accounts_svc.resubmit_filing(s, current_user, _acc(s, account_id)),
+    run_action(lambda s: accounts_svc.resubmit_filing(s, current_user, _acc(s, account_id)),
          _("已重新提交开设备案"))
     return redirect(url_for("web.account_page", account_id=account_id))
 
@@ -301,7 +290,7 @@ def account_credentials_set(account_id: int):  # type: ignore[no-untyped-def]
     if not data:
         flash(_("请至少填写一个凭据字段"), "error")
     else:
-        _act(lambda s: accounts_svc.set_credentials(s, current_user, _acc(s, account_id), data),
+        run_action(lambda s: accounts_svc.set_credentials(s, current_user, _acc(s, account_id), data),
              _("凭据已加密保存"))
     return redirect(url_for("web.account_page", account_id=account_id))
 
@@ -329,7 +318,7 @@ def _secret_page(acc: Account, field: str, value: str, title: str) -> Response:
 @login_required
 def account_credential_rotate(account_id: int, field: str):  # type: ignore[no-untyped-def]
     acc = _account_or_404(account_id)
-    password = _act(lambda s: accounts_svc.rotate_password(s, current_user, _acc(s, account_id), field),
+    password = run_action(lambda s: accounts_svc.rotate_password(s, current_user, _acc(s, account_id), field),
                     _("已生成新密码：请立即在平台上设置"))
     if password is None:
         return redirect(url_for("web.account_page", account_id=account_id))
@@ -357,7 +346,7 @@ def account_credential_reveal(account_id: int, field: str):  # type: ignore[no-u
 @login_required
 def account_credential_rollback(account_id: int, field: str):  # type: ignore[no-untyped-def]
     _account_or_404(account_id)
-    _act(lambda s: accounts_svc.rollback_credential(s, current_user, _acc(s, account_id), field),
+    run_action(lambda s: accounts_svc.rollback_credential(s, current_user, _acc(s, account_id), field),
          _("已回滚到旧版本"))
     return redirect(url_for("web.account_page", account_id=account_id))
 
