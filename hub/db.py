@@ -9,11 +9,12 @@ plain reads begin deferred so readers never queue.
 from __future__ import annotations
 
 import contextvars
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.orm import Session, scoped_session, sessionmaker
 
 # Whether the next SQLite transaction on this context should take the write lock up front.
@@ -45,7 +46,40 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    engine = create_engine(url, pool_size=5, max_overflow=10)
+    ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 5.0
+
+
+def ping_when_idle(engine: Engine, idle: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Test a pooled connection on checkout only if it sat idle for ``idle`` seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout: with a session per
+    transaction that is one round trip (two, with the implicit BEGIN) added to
+    every transaction. A connection used moments ago is almost surely alive;
+    one that idled (or a server restart) is tested and, if dead, replaced
+    before the transaction starts. A connection that dies in that short window
+    fails its next statement, and SQLAlchemy then invalidates the whole pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info["hub_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("hub_idle_since")
+        if since is None or time.monotonic() - since < idle:
+            return
+        try:
+            with dbapi_conn.cursor() as cur:
+                cur.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as e:
+            raise exc.DisconnectionError("pooled connection is dead") from e
 
 
 class Database:

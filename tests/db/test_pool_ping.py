@@ -1,0 +1,58 @@
+"""Pooled PostgreSQL connections are tested on checkout only after sitting idle (hub.db.ping_when_idle)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from hub.db import ping_when_idle
+
+TEST_DB = os.environ.get("HUB_TEST_DATABASE_URL", "")
+pytestmark = pytest.mark.skipif(not TEST_DB, reason="needs PostgreSQL (HUB_TEST_DATABASE_URL)")
+
+
+def _engine(idle: float) -> object:
+    eng = create_engine(TEST_DB.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1, max_overflow=0)
+    ping_when_idle(eng, idle)
+    return eng
+
+
+def _kill(pid: int) -> None:
+    admin = create_engine(TEST_DB.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        assert c.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+    admin.dispose()
+
+
+def test_an_idle_connection_killed_by_the_server_is_replaced_before_use() -> None:
+    eng = _engine(idle=0.0)  # every checkout counts as idle
+    try:
+        with eng.connect() as c:  # type: ignore[attr-defined]
+            first = c.execute(text("SELECT pg_backend_pid()")).scalar()
+        _kill(first)
+        with eng.connect() as c:  # type: ignore[attr-defined]
+            second = c.execute(text("SELECT pg_backend_pid()")).scalar()
+        assert second != first
+    finally:
+        eng.dispose()  # type: ignore[attr-defined]
+
+
+def test_a_connection_used_moments_ago_is_not_pinged() -> None:
+    """No round trip on checkout: a connection killed right after use fails its next statement once
+    (what pool_pre_ping would have hidden at the cost of a ping in every transaction), then the pool heals."""
+    from sqlalchemy.exc import OperationalError
+
+    eng = _engine(idle=3600.0)
+    try:
+        with eng.connect() as c:  # type: ignore[attr-defined]
+            first = c.execute(text("SELECT pg_backend_pid()")).scalar()
+        _kill(first)
+        with pytest.raises(OperationalError):
+            with eng.connect() as c:  # type: ignore[attr-defined]
+                c.execute(text("SELECT 1"))
+        with eng.connect() as c:  # type: ignore[attr-defined]
+            assert c.execute(text("SELECT pg_backend_pid()")).scalar() != first
+    finally:
+        eng.dispose()  # type: ignore[attr-defined]
