@@ -454,6 +454,17 @@ def poll_dispatch(dispatch_id: int) -> str:
 
 
 # -- the sweeper -------------------------------------------------------------------------
+def _chain_stragglers(app: Any) -> None:
+    """Chain audit entries whose writer died between its commit and sealing (PostgreSQL queue)."""
+    w = audit.queue_in_use(db.session())
+    if w is None:
+        return
+    try:
+        audit.settle(db.engine, w)
+    except Exception:  # the next sweep, writer or reader chains them
+        log.warning("could not chain queued audit entries", exc_info=True)
+
+
 def sweep() -> int:
     """Re-enqueue what is due: pending dispatches (lost enqueues, scheduled posts, retries), and
     recover / reconcile the rest (see ``reconcile.recover``). Runs every few seconds in a worker."""
@@ -462,6 +473,7 @@ def sweep() -> int:
     app = get_app()
     with app.app_context():
         try:
+            _chain_stragglers(app)
             now = utcnow()
             s = db.session()
             ids = s.scalars(select(Dispatch.id).where(
