@@ -366,11 +366,14 @@ MAX_PASSES = 64        # a writer that became the sealer returns to its own requ
 _ENTRY_TYPES = ("bigint", "timestamp", "integer", *(["text"] * 11), "text", "text", "text")
 _QUEUE_SELECT = ", ".join(f"q.{c}" for c in ("id", *QUEUE_COLUMNS, "mac"))
 # The head and a batch of the queue (skipping rows already found forged), flagging rows already sealed (replays).
+# The replay check is a LATERAL probe with LIMIT 1 so that it is always one unique-index lookup per
+# queued row: as an EXISTS subquery the planner may hash it, reading the whole trail on every pass.
 _FETCH_SQL = (
-    f"SELECT h.seq, h.hash, {_QUEUE_SELECT}, "
-    "EXISTS (SELECT 1 FROM audit_entries e WHERE e.nonce = q.nonce) "
+    f"SELECT h.seq, h.hash, {_QUEUE_SELECT}, r.nonce IS NOT NULL "
     "FROM audit_head h LEFT JOIN LATERAL (SELECT * FROM audit_queue WHERE id <> ALL(%s::bigint[]) "
-    "ORDER BY id LIMIT %s) q ON true WHERE h.id = 1 ORDER BY q.id"
+    "ORDER BY id LIMIT %s) q ON true "
+    "LEFT JOIN LATERAL (SELECT e.nonce FROM audit_entries e WHERE e.nonce = q.nonce LIMIT 1) r ON true "
+    "WHERE h.id = 1 ORDER BY q.id"
 )
 # One statement, so one implicit transaction: insert the chained entries, clear their queue rows, move the head.
 _WRITE_SQL = (
@@ -473,9 +476,11 @@ class _Sealer:
         cols: list[list[Any]] = [[] for _ in range(len(ENTRY_COLUMNS) + 1)]
         done: list[tuple[int, str]] = []
         seq, prev = seq0, prev0
+        nonces: set[str] = set()
         for r in good:
-            if r[-1]:  # a replayed queue row: its entry is already in the chain
+            if r[-1] or r[1] in nonces:  # a replayed queue row: its entry is already in the chain
                 continue
+            nonces.add(r[1])
             seq += 1
             # r[1:-2] = nonce, queued_at, actor_id ... details
             h = hash_bytes(prev, body_bytes(seq, *r[2:-2]))

@@ -4,23 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
+
+# Entries the reveal limit counts (hub.services.accounts); the only query by actor_id.
+REVEAL_ACTIONS = ("account.credential_reveal", "account.credential_reveal_denied")
+_REVEALS = text("action IN ('account.credential_reveal', 'account.credential_reveal_denied')")
 
 
 class AuditEntry(Base):
     """One entry of the hash chain; never updated or deleted (triggers from migration 0002)."""
 
     __tablename__ = "audit_entries"
+    # Every index is paid for by every append, so each one serves a real query: BRIN on the time
+    # (the trail is physically in time order, so date ranges need only a tiny index on PostgreSQL),
+    # and the actor only for the reveal limit (a partial index that other entries never touch).
     __table_args__ = (Index("ix_audit_entries_object", "object_type", "object_id"),
-                      Index("ix_audit_entries_nonce", "nonce", unique=True))
+                      Index("ix_audit_entries_nonce", "nonce", unique=True),
+                      Index("ix_audit_entries_at", "at", postgresql_using="brin"),
+                      Index("ix_audit_entries_reveals", "actor_id", "at", postgresql_where=_REVEALS,
+                            sqlite_where=_REVEALS))
 
     seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                      autoincrement=False)
-    at: Mapped[datetime] = mapped_column(DateTime, index=True)
-    actor_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+    actor_id: Mapped[int | None] = mapped_column(Integer)
     actor_username: Mapped[str] = mapped_column(String(100))
     actor_name: Mapped[str] = mapped_column(String(100), default="")
     actor_unit: Mapped[str] = mapped_column(String(64), default="")
@@ -50,7 +60,7 @@ class AuditQueued(Base):
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True,
                                     autoincrement=True)
-    nonce: Mapped[str] = mapped_column(String(32), unique=True)
+    nonce: Mapped[str] = mapped_column(String(32))  # unique among entries; the sealer drops repeats
     queued_at: Mapped[datetime] = mapped_column(DateTime)
     actor_id: Mapped[int | None] = mapped_column(Integer)
     actor_username: Mapped[str] = mapped_column(String(100))

@@ -38,6 +38,7 @@ from ..errors import (
     VaultLocked,
 )
 from ..models import Account, AuditEntry, Credential, CredentialArchive, RotationTask, Unit, User, utcnow
+from ..models.audit import REVEAL_ACTIONS
 from ..permissions import can_see_account, is_admin_of, overseen_unit_ids
 from ..security import verify_password
 from ..vault import Sealed, Vault, VaultError
@@ -520,7 +521,7 @@ def reveal_credential(session: Session, user: User, account: Account, field_name
     since = utcnow() - timedelta(hours=1)
     recent = session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.actor_id == user.id, AuditEntry.at >= since,
-        AuditEntry.action.in_(["account.credential_reveal", "account.credential_reveal_denied"])))
+        AuditEntry.action.in_(REVEAL_ACTIONS)))
     if int(recent or 0) >= limit:
         raise TooManyRequests(f"查看密码过于频繁：每小时最多 {limit} 次，请稍后再试", code="reveal_rate_limited")
     details = {"credential_field": field_name, "reason": reason.strip()}
