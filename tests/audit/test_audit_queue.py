@@ -85,3 +85,18 @@ def test_queued_entry_of_a_dead_writer_is_sealed_later(pg: Any) -> None:
     s = db.session()
     assert s.scalars(select(AuditEntry.action).order_by(AuditEntry.seq.desc())).first() == "test.straggler"
     assert audit.verify(s).ok
+
+
+def test_a_queued_row_copied_before_sealing_is_chained_once(pg: Any) -> None:
+    with db.transaction() as s:  # queued and committed, not sealed yet
+        audit.enqueue(s, [audit.PendingEntry(None, "system:test", "", "", "", "", "test.copied", "", "", "",
+                                             "被复制的待入链记录", "{}")], pg.mac_key)
+    with db.engine.begin() as c:  # type: ignore[union-attr]
+        cols = ", ".join((*audit.QUEUE_COLUMNS, "mac"))
+        c.execute(text(f"INSERT INTO audit_queue ({cols}) SELECT {cols} FROM audit_queue"))  # a valid copy
+    assert _count(AuditQueued) == 2
+    audit.seal_queue(db.engine, pg)
+    assert _count(AuditQueued) == 0
+    s = db.session()
+    assert s.scalars(select(func.count()).where(AuditEntry.action == "test.copied")).one() == 1
+    assert audit.verify(s).ok
