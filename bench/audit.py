@@ -69,13 +69,13 @@ def _writer(env: dict[str, str], n: int, per_tx: int, start: Any, results: Any, 
                         audit.record(s, "bench.append", object_type="post", object_id=done, unit="bench",
                                      summary="压测写入一条审计记录", details={"i": done, "revision_hash": "ab" * 32})
                     done += 1
-        results.put((t0, time.perf_counter(), done))
+        results.put((t0, time.perf_counter(), done, dict(audit.SEALER_STATS)))
         audit.current_actor.reset(token)
         db.session.remove()
 
 
 def append_run(env: dict[str, str], writers: int, per_writer: int, per_tx: int,
-               baseline: bool = False) -> tuple[float, int]:
+               baseline: bool = False) -> tuple[float, int, dict[str, int]]:
     ctx = mp.get_context("spawn")
     start = ctx.Barrier(writers + 1)
     results = ctx.Queue()
@@ -90,7 +90,8 @@ def append_run(env: dict[str, str], writers: int, per_writer: int, per_tx: int,
     t0 = min(o[0] for o in outs)
     t1 = max(o[1] for o in outs)
     total = sum(o[2] for o in outs)
-    return total / (t1 - t0), total
+    stats = {k: sum(o[3][k] for o in outs) for k in outs[0][3]}
+    return total / (t1 - t0), total, stats
 
 
 def grow(app: Any, target: int, batch: int = 2000) -> None:
@@ -167,13 +168,16 @@ def main() -> None:
         with app.app_context(), db.transaction() as s:
             s.execute(text("CREATE TABLE bench_baseline (id %s PRIMARY KEY, summary TEXT, details TEXT)"
                            % ("INTEGER" if args.sqlite else "BIGSERIAL")))
-        rate, total = append_run(env, args.writers, args.per_writer, 1, baseline=True)
+        rate, total, _ = append_run(env, args.writers, args.per_writer, 1, baseline=True)
         print(f"baseline: {args.writers} writer processes, same transactions without the audit chain: "
               f"{rate:,.0f} rows/s")
         for per_tx in (1, 4):
-            rate, total = append_run(env, args.writers, args.per_writer, per_tx)
+            rate, total, st = append_run(env, args.writers, args.per_writer, per_tx)
             print(f"append: {args.writers} writer processes, {per_tx} entr{'y' if per_tx == 1 else 'ies'} per "
                   f"transaction: {total} entries, {rate:,.0f} entries/s")
+            if st["tried"]:
+                print(f"  sealer: {st['busy'] / st['tried']:.0%} of commits found it busy and went on; "
+                      f"{st['passes']} passes, {st['sealed'] / max(1, st['passes']):.1f} entries per pass")
         grow(app, args.verify_entries)
         rate, n, ok = verify_run(app)
         print(f"verify: {n} entries (chain + head + witness + signed checkpoints), ok={ok}: {rate:,.0f} entries/s")
