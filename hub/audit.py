@@ -600,7 +600,7 @@ def _commit_then_seal(conn: Connection) -> None:
     the sealer busy pays nothing more than its commit. A writer that gets the
     lock seals the queue on its own connection before it returns.
     """
-    w = conn.info.pop(_TRY_ON_COMMIT, None)
+    w = None if conn.invalidated else conn.info.pop(_TRY_ON_COMMIT, None)
     if w is None:
         return
     import psycopg
@@ -640,7 +640,10 @@ def _commit_then_seal(conn: Connection) -> None:
 
 @event.listens_for(Engine, "rollback")
 def _forget_try(conn: Connection) -> None:
-    conn.info.pop(_TRY_ON_COMMIT, None)
+    # An invalidated connection (the server went away) has no info to clear, and asking for it would
+    # try to reconnect in the middle of the rollback.
+    if not conn.invalidated:
+        conn.info.pop(_TRY_ON_COMMIT, None)
 
 
 @event.listens_for(Session, "after_commit")
