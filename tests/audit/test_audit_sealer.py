@@ -211,3 +211,26 @@ def test_the_worker_sweep_chains_entries_of_a_writer_that_died_before_sealing(
     finally:
         raw.close()
     assert audit.verify(db.session(), pg).ok
+
+
+def test_a_sealing_pass_that_finds_the_head_moved_writes_nothing(
+        pg: Any, app: Any, instance: dict[str, str], busy_sealer: Any) -> None:
+    before, _ = _counts(busy_sealer)
+    make_trail(1)  # queued behind the lock we hold
+    sealer = audit._Sealer(busy_sealer, pg)
+    real_fetch = sealer.fetch
+
+    def fetch_then_move_head() -> Any:
+        rows = real_fetch()
+        busy_sealer.execute("UPDATE audit_head SET seq = seq + 1 WHERE id = 1")  # someone bypassing the lock
+        return rows
+
+    sealer.fetch = fetch_then_move_head  # type: ignore[method-assign]
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        sealer.seal_pass()
+    assert _counts(busy_sealer) == (before, 1)  # no entry inserted, the queued row kept
+    busy_sealer.execute("UPDATE audit_head SET seq = seq - 1 WHERE id = 1")
+    sealer = audit._Sealer(busy_sealer, pg)
+    sealer.seal_pass()
+    assert _counts(busy_sealer) == (before + 1, 0)
+    assert audit.verify(db.session(), pg).ok
