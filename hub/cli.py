@@ -198,12 +198,14 @@ def simulate(platform: str, host: str, port: int) -> None:
 @main.command()
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option("--host", default="::", show_default=True)
-@click.option("--sim-port", default=5081, show_default=True, type=int)
-def demo(port: int, host: str, sim_port: int) -> None:
-    """All-in-one: init, seed demo data, simulator, worker and web."""
+@click.option("--sim-port", default=5081, show_default=True, type=int, help="the WeChat simulator's port")
+@click.option("--weibo-port", default=5082, show_default=True, type=int, help="the Weibo simulator's port")
+@click.option("--website-port", default=5083, show_default=True, type=int, help="the website simulator's port")
+def demo(port: int, host: str, sim_port: int, weibo_port: int, website_port: int) -> None:
+    """All-in-one: init, seed demo data, the platform simulators, worker and web."""
     from .demo import run_demo
 
-    run_demo(host, port, sim_port)
+    run_demo(host, port, {"wechat": sim_port, "weibo": weibo_port, "website": website_port})
 
 
 # -- vault --------------------------------------------------------------------------------

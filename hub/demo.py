@@ -1,7 +1,8 @@
 """``hub demo``: the whole hub on the embedded default, with demo data.
 
-Starts the WeChat simulator, one worker with the scheduler and the web
-server as child processes of this one; Ctrl-C stops them all.
+Starts the WeChat, Weibo and website simulators, one worker with the
+scheduler and the web server as child processes of this one; Ctrl-C stops
+them all. Each demo account points at its platform's simulator.
 """
 
 from __future__ import annotations
@@ -32,15 +33,28 @@ USERS = [
     ("supervisor", "孙主管", "hlbe", ["supervisor"]),
     ("region", "周自治区主管", "nmg", ["supervisor"]),
 ]
-ACCOUNTS = [
-    ("陈巴尔虎旗发布", True, "", "wx_demo_cbeh_main", "demo-secret-main-0001"),
-    ("陈巴尔虎旗政务服务", False, "政务服务事项办理通知需单独发布（演示数据）", "wx_demo_cbeh_service",
-     "demo-secret-service-0002"),
+# (name, platform, is_main, justification, credentials, what the simulator's /_sim/apps is given)
+ACCOUNTS: list[tuple[str, str, bool, str, dict[str, str], dict[str, str]]] = [
+    ("陈巴尔虎旗发布", "wechat", True, "",
+     {"app_id": "wx_demo_cbeh_main", "app_secret": "demo-secret-main-0001"},
+     {"appid": "wx_demo_cbeh_main", "secret": "demo-secret-main-0001"}),
+    ("陈巴尔虎旗政务服务", "wechat", False, "政务服务事项办理通知需单独发布（演示数据）",
+     {"app_id": "wx_demo_cbeh_service", "app_secret": "demo-secret-service-0002"},
+     {"appid": "wx_demo_cbeh_service", "secret": "demo-secret-service-0002"}),
+    ("陈巴尔虎旗发布（微博）", "weibo", True, "",
+     {"app_key": "wb_demo_cbeh", "app_secret": "demo-secret-weibo-0003", "access_token": "demo-weibo-token-0003",
+      "safe_url": "https://www.cbeh.gov.cn/"},
+     {"appid": "wb_demo_cbeh", "secret": "demo-secret-weibo-0003", "access_token": "demo-weibo-token-0003",
+      "safe_domain": "www.cbeh.gov.cn"}),
+    ("陈巴尔虎旗人民政府网站", "website", True, "",
+     {"site_id": "cbeh-gov-cn", "api_token": "demo-push-key-website-0004"},
+     {"appid": "cbeh-gov-cn", "secret": "demo-push-key-website-0004"}),
 ]
+SIMULATORS = {"wechat": "微信", "weibo": "微博", "website": "网站"}
 
 
-def seed(sim_base: str) -> list[tuple[int, str, str]]:
-    """Create demo units, users and accounts if missing; return (account id, appid, secret)."""
+def seed(bases: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+    """Create demo units, users and accounts if missing; return (platform, /_sim/apps body) per account."""
     from . import audit
     from .db import db
     from .models import Account, Unit, User
@@ -58,22 +72,23 @@ def seed(sim_base: str) -> list[tuple[int, str, str]]:
             for username, name, unit, roles in USERS:
                 if not s.scalars(select(User).where(User.username == username)).first():
                     create_user(s, username, unit, roles, DEMO_PASSWORD, name)
-            for name, is_main, why, appid, secret in ACCOUNTS:
+            for name, platform, is_main, why, credentials, sim_app in ACCOUNTS:
+                base = bases[platform]
                 acc = s.scalars(select(Account).where(Account.name == name)).first()
                 if acc is None:
-                    acc = create_account(s, None, {"platform": "wechat", "name": name, "unit": "cbeh",
-                                                   "api_base": sim_base, "is_main": is_main,
+                    acc = create_account(s, None, {"platform": platform, "name": name, "unit": "cbeh",
+                                                   "api_base": base, "is_main": is_main,
                                                    "justification": why, "responsible_person": "陈管理员",
                                                    "responsible_phone": "0470-6212345",
                                                    "certification_name": "陈巴尔虎旗人民政府办公室",
                                                    "launch_date": "2026-01-01"})
-                    set_credentials(s, None, acc, {"app_id": appid, "app_secret": secret})
+                    set_credentials(s, None, acc, credentials)
                 if acc.status == "pending":
                     # The 备案 chain, as the league's and the region's supervisors (real, audited approvals).
                     approve_through_chain(s, acc)
-                if acc.api_base != sim_base:
-                    acc.api_base = sim_base
-                out.append((acc.id, appid, secret))
+                if acc.api_base != base:
+                    acc.api_base = base
+                out.append((platform, sim_app))
     finally:
         audit.current_actor.reset(token)
     return out
@@ -90,16 +105,17 @@ def _wait_http(url: str, timeout: float = 30) -> bool:
     return False
 
 
-def run_demo(host: str, port: int, sim_port: int) -> None:
+def run_demo(host: str, port: int, sim_ports: dict[str, int]) -> None:
+    """``sim_ports``: the loopback port of each platform's simulator (wechat, weibo, website)."""
     from . import create_app
     from .setup import initialise
 
     app = create_app()
-    sim_base = f"http://127.0.0.1:{sim_port}"
+    bases = {platform: f"http://127.0.0.1:{sim_ports[platform]}" for platform in SIMULATORS}
     with app.app_context():
         for line in initialise(app):
             print(line)
-        accounts = seed(sim_base)
+        accounts = seed(bases)
     hub = [sys.executable, "-m", "hub"]
     env = dict(os.environ, HUB_INSTANCE_DIR=app.config["HUB_INSTANCE_DIR"], PYTHONUNBUFFERED="1")
     children: list[subprocess.Popen[Any]] = []
@@ -115,19 +131,23 @@ def run_demo(host: str, port: int, sim_port: int) -> None:
                 p.kill()
 
     try:
-        children.append(subprocess.Popen([*hub, "simulate", "wechat", "--host", "127.0.0.1",
-                                          "--port", str(sim_port)], env=env))
-        if not _wait_http(f"{sim_base}/_sim/state"):
-            raise SystemExit("微信模拟器未能启动")
-        for _id, appid, secret in accounts:
-            requests.post(f"{sim_base}/_sim/apps", json={"appid": appid, "secret": secret}, timeout=5)
+        for platform in SIMULATORS:
+            children.append(subprocess.Popen([*hub, "simulate", platform, "--host", "127.0.0.1",
+                                              "--port", str(sim_ports[platform])], env=env))
+        for platform, label in SIMULATORS.items():
+            if not _wait_http(f"{bases[platform]}/_sim/state"):
+                raise SystemExit(f"{label}模拟器未能启动")
+        for platform, sim_app in accounts:
+            r = requests.post(f"{bases[platform]}/_sim/apps", json=sim_app, timeout=5)
+            r.raise_for_status()
         children.append(subprocess.Popen([*hub, "worker"], env=env))
         children.append(subprocess.Popen([*hub, "serve", "--host", host, "--port", str(port)], env=env))
         if not _wait_http(f"http://127.0.0.1:{port}/login"):
             raise SystemExit("网页服务未能启动")
         print("\n政务新媒体发布中心（演示）已启动：")
         print(f"  http://127.0.0.1:{port}/    http://[::1]:{port}/")
-        print(f"  微信模拟器：{sim_base}/_sim/state")
+        for platform, label in SIMULATORS.items():
+            print(f"  {label}模拟器：{bases[platform]}/_sim/state")
         print(f"  演示账号（密码均为 {DEMO_PASSWORD}）：")
         for username, name, unit, roles in USERS:
             print(f"    {username:<11} {name}  {unit}  {', '.join(roles)}")

@@ -24,10 +24,12 @@ def free_port() -> int:
 def test_demo_serves_and_publishes_once(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_INSTANCE_DIR"] = str(tmp_path / "instance")
-    port, sim_port = free_port(), free_port()
+    port = free_port()
+    sims = {"wechat": free_port(), "weibo": free_port(), "website": free_port()}
     log = open(tmp_path / "demo.log", "wb")
-    demo = subprocess.Popen([*HUB, "demo", "--port", str(port), "--sim-port", str(sim_port)], env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
+    demo = subprocess.Popen([*HUB, "demo", "--port", str(port), "--sim-port", str(sims["wechat"]),
+                             "--weibo-port", str(sims["weibo"]), "--website-port", str(sims["website"])],
+                            env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         wait_for(lambda: _up(base + "/login") or demo.poll() is not None, timeout=90)
@@ -44,10 +46,12 @@ def test_demo_serves_and_publishes_once(tmp_path):
 
         ed = token("editor")
         accounts = requests.get(base + "/api/v1/accounts", headers=ed, timeout=10).json()["accounts"]
-        assert len(accounts) == 2 and all(a["platform"] == "wechat" for a in accounts)
+        # One account per simulator (WeChat has two), each filed and pointing at its simulator.
+        assert sorted(a["platform"] for a in accounts) == ["website", "wechat", "wechat", "weibo"]
+        main = {a["platform"]: a["id"] for a in accounts if a["is_main"]}
         r = requests.post(base + "/api/v1/posts", headers=ed, timeout=10, json={
             "title": "演示稿件：冬季供暖服务公告", "content": "<p>供暖热线已开通。</p>",
-            "account_ids": [accounts[0]["id"]]})
+            "account_ids": [main["wechat"], main["weibo"], main["website"]]})
         assert r.status_code == 201, r.text
         post = r.json()
         assert requests.post(base + f"/api/v1/posts/{post['id']}/submit", headers=ed, timeout=10).ok
@@ -61,8 +65,9 @@ def test_demo_serves_and_publishes_once(tmp_path):
             return p if p["status"] == "published" else None
 
         wait_for(published, timeout=60)
-        state = requests.get(f"http://127.0.0.1:{sim_port}/_sim/state", timeout=10).json()
-        assert len(state["published"]) == 1
+        for platform, sim_port in sims.items():  # exactly once on every platform
+            state = requests.get(f"http://127.0.0.1:{sim_port}/_sim/state", timeout=10).json()
+            assert [p["status"] for p in state["published"]] == ["published"], (platform, state)
         # The web UI answers on IPv6 too.
         try:
             r6 = requests.get(f"http://[::1]:{port}/login", timeout=5)
