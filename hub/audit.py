@@ -409,8 +409,9 @@ class _Sealer:
     """One connection's turn at sealing (PostgreSQL). The caller holds the sealer's advisory lock.
 
     The lock is a session-level advisory lock on an autocommit connection, so
-    a writer that finds it taken does not wait (and, trying it with its commit,
-    pays no round trip for it; see :func:`_commit_then_seal`). That is safe because of the hand-over rule in :meth:`release`: a holder, after
+    a writer that finds it taken does not wait (and, trying it with its
+    commit, pays no round trip for it; see :func:`_commit_then_seal`). That is
+    safe because of the hand-over rule in :meth:`release`: a holder, after
     releasing the lock, looks at the queue again with a fresh snapshot and, if
     anything is left, tries to take the lock back. A writer's row is committed
     before it tries the lock; if the try fails, the holder at that moment
@@ -499,6 +500,14 @@ class _Sealer:
         return len(queued) >= SEAL_BATCH
 
 
+def _got_lock(row: Any) -> bool:
+    """Whether a ``pg_try_advisory_lock`` row says the lock was taken (counted in SEALER_STATS)."""
+    got = bool(row and row[0])
+    SEALER_STATS["tried"] += 1
+    SEALER_STATS["busy"] += not got
+    return got
+
+
 def _with_sealer(engine: Any, witness: witness_mod.Witness, wait: bool,
                  max_passes: int = MAX_PASSES) -> list[tuple[int, str]]:
     eng = _sealer_engine(engine, witness)
@@ -509,9 +518,7 @@ def _with_sealer(engine: Any, witness: witness_mod.Witness, wait: bool,
                 raw.execute(f"SELECT pg_advisory_lock({SEALER_LOCK})")
             else:
                 row = raw.execute(f"SELECT pg_try_advisory_lock({SEALER_LOCK})").fetchone()
-                SEALER_STATS["tried"] += 1
-                if not (row and row[0]):
-                    SEALER_STATS["busy"] += 1
+                if not _got_lock(row):
                     return []  # the holder seals our rows after it releases (see _Sealer)
             return _Sealer(raw, witness).run(max_passes)
         except BaseException:
@@ -617,10 +624,7 @@ def _commit_then_seal(conn: Connection) -> None:
         raise exc_mod.OperationalError("COMMIT", None, RuntimeError(f"commit ended in {cur.statusmessage}"))
     conn.info[_HANDLED] = True
     cur.nextset()
-    row = cur.fetchone()
-    SEALER_STATS["tried"] += 1
-    if not (row and row[0]):
-        SEALER_STATS["busy"] += 1
+    if not _got_lock(cur.fetchone()):
         return  # the sealer that holds the lock chains these entries before it lets go
     raw.autocommit = True
     try:
