@@ -268,25 +268,37 @@ class Witness:
         else:
             st.key_id = key_id(public)
         if self.witness_path.exists():
-            with open(self.witness_path, encoding="ascii", errors="replace") as fh:
-                n = 0
-                for n, raw in enumerate(fh, 1):
-                    m = _LINE_RE.fullmatch(raw)  # the line as append_heads writes it: one check
-                    if m is not None:
-                        seq, h = int(m[1]), m[2]
-                    else:
-                        parts = raw.split()
-                        if len(parts) != 2 or not parts[0].isdigit() or not _is_hash(parts[1]) \
-                                or not raw.endswith("\n"):
-                            st.malformed.append(n)
-                            continue
-                        seq, h = int(parts[0]), parts[1]
-                    old = st.heads.get(seq)
-                    if old is None:
-                        st.heads[seq] = h
-                    elif old != h:
-                        st.conflicts.setdefault(seq, (old, h))
-                st.lines = n
+            text = self.witness_path.read_bytes().decode("ascii", errors="replace")
+            if _FILE_RE.fullmatch(text) is not None:
+                # Every line as append_heads writes it (the usual case): parse the whole file at once.
+                tokens = text.split()
+                st.heads = dict(zip(map(int, tokens[0::2]), tokens[1::2], strict=True))
+                st.lines = len(tokens) // 2
+                if len(st.heads) == st.lines:
+                    return self._read_checkpoints(st, public)
+                st.heads = {}  # a sequence number twice: the line by line reading below tells conflicts
+            n = 0
+            for n, raw in enumerate(text.splitlines(keepends=True), 1):
+                m = _LINE_RE.fullmatch(raw)  # the line as append_heads writes it: one check
+                if m is not None:
+                    seq, h = int(m[1]), m[2]
+                else:
+                    parts = raw.split()
+                    if len(parts) != 2 or not parts[0].isdigit() or not _is_hash(parts[1]) \
+                            or not raw.endswith("\n"):
+                        st.malformed.append(n)
+                        continue
+                    seq, h = int(parts[0]), parts[1]
+                old = st.heads.get(seq)
+                if old is None:
+                    st.heads[seq] = h
+                elif old != h:
+                    st.conflicts.setdefault(seq, (old, h))
+            st.lines = n
+        return self._read_checkpoints(st, public)
+
+    def _read_checkpoints(self, st: WitnessState, public: Ed25519PublicKey | None) -> WitnessState:
+        """Parse the checkpoints file into ``st`` (the second half of :meth:`read`)."""
         if self.checkpoint_path.exists():
             with open(self.checkpoint_path, encoding="utf-8", errors="replace") as fh:
                 for n, raw in enumerate(fh, 1):
@@ -296,6 +308,7 @@ class Witness:
 
 _HASH_RE = re.compile(r"[0-9a-f]{64}")
 _LINE_RE = re.compile(r"([0-9]+) ([0-9a-f]{64})\n")
+_FILE_RE = re.compile(r"(?:[0-9]+ [0-9a-f]{64}\n)*")
 
 
 def _is_hash(value: str) -> bool:
