@@ -134,6 +134,20 @@ def test_entry_appended_outside_the_application(app: Any, attacker: Attacker, ru
     assert res.code == 1 and res.names(int(last["seq"]) + 1), res.output
 
 
+def test_entry_not_yet_witnessed_is_a_warning_within_the_grace_period(app: Any, attacker: Attacker) -> None:
+    # What a commit whose witness line is still being written looks like: the entry is fresh.
+    # (Its time falls on a whole second: the verifier's formatting of a zero fraction is checked too.)
+    make_trail(4)
+    last = attacker.rows()[-1]
+    with attacker.conn() as c:
+        h = _forged_entry(c, int(last["seq"]) + 1, last["hash"], utcnow().replace(microsecond=0))
+        c.execute(text("UPDATE audit_head SET seq = seq + 1, hash = :h WHERE id = 1"), {"h": h})
+    r = audit.verify(db.session())
+    assert r.ok, r.reason
+    assert r.entries == int(last["seq"]) + 1
+    assert any("1 条最新记录尚未写入见证文件" in w for w in r.warnings), r.warnings
+
+
 def test_reordered_entries(app: Any, attacker: Attacker, run_verify: Any) -> None:
     make_trail(10)
     with attacker.conn() as c:
