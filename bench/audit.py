@@ -177,7 +177,8 @@ def main() -> None:
                   f"transaction: {total} entries, {rate:,.0f} entries/s")
             if st["tried"]:
                 print(f"  sealer: {st['busy'] / st['tried']:.0%} of commits found it busy and went on; "
-                      f"{st['passes']} passes, {st['sealed'] / max(1, st['passes']):.1f} entries per pass")
+                      f"{st['passes']} passes, {st['sealed'] / max(1, st['passes']):.1f} entries per pass; "
+                      f"queue vacuumed {st['vacuums']} times")
         grow(app, args.verify_entries)
         rate, n, ok = verify_run(app)
         print(f"verify: {n} entries (chain + head + witness + signed checkpoints), ok={ok}: {rate:,.0f} entries/s")

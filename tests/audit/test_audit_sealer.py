@@ -234,3 +234,28 @@ def test_a_sealing_pass_that_finds_the_head_moved_writes_nothing(
     sealer.seal_pass()
     assert _counts(busy_sealer) == (before + 1, 0)
     assert audit.verify(db.session(), pg).ok
+
+
+def _queue_vacuums(raw: psycopg.Connection[Any]) -> int:
+    row = raw.execute("SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'audit_queue'").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_sealer_vacuums_the_queue_after_clearing_enough_rows(
+        pg: Any, app: Any, instance: dict[str, str], monkeypatch: Any) -> None:
+    # Every chained entry leaves a dead queue row; with autovacuum off or behind, looking at the queue
+    # would read them all. The sealer vacuums the queue itself after clearing QUEUE_VACUUM_EVERY rows.
+    monkeypatch.setattr(audit, "QUEUE_VACUUM_EVERY", 5)
+    monkeypatch.setattr(audit, "_cleared", 0)
+    raw = _raw(instance)
+    try:
+        before = _queue_vacuums(raw)
+        make_trail(4)  # one transaction each, each chained by its own writer
+        assert _queue_vacuums(raw) == before
+        make_trail(1)
+        assert _queue_vacuums(raw) == before + 1
+        assert audit._cleared == 0
+        assert _counts(raw)[1] == 0 and audit.verify(db.session()).ok
+    finally:
+        raw.close()
