@@ -148,9 +148,22 @@ def canonical(obj: Any) -> bytes:
     return _ENCODER.encode(obj).encode("utf-8")
 
 
-def format_time(at: datetime) -> str:
-    """An entry time (naive UTC) as hashed and exported: ``YYYY-MM-DDTHH:MM:SS.ffffffZ``."""
-    return at.isoformat(timespec="microseconds") + "Z"
+def format_time(at: datetime | str) -> str:
+    """An entry time (naive UTC) as hashed and exported: ``YYYY-MM-DDTHH:MM:SS.ffffffZ``.
+
+    Also takes the time as stored text (ISO 8601); text that is no time at all
+    is kept as it is, so that the entry cannot match its hash.
+    """
+    return _time_text(at) + "Z"
+
+
+def _time_text(at: datetime | str) -> str:
+    if isinstance(at, str):
+        try:
+            return datetime.fromisoformat(at).isoformat(timespec="microseconds")
+        except ValueError:
+            return at
+    return at.isoformat(timespec="microseconds")
 
 
 def body_of(seq: int, at: datetime, actor_id: int | None, actor_username: str, actor_name: str,
@@ -184,7 +197,8 @@ def body_bytes(seq: int, at: datetime | str, actor_id: int | None, actor_usernam
                unit_code: str, summary: str, details: str) -> bytes:
     """``canonical(body_of(...))`` built directly (the hot path of sealing and verifying).
 
-    ``at`` may also be given already formatted as ``YYYY-MM-DDTHH:MM:SS.ffffff``.
+    ``at`` may also be given as text: ``YYYY-MM-DDTHH:MM:SS.ffffff`` is used
+    as it is, other spellings are read as :func:`format_time` reads them.
 
     ``details`` is stored in canonical form, so it is spliced in as it is; a
     stored value that is not canonical no longer matches the hash. JSON (with
@@ -197,7 +211,7 @@ def body_bytes(seq: int, at: datetime | str, actor_id: int | None, actor_usernam
     plain = "".join((action, actor_name, actor_unit, actor_username, ip, user_agent, object_type, object_id,
                      unit_code, summary))
     aid = "null" if actor_id is None else int(actor_id)
-    when = at if isinstance(at, str) else at.isoformat(timespec="microseconds")
+    when = at if isinstance(at, str) and len(at) == 26 else _time_text(at)
     if plain.isprintable() and '"' not in plain and "\\" not in plain:
         return (_PLAIN % (action, aid, actor_name, actor_unit, actor_username, when, details or "{}", ip,
                           object_id, object_type, int(seq), summary, unit_code, user_agent)).encode("utf-8")
@@ -845,6 +859,9 @@ def _prefetched_rows(session: Session, after: int = 0, batch: int = 20000) -> Ge
     The session must not be used until the generator is closed.
     """
     bind = session.get_bind()
+    if bind.dialect.name == "sqlite":
+        yield from _sqlite_rows(session, after, batch)
+        return
     if bind.dialect.name != "postgresql":
         yield from iter_rows(session, after=after)
         return
@@ -897,6 +914,24 @@ def _prefetched_rows(session: Session, after: int = 0, batch: int = 20000) -> Ge
     finally:
         stop.set()
         worker.join()
+
+
+# SQLite keeps times as text, "YYYY-MM-DD HH:MM:SS.ffffff" as SQLAlchemy writes them: with the "T"
+# they are what the hash covers (``body_bytes`` parses any other spelling).
+_SQLITE_ROWS_SQL = ("SELECT " + ", ".join("replace(at, ' ', 'T')" if c == "at" else c for c in ENTRY_COLUMNS)
+                    + " FROM audit_entries WHERE seq > ? ORDER BY seq")
+
+
+def _sqlite_rows(session: Session, after: int, batch: int) -> Iterator[Row]:
+    """The rows of :func:`iter_rows` on SQLite, read with the driver's cursor (the time as text)."""
+    raw = session.connection().connection.driver_connection
+    cur = raw.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(_SQLITE_ROWS_SQL, (after,))
+        while rows := cur.fetchmany(batch):
+            yield from rows
+    finally:
+        cur.close()
 
 
 def iter_entries(session: Session, after: int = 0, batch: int = 5000) -> Iterator[AuditEntry]:
