@@ -26,8 +26,14 @@ lint: install
 typecheck: install
 	$(BIN)/mypy hub adapters review
 
+# With HUB_TEST_DATABASE_URL (PostgreSQL, as in CI) the audit trail's tests run a second time on the
+# embedded default (SQLite): its append and verify paths differ by store.
 pytest: install
 	$(BIN)/python -m pytest -q
+	@if [ -n "$$HUB_TEST_DATABASE_URL" ]; then \
+	  echo "tests/audit again on the embedded default (SQLite):"; \
+	  env -u HUB_TEST_DATABASE_URL $(BIN)/python -m pytest -q tests/audit; \
+	fi
 
 ## translations: add new UI strings to the English catalog and compile it (then translate the empty ones)
 translations: install
