@@ -16,7 +16,7 @@ from .errors import HubError
 from .services import checks as checks_svc
 from .services import inspection as inspection_svc
 from .services import lexicon as lexicon_svc
-from .web import N_, bp
+from .web import N_, bp, run_action
 
 __all__ = ["bp"]
 
@@ -115,12 +115,7 @@ def lexicon_page():  # type: ignore[no-untyped-def]
 
 def _lexicon_action(fn: Any, ok: str) -> Any:
     _browse_or_404()
-    try:
-        with db.transaction() as s:
-            fn(s)
-        flash(ok, "success")
-    except HubError as exc:
-        flash(exc.message, "error")
+    run_action(fn, ok)
     return redirect(url_for("web.lexicon_page"))
 
 
@@ -209,14 +204,10 @@ def inspection_start():  # type: ignore[no-untyped-def]
     from .jobs.rescan import enqueue_scan
 
     _view_or_404()
-    try:
-        with db.transaction() as s:
-            run = inspection_svc.start_run(s, current_user, current_app)
-            run_id = run.id
+    run_id = run_action(lambda s: inspection_svc.start_run(s, current_user, current_app).id,
+                        _("巡检已开始，完成后结果显示在此页"))
+    if run_id is not None:
         enqueue_scan(current_app.config, run_id)
-        flash(_("巡检已开始，完成后结果显示在此页"), "success")
-    except HubError as exc:
-        flash(exc.message, "error")
     return redirect(url_for("web.inspections"))
 
 
@@ -238,12 +229,7 @@ def inspection(run_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/inspections/alerts/<int:alert_id>/ack")
 @login_required
 def inspection_ack(alert_id: int):  # type: ignore[no-untyped-def]
-    try:
-        with db.transaction() as s:
-            inspection_svc.acknowledge(s, current_user, alert_id)
-        flash(_("告警已标记为已处理"), "success")
-    except HubError as exc:
-        flash(exc.message, "error")
+    run_action(lambda s: inspection_svc.acknowledge(s, current_user, alert_id), _("告警已标记为已处理"))
     nxt = request.form.get("next", "")
     if nxt not in ("dashboard", "inspections"):
         nxt = "dashboard"

@@ -24,7 +24,7 @@ from .services import chains as chains_svc
 from .services import pauses as pauses_svc
 from .services import posts as posts_svc
 from .services import review_queue as queue_svc
-from .web import bp
+from .web import bp, run_action
 
 __all__ = ["bp"]
 
@@ -164,12 +164,7 @@ def review_reject(post_id: int):  # type: ignore[no-untyped-def]
     step = request.form.get("step", "")
     if step.isdigit():
         body["step"] = int(step)
-    try:
-        with db.transaction() as s:
-            posts_svc.reject_post(s, current_user, post_id, body)
-        flash(_("已退回编辑"), "success")
-    except HubError as exc:
-        flash(exc.message, "error")
+    if run_action(lambda s: posts_svc.reject_post(s, current_user, post_id, body), _("已退回编辑")) is None:
         return redirect(url_for("web.review_post", post_id=post_id))
     return redirect(url_for("web.review_queue"))
 
@@ -204,12 +199,8 @@ def review_controls(post: Post) -> dict[str, Any]:
 @bp.post("/posts/<int:post_id>/comments")
 @login_required
 def post_comment(post_id: int):  # type: ignore[no-untyped-def]
-    try:
-        with db.transaction() as s:
-            posts_svc.add_comment(s, current_user, post_id, {"body": request.form.get("body", "")})
-        flash(_("评论已发表"), "success")
-    except HubError as exc:
-        flash(exc.message, "error")
+    run_action(lambda s: posts_svc.add_comment(s, current_user, post_id, {"body": request.form.get("body", "")}),
+               _("评论已发表"))
     return redirect(_safe_next(url_for("web.post_page", post_id=post_id)))
 
 
@@ -235,12 +226,7 @@ def post_schedule(post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/posts/<int:post_id>/schedule/cancel")
 @login_required
 def post_schedule_cancel(post_id: int):  # type: ignore[no-untyped-def]
-    try:
-        with db.transaction() as s:
-            posts_svc.cancel_schedule(s, current_user, post_id)
-        flash(_("已取消定时发布，请重新选择发布时间"), "success")
-    except HubError as exc:
-        flash(exc.message, "error")
+    run_action(lambda s: posts_svc.cancel_schedule(s, current_user, post_id), _("已取消定时发布，请重新选择发布时间"))
     return redirect(url_for("web.post_page", post_id=post_id))
 
 
@@ -249,13 +235,11 @@ def post_schedule_cancel(post_id: int):  # type: ignore[no-untyped-def]
 def post_withdraw(post_id: int):  # type: ignore[no-untyped-def]
     from .jobs.withdraw import enqueue_withdrawals
 
-    try:
-        with db.transaction() as s:
-            _post, ids = posts_svc.withdraw_post(s, current_user, post_id, {"reason": request.form.get("reason", "")})
-        enqueue_withdrawals(current_app.config, ids)
-        flash(_("已撤稿：正在从各平台撤下"), "success")
-    except HubError as exc:
-        flash(exc.message, "error")
+    result = run_action(
+        lambda s: posts_svc.withdraw_post(s, current_user, post_id, {"reason": request.form.get("reason", "")}),
+        _("已撤稿：正在从各平台撤下"))
+    if result is not None:
+        enqueue_withdrawals(current_app.config, result[1])
     return redirect(url_for("web.post_page", post_id=post_id))
 
 

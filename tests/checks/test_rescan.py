@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from checks_helpers import draft, login, publish  # type: ignore[import-not-found]
+from checks_helpers import csrf_token, draft, login, publish  # type: ignore[import-not-found]
 from sqlalchemy import select, update
 from support import run_burst_worker  # type: ignore[import-not-found]
 
@@ -174,6 +174,37 @@ def test_daily_trigger_creates_one_run_per_day(world, app):
     assert (run.run_key, run.trigger, run.status) == ("daily-2025-03-10", "daily", "done")
     assert schedule_daily(app, now=late + timedelta(days=1)) not in (None, run_id)
     db.session.remove()
+
+
+def test_inspection_started_and_alert_acknowledged_from_the_pages(world, app, client):
+    api = world["api"]
+    post = publish(world, app, "<p>巴彦淖儿市召开森林防火会议。</p>")
+    assert api["admin"].post("/lexicon/entries", json={"unit": "cbeh", "category": "typo", "wrong": "巴彦淖儿",
+                                                       "right": "巴彦淖尔"}).status_code == 201
+    login(client, "admin")
+    token = csrf_token(client.get("/inspections").get_data(as_text=True))
+    r = client.post("/inspections/run", data={"csrf_token": token})
+    assert r.status_code == 302 and r.location.endswith("/inspections")
+    assert "巡检已开始，完成后结果显示在此页" in client.get("/inspections").get_data(as_text=True)
+    (run,) = db.session().scalars(select(ScanRun)).all()
+    assert run.trigger == "manual" and run.status == "queued"
+    db.session.remove()
+    run_burst_worker(app)  # the start enqueued the scan: a real worker runs it
+    assert db.session().get(ScanRun, run.id).status == "done"
+    db.session.remove()
+    (alert,) = api["admin"].get("/check-alerts").get_json()["alerts"]
+    assert alert["post_id"] == post["id"]
+
+    page = client.get("/inspections").get_data(as_text=True)
+    form = {"csrf_token": csrf_token(page), "next": "inspections"}
+    r = client.post(f"/inspections/alerts/{alert['id']}/ack", data=form)
+    assert r.status_code == 302 and r.location.endswith("/inspections")
+    assert "告警已标记为已处理" in client.get("/inspections").get_data(as_text=True)
+    assert api["admin"].get("/check-alerts").get_json()["alerts"] == []
+    # A second click (another tab) says so instead of failing.
+    r = client.post(f"/inspections/alerts/{alert['id']}/ack", data={**form, "next": "dashboard"})
+    assert r.status_code == 302 and r.location.endswith("/")
+    assert "该告警已处理" in client.get("/").get_data(as_text=True)
 
 
 @pytest.fixture
