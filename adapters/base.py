@@ -179,6 +179,8 @@ class Adapter:
         """
         raise NotImplementedError
 
-    def withdraw(self, platform_ref: str | None, article_id: str | None) -> None:
-        """Take the publication down; raises :class:`PlatformError`."""
+    def withdraw(self, platform_ref: str | None, article_id: str | None) -> bool:
+        """Take the publication down: True if it was deleted now, False if the platform no longer has it
+        (deleted in the platform's own backend, or by an earlier attempt whose answer was lost).
+        Raises :class:`PlatformError`; ``NotImplementedError`` if the platform cannot delete by API."""
         raise NotImplementedError

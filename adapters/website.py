@@ -168,10 +168,11 @@ class WebsiteAdapter(Adapter):
         key = article_key(pub.dispatch_id)
         return Lookup(published=PublishResult("published", key, str(body.get("id") or key), body.get("url")))
 
-    def withdraw(self, platform_ref: str | None, article_id: str | None) -> None:
+    def withdraw(self, platform_ref: str | None, article_id: str | None) -> bool:
         key = platform_ref or ""
         if not key.startswith("hub-dispatch-"):
             raise PlatformError("无法确定网站文章编号，无法撤回", code="no_ref")
         res = self._request("DELETE", key, mutating=True)
         if res.status_code not in (200, 204, 404):
             raise self._refused(res)
+        return res.status_code != 404

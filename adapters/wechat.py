@@ -511,16 +511,17 @@ class WeChatAdapter(Adapter):
             if exc.code != 40007:  # already gone is fine
                 raise
 
-    def withdraw(self, platform_ref: str | None, article_id: str | None) -> None:
+    def withdraw(self, platform_ref: str | None, article_id: str | None) -> bool:
         if not article_id:
             raise PlatformError("该发布没有微信文章编号，无法撤回（群发消息请在公众平台处理）", code="no_article")
         try:
             self._call(self._client(), "post", "freepublish/delete", mutating=True,
                        data={"article_id": article_id, "index": 0})
         except PlatformError as exc:
-            if exc.code == 53600:
-                raise PlatformError("微信上找不到该文章（可能已被删除）", code=53600) from None
+            if exc.code == 53600:  # "invalid article_id": the id came from WeChat, so the article is gone
+                return False
             raise
+        return True
 
 
 class _DuplicateSend(Exception):

@@ -255,8 +255,14 @@ class WeiboAdapter(Adapter):
         except ValueError:
             return 0.0
 
-    def withdraw(self, platform_ref: str | None, article_id: str | None) -> None:
+    def withdraw(self, platform_ref: str | None, article_id: str | None) -> bool:
         ref = platform_ref or article_id
         if not ref:
             raise PlatformError("该发布没有微博编号，无法撤回", code="no_ref")
-        self._call("POST", "/2/statuses/destroy.json", mutating=True, data={"id": ref})
+        try:
+            self._call("POST", "/2/statuses/destroy.json", mutating=True, data={"id": ref})
+        except PlatformError as exc:
+            if exc.code == 20101:  # target weibo does not exist
+                return False
+            raise
+        return True

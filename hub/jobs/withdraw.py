@@ -28,6 +28,7 @@ WAIT_SECONDS = 5
 MAX_WAITS = 60  # five minutes for an in-flight publication to settle
 MAX_RETRIES = 5
 NOT_SUPPORTED = "该平台不支持通过接口删除已发布内容：已标记为撤稿，请到平台后台手动删除"
+ALREADY_GONE = "平台上已没有该内容（已在平台后台删除，或上次撤稿请求已生效但未收到答复）：已标记为撤稿"
 
 
 def enqueue_withdrawals(config: dict[str, Any], dispatch_ids: list[int]) -> int:
@@ -105,8 +106,10 @@ def _withdraw(app: Any, dispatch_id: int, attempt: int) -> str:
         del creds
         if adapter is not None:
             try:
-                adapter.withdraw(ref, article_id)
-                outcome = "withdrawn"
+                if adapter.withdraw(ref, article_id):
+                    outcome = "withdrawn"
+                else:
+                    outcome, message = "gone", ALREADY_GONE
             except NotImplementedError:
                 outcome, message = "unsupported", NOT_SUPPORTED
             except PlatformError as exc:
@@ -119,13 +122,15 @@ def _withdraw(app: Any, dispatch_id: int, attempt: int) -> str:
         d = s.get(Dispatch, dispatch_id)
         assert d is not None
         post, account = d.post, d.account
-        if outcome in ("withdrawn", "unsupported"):
+        if outcome in ("withdrawn", "gone", "unsupported"):
             d.status, d.error, d.updated_at = "withdrawn", message, utcnow()
+            summary = {"withdrawn": f"已从「{account.name}」撤下",
+                       "gone": f"「{account.name}」上已没有该内容，已标记撤稿",
+                       "unsupported": f"「{account.name}」不支持接口删除，已标记撤稿"}[outcome]
             audit.record(s, "dispatch.withdrawn", object_type="dispatch", object_id=d.id, unit=post.unit,
-                         summary=(f"已从「{account.name}」撤下" if outcome == "withdrawn"
-                                  else f"「{account.name}」不支持接口删除，已标记撤稿"),
+                         summary=summary,
                          details={"post_id": post.id, "platform_ref": d.platform_ref,
-                                  "deleted_on_platform": outcome == "withdrawn"})
+                                  "deleted_on_platform": outcome == "withdrawn", "already_gone": outcome == "gone"})
         else:
             d.error = (message or "撤稿失败") + ("，稍后重试" if retry else "")
             audit.record(s, "dispatch.withdraw_failed", object_type="dispatch", object_id=d.id, unit=post.unit,

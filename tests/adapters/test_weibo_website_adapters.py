@@ -74,8 +74,9 @@ def test_weibo_short_post_is_a_status_with_the_link(weibo):
     found = adapter.find(_pub(), since=time.time() - 60)
     assert found.published is not None and found.published.platform_ref == result.platform_ref
     assert adapter.find(_pub(2, title="另一篇通知"), since=time.time() - 60).found_nothing
-    adapter.withdraw(result.platform_ref, None)
+    assert adapter.withdraw(result.platform_ref, None) is True
     assert core.state()["published"][0]["status"] == "deleted"
+    assert adapter.withdraw(result.platform_ref, None) is False  # 20101: the weibo is gone
 
 
 def test_weibo_long_post_goes_out_as_an_article(weibo):
@@ -130,8 +131,9 @@ def test_website_push_is_signed_and_idempotent(website):
     found = adapter.find(_pub(5), since=0)
     assert found.published is not None and found.published.url == art["url"]
     assert adapter.find(_pub(6), since=0).found_nothing
-    adapter.withdraw(first.platform_ref, first.article_id)
+    assert adapter.withdraw(first.platform_ref, first.article_id) is True
     assert core.state()["published"][0]["status"] == "deleted"
+    assert adapter.withdraw("hub-dispatch-999999", None) is False  # 404: the site has no such article
     assert adapter.find(_pub(5), since=0).failed
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from review_helpers import approve, create, err, submit, through
+from sqlalchemy import select
 from support import Api, run_burst_worker
+
+from hub.db import db
+from hub.models import AuditEntry, Dispatch
 
 
 def _iso_in(seconds: float) -> str:
@@ -108,6 +113,40 @@ def test_withdraw_takes_the_post_down_everywhere(world, app):
     history = [e["action"] for e in api["editor"].get(f"/posts/{pid}/history").get_json()["entries"]]
     assert "post.withdraw" in history and history.count("dispatch.withdrawn") == 2
     assert err(api["admin"].post(f"/posts/{pid}/withdraw", json={"reason": "再次"})) == (409, "not_withdrawable")
+
+
+def test_withdraw_of_an_article_already_deleted_on_the_platform_is_recorded_as_such(world, app):
+    from adapters.wechat import WeChatAdapter
+
+    api = world["api"]
+    post = create(api["editor"], world["accounts"], account_ids=world["accounts"])
+    through(api, post, ["r1", "r2", "r3"])
+    run_burst_worker(app)
+    pid = post["id"]
+    with db.transaction() as s:
+        rows = s.scalars(select(Dispatch).where(Dispatch.post_id == pid).order_by(Dispatch.account_id)).all()
+        first, second = ({"id": d.id, "platform_ref": d.platform_ref, "article_id": d.article_id} for d in rows)
+    assert rows[0].account_id == world["accounts"][0]  # the account of wx_main
+    # Someone deletes that account's article in the WeChat backend before the hub withdraws it.
+    own = WeChatAdapter(world["sim"].base, {"app_id": "wx_main", "app_secret": "secret-main"}, None)
+    assert own.withdraw(first["platform_ref"], first["article_id"]) is True
+    r = api["admin"].post(f"/posts/{pid}/withdraw", json={"reason": "数据有误，撤回更正"})
+    assert r.status_code == 200
+    run_burst_worker(app)
+    got = {d["id"]: d for d in api["editor"].get(f"/posts/{pid}").get_json()["dispatches"]}
+    assert got[first["id"]]["status"] == got[second["id"]]["status"] == "withdrawn"
+    assert "平台上已没有该内容" in got[first["id"]]["error"]
+    assert not got[second["id"]]["error"]
+    entries = [e for e in api["editor"].get(f"/posts/{pid}/history").get_json()["entries"]
+               if e["action"] == "dispatch.withdrawn"]
+    summaries = {e["object_id"]: e["summary"] for e in entries}
+    assert "已没有该内容" in summaries[str(first["id"])] and "已从" in summaries[str(second["id"])]
+    details = {e.object_id: json.loads(e.details) for e in db.session().scalars(
+        select(AuditEntry).where(AuditEntry.action == "dispatch.withdrawn"))}
+    assert details[str(first["id"])]["already_gone"] is True
+    assert details[str(first["id"])]["deleted_on_platform"] is False
+    assert details[str(second["id"])]["deleted_on_platform"] is True
+    assert details[str(second["id"])]["already_gone"] is False
 
 
 def test_final_step_reviewers_may_withdraw_and_scheduled_posts_are_cancelled(world, app):
