@@ -157,7 +157,7 @@ def main() -> None:
            "HUB_REDIS_URL": os.environ.get("HUB_REDIS_URL", "redis://127.0.0.1:6379/0")}
     try:
         app = _app(env)
-        from hub.setup import initialise
+        from hub.bootstrap import initialise
 
         with app.app_context():
             initialise(app)

@@ -94,10 +94,10 @@ def seed(app: Any, base: str, n: int) -> tuple[int, list[int]]:
 
     from hub import audit
     from hub.db import db
-    from hub.services.accounts import create_account, set_credentials
-    from hub.services.admin import create_unit, create_user
-    from hub.services.filing import approve_through_chain
-    from hub.services.posts import create_post, submit_post
+    from hub.accounts.service import create_account, set_credentials
+    from hub.org.service import create_unit, create_user
+    from hub.accounts.filing import approve_through_chain
+    from hub.posts.service import create_post, submit_post
 
     token = audit.current_actor.set(audit.Actor.system("bench"))
     try:
@@ -137,7 +137,7 @@ def approve_all(app: Any, post_id: int) -> list[int]:
     from hub import audit
     from hub.db import db
     from hub.models import Post, User
-    from hub.services.posts import approve_post
+    from hub.posts.service import approve_post
 
     to_enqueue: list[int] = []
     for r in ("r1", "r2", "r3"):
@@ -164,10 +164,10 @@ def run_hub(n: int, workers: int) -> dict[str, float]:
 
         from hub import create_app
         from hub.db import db
-        from hub.jobs.publish import enqueue_dispatches
+        from hub.dispatch.jobs.publish import enqueue_dispatches
         from hub.models import Dispatch, DispatchAttempt
         from hub.queue import get_redis
-        from hub.setup import initialise
+        from hub.bootstrap import initialise
 
         app = create_app()
         with app.app_context():

@@ -14,12 +14,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Create the app: config from the environment (embedded default) plus ``config`` overrides."""
     from werkzeug.middleware.proxy_fix import ProxyFix
 
-    from . import api, web
-    from .config import load_config
-    from .db import db
-    from .extensions import babel, csrf, limiter, login_manager, select_locale
-    from .queue import redis_url_for
-    from .vault import Vault
+    from hub import api, web
+    from hub.config import load_config
+    from hub.db import db
+    from hub.extensions import babel, csrf, limiter, login_manager, select_locale
+    from hub.queue import redis_url_for
+    from hub.vault import Vault
 
     app = Flask(
         __name__,
@@ -34,9 +34,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
 
     db.init_app(app)
-    from .witness import init_app as init_witness
+    from hub.audit.witness import init_app as init_witness
 
-    init_witness(app)  # the audit witness outside the database (hub.witness)
+    init_witness(app)  # the audit witness outside the database (hub.audit.witness)
     app.extensions["hub_vault"] = Vault(app.config["HUB_INSTANCE_DIR"], app.config["HUB_VAULT_KEYS"])
 
     if "RATELIMIT_STORAGE_URI" not in app.config:
@@ -53,7 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     web.init_app(app)
     api.init_app(app)
-    from .cli import register
+    from hub.cli import register
 
     register(app)
     return app

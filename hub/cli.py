@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app, has_app_context
 
-from . import audit
+from hub import audit
 
 
 @contextmanager
@@ -20,7 +20,7 @@ def app_context() -> Iterator[Flask]:
     if has_app_context():
         yield current_app._get_current_object()  # type: ignore[attr-defined]
         return
-    from . import create_app
+    from hub import create_app
 
     app = create_app()
     with app.app_context():
@@ -50,7 +50,7 @@ def main() -> None:
 @main.command()
 def init() -> None:
     """Create or upgrade the schema, instance dir and vault key; idempotent."""
-    from .setup import initialise
+    from hub.bootstrap import initialise
 
     with app_context() as app, cli_actor():
         report = initialise(app)
@@ -71,11 +71,11 @@ def unit() -> None:
 @click.option("--kind", type=click.Choice(["region", "league", "banner", "department"]), default="department")
 def unit_create(code: str, name: str, parent_code: str | None, kind: str) -> None:
     """Create a unit."""
-    from .errors import HubError
-    from .services.admin import create_unit
+    from hub.errors import HubError
+    from hub.org.service import create_unit
 
     with app_context(), cli_actor():
-        from .db import db
+        from hub.db import db
 
         try:
             with db.transaction() as s:
@@ -99,14 +99,14 @@ def user() -> None:
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def user_create(username: str, unit_code: str, roles: tuple[str, ...], name: str, password_stdin: bool) -> None:
     """Create a user with roles in their unit."""
-    from .errors import HubError
-    from .services.admin import create_user
+    from hub.errors import HubError
+    from hub.org.service import create_user
 
     if not password_stdin:
         fail("请使用 --password-stdin 从标准输入提供密码", 2)
     password = sys.stdin.readline().rstrip("\r\n")
     with app_context(), cli_actor():
-        from .db import db
+        from hub.db import db
 
         try:
             with db.transaction() as s:
@@ -122,11 +122,11 @@ def user_create(username: str, unit_code: str, roles: tuple[str, ...], name: str
 def user_disable(username: str, reason: str) -> None:
     """Disable a user: sessions and API tokens stop working; credentials they could reveal
     get rotation tasks."""
-    from .errors import HubError
-    from .services.users import disable_user
+    from hub.errors import HubError
+    from hub.org.users import disable_user
 
     with app_context(), cli_actor():
-        from .db import db
+        from hub.db import db
 
         try:
             with db.transaction() as s:
@@ -145,11 +145,11 @@ def token() -> None:
 @click.argument("username")
 def token_create(username: str) -> None:
     """Print a new API token once, alone on stdout."""
-    from .errors import HubError
-    from .services.admin import create_token
+    from hub.errors import HubError
+    from hub.org.service import create_token
 
     with app_context(), cli_actor():
-        from .db import db
+        from hub.db import db
 
         try:
             with db.transaction() as s:
@@ -166,7 +166,7 @@ def token_create(username: str) -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="web processes")
 def serve(host: str, port: int, workers: int) -> None:
     """Web server (gunicorn); --host :: serves IPv6 and IPv4 (dual stack)."""
-    from .server import run_gunicorn
+    from hub.server import run_gunicorn
 
     run_gunicorn(host, port, workers)
 
@@ -175,7 +175,7 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--burst", is_flag=True, help="exit when the queue is empty")
 def worker(burst: bool) -> None:
     """RQ worker with scheduler (and the dispatch sweeper)."""
-    from .worker import run_worker
+    from hub.worker import run_worker
 
     with app_context() as app:
         run_worker(app, burst=burst)
@@ -203,7 +203,7 @@ def simulate(platform: str, host: str, port: int) -> None:
 @click.option("--website-port", default=5083, show_default=True, type=int, help="the website simulator's port")
 def demo(port: int, host: str, sim_port: int, weibo_port: int, website_port: int) -> None:
     """All-in-one: init, seed demo data, the platform simulators, worker and web."""
-    from .demo import run_demo
+    from hub.demo import run_demo
 
     run_demo(host, port, {"wechat": sim_port, "weibo": weibo_port, "website": website_port})
 
@@ -218,7 +218,7 @@ def vault() -> None:
 @click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
 def vault_status(fmt: str) -> None:
     """Key versions, credentials per version, minimum decryption version. Exit 1 if locked."""
-    from .services.vault_admin import status
+    from hub.accounts.vault_admin import status
 
     with app_context() as app:
         st = status(app)
@@ -244,8 +244,8 @@ def vault_rotate(batch: int) -> None:
     With HUB_VAULT_KEYS, first add the new version to the variable of every process;
     this then rewraps everything to the highest version.
     """
-    from .errors import HubError
-    from .services.vault_admin import rotate
+    from hub.accounts.vault_admin import rotate
+    from hub.errors import HubError
 
     with app_context() as app, cli_actor():
         try:
@@ -262,8 +262,8 @@ def vault_rotate(batch: int) -> None:
 def vault_retire(below: int | None) -> None:
     """Retire old key versions once nothing uses them: raise the minimum decryption version and
     remove their key material from the key file (back it up first)."""
-    from .errors import HubError
-    from .services.vault_admin import retire
+    from hub.accounts.vault_admin import retire
+    from hub.errors import HubError
 
     with app_context() as app, cli_actor():
         try:
@@ -286,9 +286,9 @@ def vault_retire(below: int | None) -> None:
 def vault_purge(lost_version: int | None) -> None:
     """Destroy archived credential versions whose grace period has ended (or, with
     --lost-version, the credentials a lost master key made undecryptable)."""
-    from .db import db
-    from .errors import HubError
-    from .services.vault_admin import forget_lost_version, purge_expired_archive
+    from hub.accounts.vault_admin import forget_lost_version, purge_expired_archive
+    from hub.db import db
+    from hub.errors import HubError
 
     with app_context() as app, cli_actor():
         if lost_version is not None:
@@ -320,8 +320,8 @@ def audit_verify(public_key: str | None, as_json: bool) -> None:
     Recomputes the hash chain and holds it against the witness file and the
     signed checkpoints in the instance dir.
     """
-    from .db import db
-    from .witness import load_public_key
+    from hub.audit.witness import load_public_key
+    from hub.db import db
 
     pinned = None
     if public_key:
@@ -359,7 +359,7 @@ def audit_verify(public_key: str | None, as_json: bool) -> None:
               help="export only entries after this sequence number")
 def audit_export(fmt: str, output: str | None, after: int) -> None:
     """Export every entry with the chain fields needed to verify it independently."""
-    from .services.audit_export import export
+    from hub.audit.export import export
 
     with app_context(), cli_actor():
         try:
@@ -378,7 +378,7 @@ def audit_export(fmt: str, output: str | None, after: int) -> None:
 @audit_group.command("checkpoint")
 def audit_checkpoint() -> None:
     """Sign a checkpoint of the current head now (run daily from cron when the trail is quiet)."""
-    from .db import db
+    from hub.db import db
 
     with app_context() as app:
         w = app.extensions["hub_witness"]

@@ -55,12 +55,12 @@ SIMULATORS = {"wechat": "微信", "weibo": "微博", "website": "网站"}
 
 def seed(bases: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
     """Create demo units, users and accounts if missing; return (platform, /_sim/apps body) per account."""
-    from . import audit
-    from .db import db
-    from .models import Account, Unit, User
-    from .services.accounts import create_account, set_credentials
-    from .services.admin import create_unit, create_user
-    from .services.filing import approve_through_chain
+    from hub import audit
+    from hub.accounts.filing import approve_through_chain
+    from hub.accounts.service import create_account, set_credentials
+    from hub.db import db
+    from hub.models import Account, Unit, User
+    from hub.org.service import create_unit, create_user
 
     out = []
     token = audit.current_actor.set(audit.Actor.system("demo"))
@@ -107,8 +107,8 @@ def _wait_http(url: str, timeout: float = 30) -> bool:
 
 def run_demo(host: str, port: int, sim_ports: dict[str, int]) -> None:
     """``sim_ports``: the loopback port of each platform's simulator (wechat, weibo, website)."""
-    from . import create_app
-    from .setup import initialise
+    from hub import create_app
+    from hub.bootstrap import initialise
 
     app = create_app()
     bases = {platform: f"http://127.0.0.1:{sim_ports[platform]}" for platform in SIMULATORS}

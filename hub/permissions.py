@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Account, Post, Unit, User
+from hub.models import Account, Post, Unit, User
 
 
 def subtree_ids(session: Session, root_id: int) -> set[int]:

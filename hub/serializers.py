@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import Account, Post, Revision
+from hub.models import Account, Post, Revision
 
 
 def iso(dt: datetime | None) -> str | None:
@@ -17,7 +17,7 @@ def iso(dt: datetime | None) -> str | None:
 
 def account_json(a: Account, viewer: Any = None) -> dict[str, Any]:
     """An account; with ``viewer`` an admin or supervisor over its unit, also its filing (备案) data."""
-    from .services.accounts import credential_status
+    from hub.accounts.service import credential_status
 
     out = {
         "id": a.id, "platform": a.platform, "name": a.name, "unit": a.unit.code, "unit_name": a.unit.name,
@@ -27,7 +27,7 @@ def account_json(a: Account, viewer: Any = None) -> dict[str, Any]:
         "created_at": iso(a.created_at),
     }
     if viewer is not None:
-        from .services.filing import filing_details
+        from hub.accounts.filing import filing_details
 
         out.update(filing_details(a, viewer))
     return out
@@ -66,7 +66,7 @@ def post_json(session: Session, p: Post, brief: bool = False) -> dict[str, Any]:
     out["approvals"] = [approval(a) for a in p.approvals
                         if not a.voided and rev is not None and a.revision_id == rev.id]
     out["approval_history"] = [approval(a) for a in p.approvals]
-    from .services.checks import findings_for_revision
+    from hub.checks.service import findings_for_revision
 
     try:
         out["findings"] = findings_for_revision(session, rev) if rev else []
@@ -83,6 +83,6 @@ def post_json(session: Session, p: Post, brief: bool = False) -> dict[str, Any]:
 
 
 def select_dispatches(p: Post) -> Any:
-    from .models import Dispatch
+    from hub.models import Dispatch
 
     return select(Dispatch).where(Dispatch.post_id == p.id).order_by(Dispatch.id)

@@ -17,7 +17,7 @@ class _HubServer(BaseApplication):
             self.cfg.set(k, v)
 
     def load(self) -> Any:
-        from . import create_app
+        from hub import create_app
 
         return create_app()
 

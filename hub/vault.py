@@ -15,7 +15,7 @@ Retiring: once no ciphertext uses a version, ``hub vault retire`` raises the
 minimum decryption version (kept in the database, so every process agrees)
 and removes the retired key material from the key file. Every version has a
 check value in the database (``vault_keys``) so a wrong key for a version is
-detected before it is used (see ``hub.services.vault_admin``).
+detected before it is used (see ``hub.accounts.vault_admin``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import VaultLocked
+from hub.errors import VaultLocked
 
 KEY_FILE = "vault.keys"
 NONCE = 12

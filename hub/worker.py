@@ -21,22 +21,22 @@ import redis
 from flask import Flask
 from rq import SimpleWorker
 
-from .jobs import set_app
-from .queue import get_queue, get_redis
+from hub.queue import get_queue, get_redis
+from hub.runtime import set_app
 
 SWEEP_SECONDS = 10
 log = logging.getLogger(__name__)
 
 
 def sweep_seconds(app: Flask) -> float:
-    from .jobs.publish import setting
+    from hub.dispatch.jobs.publish import setting
 
     return max(1.0, setting(app, "HUB_SWEEP_SECONDS", SWEEP_SECONDS))
 
 
 def _sweeper(app: Flask, stop: threading.Event) -> None:
-    from .jobs.publish import sweep
-    from .services.vault_admin import purge_expired
+    from hub.accounts.vault_admin import purge_expired
+    from hub.dispatch.jobs.publish import sweep
 
     interval = sweep_seconds(app)
     while not stop.wait(interval):
@@ -46,7 +46,7 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
             if client.set("hub:sweeper", "1", nx=True, px=int(interval * 900)):
                 sweep()
                 purge_expired(app)  # previous credential versions past their grace period
-                from .jobs.rescan import schedule_daily
+                from hub.checks.jobs import schedule_daily
 
                 schedule_daily(app)  # the daily re-scan (巡检), once a day after HUB_RESCAN_AT
         except Exception:
@@ -55,7 +55,7 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
 
 def _after_fork_in_child() -> None:
     """RQ's scheduler runs in a forked child: never share the parent's database connections."""
-    from .db import db
+    from hub.db import db
 
     if db.engine is not None:
         db.engine.dispose(close=False)
@@ -68,7 +68,7 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     os.register_at_fork(after_in_child=_after_fork_in_child)
     stop = threading.Event()
     if burst:
-        from .jobs.publish import sweep
+        from hub.dispatch.jobs.publish import sweep
 
         sweep()
     else:

@@ -40,7 +40,7 @@ def _pg_admin_url(url: str) -> str:
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from alembic import command
 
-    from hub.setup import alembic_config
+    from hub.bootstrap import alembic_config
 
     if TEST_DB:
         name = f"hub_t_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -111,8 +111,8 @@ def instance(tmp_path: Path, database_url: str, redis_url: str, monkeypatch: pyt
 @pytest.fixture
 def app(instance: dict[str, str]) -> Iterator[Any]:
     from hub import create_app
-    from hub.jobs import set_app
-    from hub.setup import initialise
+    from hub.runtime import set_app
+    from hub.bootstrap import initialise
 
     app = create_app({"TESTING": True, "RATELIMIT_KEY_PREFIX": instance["HUB_QUEUE"]})
     set_app(app)
@@ -149,7 +149,7 @@ class Factory:
 
     def unit(self, code: str, name: str | None = None, parent: str | None = None, kind: str = "banner") -> Any:
         from hub import audit
-        from hub.services.admin import create_unit
+        from hub.org.service import create_unit
 
         with db.transaction() as s:
             token = audit.current_actor.set(audit.Actor.system("test"))
@@ -160,7 +160,7 @@ class Factory:
 
     def user(self, username: str, unit: str, *roles: str, name: str = "") -> Any:
         from hub import audit
-        from hub.services.admin import create_user
+        from hub.org.service import create_user
 
         with db.transaction() as s:
             token = audit.current_actor.set(audit.Actor.system("test"))
@@ -170,7 +170,7 @@ class Factory:
                 audit.current_actor.reset(token)
 
     def token(self, username: str) -> str:
-        from hub.services.admin import create_token
+        from hub.org.service import create_token
 
         with db.transaction() as s:
             return create_token(s, username)
@@ -181,8 +181,8 @@ class Factory:
         so it is active (a supervisor is added at the root unit when the path has none)."""
         from hub import audit
         from hub.models import Unit
-        from hub.services.accounts import create_account, set_credentials
-        from hub.services.filing import approve_through_chain, supervisors_at
+        from hub.accounts.service import create_account, set_credentials
+        from hub.accounts.filing import approve_through_chain, supervisors_at
 
         if filed:
             with db.transaction() as s:

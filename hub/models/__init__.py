@@ -1,15 +1,15 @@
 """SQLAlchemy models. Import from here: ``from hub.models import Post``."""
 
-from .account import ACCOUNT_STATUSES, Account, Credential, Media
-from .audit import AuditEntry, AuditHead
-from .base import Base, utcnow
-from .chain import ReviewChain, RevisionView, UnitPause
-from .dispatch_attempt import ATTEMPT_KINDS, DispatchAttempt
-from .filing import FILING_KINDS, FILING_STATUSES, Filing, FilingDecision
-from .inspection import SCAN_STATUSES, CheckAlert, FindingOverride, ScanFinding, ScanRun
-from .lexicon import LexiconDisable, LexiconEntry, LexiconVersion
-from .org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
-from .post import (
+from hub.models.account import ACCOUNT_STATUSES, Account, Credential, Media
+from hub.models.audit import AuditEntry, AuditHead
+from hub.models.base import Base, utcnow
+from hub.models.chain import ReviewChain, RevisionView, UnitPause
+from hub.models.dispatch_attempt import ATTEMPT_KINDS, DispatchAttempt
+from hub.models.filing import FILING_KINDS, FILING_STATUSES, Filing, FilingDecision
+from hub.models.inspection import SCAN_STATUSES, CheckAlert, FindingOverride, ScanFinding, ScanRun
+from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
+from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
+from hub.models.post import (
     DISPATCH_STATUSES,
     DISPATCH_TERMINAL,
     POST_STATUSES,
@@ -19,7 +19,7 @@ from .post import (
     Post,
     Revision,
 )
-from .vault import CredentialArchive, RotationTask, VaultKey
+from hub.models.vault import CredentialArchive, RotationTask, VaultKey
 
 __all__ = [
     "ACCOUNT_STATUSES", "ATTEMPT_KINDS", "DISPATCH_STATUSES", "DISPATCH_TERMINAL", "POST_STATUSES", "ROLES", "UNIT_KINDS",

@@ -17,8 +17,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
-from .org import Unit
+from hub.models.base import Base, utcnow
+from hub.models.org import Unit
 
 ACCOUNT_STATUSES = ("pending", "active", "suspended", "closed")
 
@@ -49,7 +49,7 @@ class Account(Base):
     justification: Mapped[str | None] = mapped_column(Text)
     default_cover_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
-    # Filing (备案) data: what a supervisor files upward (see hub.services.filing).
+    # Filing (备案) data: what a supervisor files upward (see hub.accounts.filing).
     host_unit: Mapped[str | None] = mapped_column(String(200))  # 主办单位
     operating_unit: Mapped[str | None] = mapped_column(String(200))  # 承办单位
     responsible_person: Mapped[str | None] = mapped_column(String(100))

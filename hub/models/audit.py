@@ -7,9 +7,9 @@ from datetime import datetime
 from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from hub.models.base import Base
 
-# Entries the reveal limit counts (hub.services.accounts); the only query by actor_id.
+# Entries the reveal limit counts (hub.accounts.service); the only query by actor_id.
 REVEAL_ACTIONS = ("account.credential_reveal", "account.credential_reveal_denied")
 _REVEALS = text("action IN ('account.credential_reveal', 'account.credential_reveal_denied')")
 

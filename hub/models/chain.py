@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
-from .org import Unit, User
+from hub.models.base import Base, utcnow
+from hub.models.org import Unit, User
 
 
 class ReviewChain(Base):

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, utcnow
+from hub.models.base import Base, utcnow
 
 ATTEMPT_KINDS = ("publish", "reconcile", "poll", "recover", "retry", "callback")
 

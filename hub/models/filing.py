@@ -3,7 +3,7 @@
 A filing asks the supervisors of the unit tree to approve opening, changing
 or closing an account. Its ``path`` is frozen when it is submitted: the
 account's unit and its ancestors, lowest first. Which level is due is
-computed from the decisions so far (see ``hub.services.filing``): the lowest
+computed from the decisions so far (see ``hub.accounts.filing``): the lowest
 level above the last approval that has a supervisor; levels without one are
 skipped.
 """
@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
-from .org import Unit, User
+from hub.models.base import Base, utcnow
+from hub.models.org import Unit, User
 
 FILING_KINDS = ("open", "change", "close")
 FILING_STATUSES = ("in_review", "approved", "rejected", "superseded")

@@ -9,10 +9,10 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .account import Account
-from .base import Base, utcnow
-from .org import Unit, User
-from .post import Post
+from hub.models.account import Account
+from hub.models.base import Base, utcnow
+from hub.models.org import Unit, User
+from hub.models.post import Post
 
 SCAN_STATUSES = ("queued", "running", "done", "failed")
 

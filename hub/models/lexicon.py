@@ -15,8 +15,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
-from .org import Unit, User
+from hub.models.base import Base, utcnow
+from hub.models.org import Unit, User
 
 
 class LexiconEntry(Base):

@@ -8,7 +8,7 @@ from flask_login import UserMixin
 from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base, utcnow
+from hub.models.base import Base, utcnow
 
 UNIT_KINDS = ("region", "league", "banner", "department")
 ROLES = ("editor", "reviewer", "admin", "supervisor")

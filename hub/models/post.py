@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .account import Account
-from .base import Base, utcnow
-from .org import Unit, User
+from hub.models.account import Account
+from hub.models.base import Base, utcnow
+from hub.models.org import Unit, User
 
 POST_STATUSES = (
     "draft", "in_review", "approved", "publishing", "published",

@@ -13,9 +13,9 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .account import Account
-from .base import Base, utcnow
-from .org import User
+from hub.models.account import Account
+from hub.models.base import Base, utcnow
+from hub.models.org import User
 
 
 class VaultKey(Base):

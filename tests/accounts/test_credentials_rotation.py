@@ -15,7 +15,7 @@ from support import PASSWORD, Api
 from hub.cli import main
 from hub.db import db
 from hub.models import Account, AuditEntry, Credential, CredentialArchive, RotationTask, utcnow
-from hub.services.accounts import decrypt_credentials
+from hub.accounts.service import decrypt_credentials
 
 
 def web_login(client: Any, username: str) -> None:
@@ -79,7 +79,7 @@ def test_grace_period_destruction(setup: dict[str, Any], app: Any) -> None:
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "no_previous_version"
     assert _plain(app, aid)["app_secret"] == "secret-main-2"
     # The worker's sweeper destroys expired versions the same way.
-    from hub.services.vault_admin import purge_expired
+    from hub.accounts.vault_admin import purge_expired
 
     api.put(f"/accounts/{aid}/credentials", {"app_secret": "secret-main-3"})
     assert purge_expired(app) == 0

@@ -134,7 +134,7 @@ def test_suspended_account_cannot_be_targeted(more: dict[str, Any]) -> None:
 
 
 def test_queued_dispatch_is_held_while_suspended_and_published_after_resume(more: dict[str, Any], app: Any) -> None:
-    from hub.jobs.publish import sweep
+    from hub.dispatch.jobs.publish import sweep
 
     api, aid, sim = more["api"], more["accounts"][0], more["sim"]
     post = _through_review(api, aid)
@@ -170,8 +170,8 @@ def test_queued_dispatch_is_held_while_suspended_and_published_after_resume(more
 
 def test_sweeper_releases_held_dispatch_after_resume(more: dict[str, Any], app: Any) -> None:
     """Resume's own enqueue may be lost (Redis down): the sweeper finds the pending dispatch."""
-    from hub.jobs.publish import sweep
-    from hub.services.suspension import resume_account
+    from hub.dispatch.jobs.publish import sweep
+    from hub.accounts.suspension import resume_account
 
     api, aid, sim = more["api"], more["accounts"][0], more["sim"]
     post = _through_review(api, aid)
@@ -203,7 +203,7 @@ def test_closing_a_suspended_account_fails_its_held_dispatch(more: dict[str, Any
     assert api["admin"].get(f"/accounts/{aid}").get_json()["status"] == "closed"
     assert err(api["admin"].post(f"/accounts/{aid}/resume")) == (409, "account_not_suspended")
     with app.app_context():
-        from hub.jobs.publish import publish_dispatch
+        from hub.dispatch.jobs.publish import publish_dispatch
 
         did = db.session().query(Dispatch.id).filter(Dispatch.post_id == post["id"]).scalar()
         db.session.remove()

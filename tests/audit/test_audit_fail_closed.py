@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from hub import audit
 from hub.db import db
 from hub.models import AuditEntry, Post, Unit
-from hub.services.admin import create_unit
+from hub.org.service import create_unit
 
 
 @contextmanager

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from hub import audit
 from hub.db import db
 from hub.models import utcnow
-from hub.witness import checkpoint_message, key_id
+from hub.audit.witness import checkpoint_message, key_id
 
 
 def witness(app: Any) -> Any:
@@ -267,7 +267,7 @@ def test_forged_checkpoint_edited_hash(app: Any, attacker: Attacker, run_verify:
 
 def test_pinned_public_key_rejects_instance_key_swap(app: Any, run_verify: Any, tmp_path: Any) -> None:
     """An attacker who replaces the instance's key and re-signs is caught by a pinned public key."""
-    from hub.witness import public_key_text
+    from hub.audit.witness import public_key_text
 
     w = witness(app)
     pinned = tmp_path / "pinned.pub"

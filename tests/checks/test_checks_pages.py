@@ -78,7 +78,7 @@ def test_post_page_marks_findings_and_offers_override_to_reviewers(world, client
 
 
 def test_highlight_keeps_markup_well_formed():
-    from hub.services.checks import highlight_html
+    from hub.checks.service import highlight_html
 
     content = '<p>市<b>攻</b>府开会</p><img src="/m/1.png" alt="行政区划地图">'
     a, z = content.index("攻"), content.index("府") + 1

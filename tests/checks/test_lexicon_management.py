@@ -18,7 +18,7 @@ def _rules(post):
 
 
 def _unit_findings(code, text, is_html=False):
-    from hub.services.checks import check_fields
+    from hub.checks.service import check_fields
 
     s = db.session()
     unit = s.scalars(select(Unit).where(Unit.code == code)).one()

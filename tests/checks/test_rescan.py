@@ -63,7 +63,7 @@ def links_server():
 
 
 def test_check_link_outcomes(links_server):
-    from hub.jobs.rescan import check_link
+    from hub.checks.jobs import check_link
 
     allowed = ("127.0.0.1",)
     assert check_link(links_server + "/ok", allowed, 2) is None
@@ -78,7 +78,7 @@ def test_check_link_outcomes(links_server):
 
 
 def test_outbound_links_in_attributes_and_text():
-    from hub.jobs.rescan import outbound_links
+    from hub.checks.jobs import outbound_links
 
     html = '<p>见 <a href="https://www.gov.cn/a">此处</a>，或访问 http://www.nmg.gov.cn/b 。</p><img src="/local.png">'
     got = outbound_links(html)
@@ -159,7 +159,7 @@ def test_rescan_finds_new_problems_alerts_admins_and_keeps_each_run(world, app, 
 
 
 def test_daily_trigger_creates_one_run_per_day(world, app):
-    from hub.jobs.rescan import schedule_daily
+    from hub.checks.jobs import schedule_daily
 
     app.config["HUB_RESCAN_AT"] = "06:30"
     early = datetime(2025, 3, 10, 6, 29, tzinfo=UTC) - timedelta(hours=8)  # 06:29 in Shanghai

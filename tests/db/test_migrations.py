@@ -8,7 +8,7 @@ from alembic.script import ScriptDirectory
 
 from hub.db import db
 from hub.models import Base
-from hub.setup import alembic_config
+from hub.bootstrap import alembic_config
 
 
 def test_single_head(app):

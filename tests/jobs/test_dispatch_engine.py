@@ -98,7 +98,7 @@ def test_busy_answers_and_stale_tokens_are_retried(app, world):
 
 
 def test_dead_worker_is_recovered_through_reconciliation(app, world):
-    from hub.jobs.reconcile import recover
+    from hub.dispatch.jobs.reconcile import recover
     from hub.models import Dispatch, utcnow
 
     post_id = approve_post(world["api"], world["accounts"][:1])
@@ -122,8 +122,8 @@ def test_dead_worker_is_recovered_through_reconciliation(app, world):
 
 
 def test_unreachable_platform_keeps_unconfirmed_with_reason_and_alerts_admins(app, world, lossy, monkeypatch):
-    from hub.jobs.publish import publish_dispatch
-    from hub.jobs.reconcile import reconcile_dispatch
+    from hub.dispatch.jobs.publish import publish_dispatch
+    from hub.dispatch.jobs.reconcile import reconcile_dispatch
     from hub.models import AuditEntry
 
     monkeypatch.setenv("HUB_UNCONFIRMED_ALERT", "0")
@@ -146,8 +146,8 @@ def test_unreachable_platform_keeps_unconfirmed_with_reason_and_alerts_admins(ap
 
 
 def test_permanent_error_fails_and_admin_retries_only_after_verification(app, world):
-    from hub.jobs.publish import publish_dispatch
-    from hub.jobs.reconcile import reconcile_dispatch
+    from hub.dispatch.jobs.publish import publish_dispatch
+    from hub.dispatch.jobs.reconcile import reconcile_dispatch
 
     api = world["api"]
     post_id = approve_post(api, world["accounts"][:1], content="<p>测试内容 SIM-FAIL-CHECK</p>")
@@ -184,7 +184,7 @@ def test_retry_of_a_published_dispatch_is_refused(app, world):
 
 
 def test_quota_waits_for_the_next_day(app, world):
-    from hub.jobs.publish import publish_dispatch
+    from hub.dispatch.jobs.publish import publish_dispatch
 
     world["sim"].faults(quota_exhausted=True)
     post_id = approve_post(world["api"], world["accounts"][:1])
@@ -200,7 +200,7 @@ def test_quota_waits_for_the_next_day(app, world):
 
 
 def test_one_dispatch_per_account_at_a_time(app, world):
-    from hub.jobs.publish import publish_dispatch
+    from hub.dispatch.jobs.publish import publish_dispatch
     from hub.models import Dispatch, utcnow
 
     first = approve_post(world["api"], world["accounts"][:1])

@@ -58,7 +58,7 @@ def test_attention_list_is_for_admins_and_supervisors(app, world, client):
 
 def _submitted_dispatch(app, world, publish_id):
     from hub.models import Dispatch
-    from hub.services.accounts import set_credentials
+    from hub.accounts.service import set_credentials
 
     post_id = approve_post(world["api"], world["accounts"][:1])
     (d,) = dispatches(app, [post_id])
@@ -148,8 +148,8 @@ def _serve(module):
 
 def _account(app, platform, name, base, creds):
     from hub import audit
-    from hub.services.accounts import create_account, set_credentials
-    from hub.services.filing import approve_through_chain
+    from hub.accounts.service import create_account, set_credentials
+    from hub.accounts.filing import approve_through_chain
 
     with app.app_context():
         with db.transaction() as s:
@@ -179,7 +179,7 @@ def test_weibo_and_website_through_the_engine_with_lost_answers(app, world):
         for base in (wb_base, ws_base):  # every answer to a publish call is lost once acted on
             requests.post(base + "/_sim/faults", json={"drop_after_commit_rate": 1.0}, timeout=5).raise_for_status()
         post_id = approve_post(world["api"], [wb, ws], source_url="https://www.cbeh.gov.cn/art/2026/1.html")
-        from hub.jobs.publish import publish_dispatch
+        from hub.dispatch.jobs.publish import publish_dispatch
 
         for d in dispatches(app, [post_id]):
             assert publish_dispatch(d.id) == "unconfirmed"

@@ -18,7 +18,7 @@ from support import ALL_CHECKS, PASSWORD, Api, run_burst_worker
 from hub.cli import main
 from hub.db import db
 from hub.queue import get_redis
-from hub.services.audit_export import export
+from hub.audit.export import export
 
 
 class Recorder(Api):

@@ -16,7 +16,7 @@ from support import PASSWORD
 from hub.cli import main
 from hub.db import db
 from hub.models import Account, AuditEntry, Credential, CredentialArchive
-from hub.services.accounts import decrypt_credentials
+from hub.accounts.service import decrypt_credentials
 from hub.vault import parse_keys
 
 

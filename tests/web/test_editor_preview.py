@@ -30,8 +30,8 @@ def _login(client: Any, username: str) -> str:
 
 
 def _account(unit: str, platform: str, name: str) -> int:
-    from hub.services.accounts import create_account
-    from hub.services.filing import approve_through_chain
+    from hub.accounts.service import create_account
+    from hub.accounts.filing import approve_through_chain
 
     with db.transaction() as s:
         token = audit.current_actor.set(audit.Actor.system("test"))

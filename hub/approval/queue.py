@@ -1,0 +1,228 @@
+"""The review queue ("待我审核") and the revision comparisons a reviewer sees.
+
+A post is in a user's queue when it is in review, its current step names the
+user, the user did not create or edit it, and the user has not yet acted on
+its current revision. Comparisons use difflib over the fields the revision
+hash covers, against the last revision the reviewer saw and against the last
+revision that passed every step.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hub.approval.chains import Chain
+from hub.content import html_to_text
+from hub.i18n_marks import N_
+from hub.models import Account, Approval, AuditEntry, Post, Revision, RevisionView, User, utcnow
+from hub.posts.service import contributors
+
+QUEUE_LIMIT = 500
+AGE_CHOICES = (1, 3, 7)
+
+
+def awaiting_review(session: Session, user: User) -> list[Post]:
+    """Posts waiting for ``user`` to decide on their current step, oldest submission first."""
+    posts = session.scalars(select(Post).where(Post.status == "in_review").order_by(Post.submitted_at, Post.id)
+                            .limit(QUEUE_LIMIT)).unique().all()
+    out = []
+    for p in posts:
+        chain = Chain.from_json(p.chain or [])
+        if p.step >= len(chain.steps) or not chain.steps[p.step].may_act(session, user, p):
+            continue
+        if user.id in contributors(session, p):
+            continue
+        acted = session.scalar(select(Approval.id).where(Approval.revision_id == p.current_revision_id,
+                                                         Approval.reviewer_id == user.id,
+                                                         Approval.voided.is_(False)).limit(1))
+        if acted is None:
+            out.append(p)
+    return out
+
+
+@dataclass
+class QueueFilter:
+    """Filters of the queue page and API; empty values mean "any"."""
+
+    unit: str = ""
+    account_id: int | None = None
+    category: str = ""
+    min_age_days: int | None = None
+
+    @classmethod
+    def from_args(cls, args: Any) -> QueueFilter:
+        def as_int(key: str) -> int | None:
+            raw = (args.get(key) or "").strip()
+            return int(raw) if raw.isdigit() else None
+
+        return cls(unit=(args.get("unit") or "").strip()[:64], account_id=as_int("account"),
+                   category=(args.get("category") or "").strip()[:64], min_age_days=as_int("age"))
+
+    def matches(self, p: Post) -> bool:
+        rev = p.current_revision
+        if self.unit and p.unit.code != self.unit:
+            return False
+        if self.account_id is not None and (rev is None or self.account_id not in (rev.account_ids or [])):
+            return False
+        if self.category and (rev is None or (rev.category or "") != self.category):
+            return False
+        if self.min_age_days is not None:
+            since = p.submitted_at or p.created_at
+            if since > utcnow() - timedelta(days=self.min_age_days):
+                return False
+        return True
+
+
+@dataclass
+class QueueView:
+    posts: list[Post]
+    total: int
+    by_unit: dict[str, int] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=dict)
+    categories: list[str] = field(default_factory=list)
+    accounts: dict[int, str] = field(default_factory=dict)
+
+
+def queue_view(session: Session, user: User, flt: QueueFilter) -> QueueView:
+    """The user's queue with counts per unit and the values the filters can take."""
+    everything = awaiting_review(session, user)
+    view = QueueView(posts=[p for p in everything if flt.matches(p)], total=len(everything))
+    account_ids: set[int] = set()
+    for p in everything:
+        view.by_unit[p.unit.code] = view.by_unit.get(p.unit.code, 0) + 1
+        view.units[p.unit.code] = p.unit.name
+        if p.current_revision:
+            if p.current_revision.category:
+                view.categories.append(p.current_revision.category)
+            account_ids |= set(p.current_revision.account_ids or [])
+    view.categories = sorted(set(view.categories))
+    if account_ids:
+        view.accounts = {a.id: a.name for a in session.scalars(select(Account).where(Account.id.in_(account_ids)))}
+    return view
+
+
+def queue_json(view: QueueView) -> dict[str, Any]:
+    from hub.serializers import iso
+
+    return {"total": view.total, "count": len(view.posts), "by_unit": view.by_unit,
+            "posts": [{"id": p.id, "title": p.current_revision.title if p.current_revision else "",
+                       "unit": p.unit.code, "category": p.current_revision.category if p.current_revision else "",
+                       "step": {"index": p.step, "name": (p.chain or [])[p.step]["name"]},
+                       "submitted_at": iso(p.submitted_at),
+                       "account_ids": list(p.current_revision.account_ids or []) if p.current_revision else []}
+                      for p in view.posts]}
+
+
+# -- what the reviewer saw ----------------------------------------------------------------------
+def record_view(session: Session, user: User, post: Post) -> None:
+    """Remember that ``user`` saw the post's current revision (idempotent)."""
+    rev = post.current_revision
+    if rev is None:
+        return
+    exists = session.scalar(select(RevisionView.id).where(
+        RevisionView.post_id == post.id, RevisionView.user_id == user.id, RevisionView.revision_number == rev.number))
+    if exists:
+        return
+    try:
+        with session.begin_nested():
+            session.add(RevisionView(post_id=post.id, user_id=user.id, revision_number=rev.number))
+            session.flush()
+    except IntegrityError:  # the same reviewer in two tabs at once
+        pass
+
+
+def last_seen_before(session: Session, user: User, post: Post) -> Revision | None:
+    """The newest revision older than the current one that ``user`` saw or decided on."""
+    rev = post.current_revision
+    if rev is None:
+        return None
+    seen = set(session.scalars(select(RevisionView.revision_number).where(
+        RevisionView.post_id == post.id, RevisionView.user_id == user.id, RevisionView.revision_number < rev.number)))
+    decided = session.scalars(select(Revision.number).join(Approval, Approval.revision_id == Revision.id).where(
+        Approval.post_id == post.id, Approval.reviewer_id == user.id, Revision.number < rev.number))
+    numbers = seen | set(decided)
+    return revision_by_number(session, post, max(numbers)) if numbers else None
+
+
+def last_approved_before(session: Session, post: Post) -> Revision | None:
+    """The newest revision older than the current one that passed every review step."""
+    rev = post.current_revision
+    if rev is None:
+        return None
+    best = 0
+    for raw in session.scalars(select(AuditEntry.details).where(
+            AuditEntry.object_type == "post", AuditEntry.object_id == str(post.id),
+            AuditEntry.action == "post.approved")):
+        try:
+            n = int(json.loads(raw).get("revision") or 0)
+        except (ValueError, TypeError, AttributeError):
+            continue
+        if n < rev.number:
+            best = max(best, n)
+    return revision_by_number(session, post, best) if best else None
+
+
+def revision_by_number(session: Session, post: Post, number: int) -> Revision | None:
+    return session.scalars(select(Revision).where(Revision.post_id == post.id, Revision.number == number)).first()
+
+
+# -- diffs ----------------------------------------------------------------------------------------
+_BLOCK_END = re.compile(r"</(p|h[1-6]|li|blockquote|pre|tr|section|figure|figcaption)>|<br\s*/?>", re.I)
+
+
+def _body_lines(html: str) -> list[str]:
+    parts = _BLOCK_END.split(html or "")
+    # re.split keeps the captured tag names; drop them.
+    chunks = [p for i, p in enumerate(parts) if i % 2 == 0]
+    return [t for t in (html_to_text(c).strip() for c in chunks) if t]
+
+
+def revision_lines(session: Session, rev: Revision) -> dict[str, list[str]]:
+    """The revision's hashed fields as lines, per field label (zh-CN)."""
+    names = {a.id: a.name for a in session.scalars(select(Account).where(Account.id.in_(rev.account_ids or [])))}
+    variants = []
+    for platform, v in sorted((rev.variants or {}).items()):
+        for key in ("title", "summary", "text"):
+            if v.get(key):
+                variants.append(f"[{platform}] {key}: {v[key]}")
+    return {
+        N_("标题"): [rev.title], N_("摘要"): [rev.summary] if rev.summary else [], N_("作者"): [rev.author] if rev.author else [],
+        N_("分类"): [rev.category] if rev.category else [], N_("原文链接"): [rev.source_url] if rev.source_url else [],
+        N_("封面"): [rev.cover_sha256[:16] or "（账号默认封面）"], "正文": _body_lines(rev.content),
+        "平台定制": variants, N_("发布账号"): [names.get(i, f"#{i}") for i in rev.account_ids or []],
+    }
+
+
+@dataclass
+class FieldDiff:
+    field: str
+    lines: list[tuple[str, str]]  # (" " | "+" | "-", text)
+
+
+def diff_revisions(session: Session, old: Revision, new: Revision) -> list[FieldDiff]:
+    """Changed fields only, each as a line diff (difflib)."""
+    a, b = revision_lines(session, old), revision_lines(session, new)
+    out = []
+    for name in b:
+        if a.get(name, []) == b[name]:
+            continue
+        lines: list[tuple[str, str]] = []
+        for line in difflib.ndiff(a.get(name, []), b[name]):
+            tag = line[:1]
+            if tag in (" ", "+", "-"):
+                lines.append((tag, line[2:]))
+        out.append(FieldDiff(name, lines))
+    return out
+
+
+def diff_json(diffs: list[FieldDiff]) -> list[dict[str, Any]]:
+    return [{"field": d.field, "lines": [{"op": op, "text": t} for op, t in d.lines]} for d in diffs]

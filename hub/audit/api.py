@@ -1,0 +1,42 @@
+"""REST endpoints of the audit area, added to the API blueprint (see hub.api).
+
+``GET /audit`` lists entries with every hashed field plus ``prev_hash`` and
+``hash`` so that a client can verify the range it fetched
+(docs/verify_export.py); ``GET /audit/verify`` verifies the whole trail
+against the witness and the signed checkpoints.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from hub import audit
+from hub.api.base import user
+from hub.audit import search as audit_search
+from hub.db import db
+
+bp = Blueprint("audit", __name__)
+__all__ = ["bp"]
+
+
+@bp.get("/audit")
+def audit_list():  # type: ignore[no-untyped-def]
+    """Entries of the caller's unit subtree after ``after``, at most ``limit`` (≤ 1000), oldest first."""
+    s = db.session()
+    scope = audit_search.scope_for(s, user())
+    after, limit = audit_search.parse_paging(request.args)
+    flt = audit_search.parse_filter(request.args)
+    rows, more = audit_search.page(s, scope, flt, after=after or 0, limit=limit)
+    return jsonify({"entries": [audit.entry_to_dict(e, with_chain=True) for e in rows],
+                    "next_after": int(rows[-1].seq) if more and rows else None})
+
+
+@bp.get("/audit/verify")
+def audit_verify():  # type: ignore[no-untyped-def]
+    """Verify the whole trail: {ok, entries, head, witness, warnings[, first_bad_seq, reason]}."""
+    s = db.session()
+    if not audit_search.is_auditor(user()):
+        from hub.errors import Forbidden
+
+        raise Forbidden("只有管理员和主管单位可以校验审计日志", code="not_auditor")
+    return jsonify(audit.verify(s, current_app.extensions.get("hub_witness")).to_dict())

@@ -1,0 +1,58 @@
+"""REST endpoints of the dispatch area, added to the API blueprint (see hub.api).
+
+    GET  /api/v1/dispatches/<id>          a dispatch with its attempt history
+    POST /api/v1/dispatches/<id>/retry    admins: retry a failed dispatch, only once reconciliation
+                                          has confirmed the platform holds no publication of it
+    GET  /api/v1/platforms                the enabled adapters: label, content limits (for the editor's
+                                          per-platform previews) and credential schema
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify
+
+from hub.api.base import body, user
+from hub.db import db
+from hub.dispatch import service as dispatches_svc
+from hub.errors import Conflict
+
+bp = Blueprint("dispatch", __name__)
+__all__ = ["bp"]
+
+
+@bp.get("/dispatches/<int:dispatch_id>")
+def get_dispatch(dispatch_id: int):  # type: ignore[no-untyped-def]
+    s = db.session()
+    d = dispatches_svc.get_dispatch(s, user(), dispatch_id)
+    return jsonify(dispatches_svc.dispatch_json(s, d))
+
+
+@bp.post("/dispatches/<int:dispatch_id>/retry")
+def retry_dispatch(dispatch_id: int):  # type: ignore[no-untyped-def]
+    from hub.dispatch.jobs.publish import enqueue, publish_dispatch
+    from hub.dispatch.jobs.reconcile import reconcile_dispatch
+
+    try:
+        with db.transaction() as s:
+            d = dispatches_svc.retry_dispatch(s, user(), dispatch_id)
+            body(optional=True)  # after 404/403/409 (DESIGN's order); a bad body rolls the retry back
+    except Conflict as exc:
+        if exc.code == "not_reconciled":
+            enqueue(current_app.config, reconcile_dispatch, dispatch_id)
+        raise
+    enqueue(current_app.config, publish_dispatch, d.id)
+    s = db.session()
+    return jsonify(dispatches_svc.dispatch_json(s, dispatches_svc.get_dispatch(s, user(), dispatch_id)))
+
+
+@bp.get("/platforms")
+def list_platforms():  # type: ignore[no-untyped-def]
+    from adapters.registry import get_adapter, platforms
+
+    user()
+    out = []
+    for name in platforms():
+        cls = get_adapter(name)
+        out.append({"platform": name, "label": cls.label, "limits": dict(cls.limits),
+                    "credentials": cls.credential_schema()["fields"]})
+    return jsonify({"platforms": out})

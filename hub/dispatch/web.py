@@ -1,0 +1,269 @@
+"""Web pages of the dispatch area, added to the web blueprint (see hub.web).
+
+* ``/dispatches/<id>``: one dispatch with every attempt and its outcome; admins retry from here;
+* ``/dispatches``: what needs attention (unconfirmed and failed dispatches) for admins and
+  supervisors of the unit subtree;
+* ``/wechat/callback/<account_id>``: WeChat's server push (URL check and the
+  ``PUBLISHJOBFINISH`` event), plain or encrypted (安全模式), verified with the account's
+  ``callback_token`` / ``encoding_aes_key``;
+* ``/feeds/accounts/<account_id>.atom``: an Atom feed of what the hub published to an account
+  (public: it lists only published content).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from hub import audit
+from hub.db import db
+from hub.dispatch import service as dispatches_svc
+from hub.errors import Conflict, HubError
+from hub.extensions import csrf, limiter
+from hub.models import Account, Dispatch, DispatchAttempt, Post, utcnow
+from hub.permissions import is_admin_of, overseen_unit_ids
+from hub.serializers import iso
+
+bp = Blueprint("dispatch", __name__)
+
+__all__ = ["bp"]
+log = logging.getLogger(__name__)
+
+
+@bp.get("/dispatches/<int:dispatch_id>")
+@login_required
+def dispatch_page(dispatch_id: int):  # type: ignore[no-untyped-def]
+    s = db.session()
+    try:
+        d = dispatches_svc.get_dispatch(s, current_user, dispatch_id)
+    except HubError:
+        abort(404)
+    data = dispatches_svc.dispatch_json(s, d, with_attempts=False)
+    can_retry = is_admin_of(s, current_user, d.account.unit_id)
+    return render_template("dispatch/dispatch.html", d=d, data=data, can_retry=can_retry,
+                           attempts=dispatches_svc.attempts_of(s, d), kind_labels=kind_labels(),
+                           outcome_labels=outcome_labels())
+
+
+def kind_labels() -> dict[str, str]:
+    """zh-CN (translated) names of attempt kinds."""
+    return {"publish": _("发布"), "reconcile": _("核实"), "poll": _("查询状态"), "recover": _("中断恢复"),
+            "retry": _("管理员重试"), "callback": _("平台推送")}
+
+
+def outcome_labels() -> dict[str, str]:
+    """zh-CN (translated) names of attempt outcomes."""
+    return {"running": _("进行中"), "published": _("已发布"), "submitted": _("已提交"), "retry": _("稍后重试"),
+            "failed": _("失败"), "unconfirmed": _("待核实"), "requeued": _("重新排队"), "waiting": _("等待平台"),
+            "lost": _("已被接管"), "refused": _("拒绝发布"), "absent": _("平台上没有"), "error": _("无法核实")}
+
+
+@bp.post("/dispatches/<int:dispatch_id>/retry")
+@login_required
+def dispatch_retry(dispatch_id: int):  # type: ignore[no-untyped-def]
+    from hub.dispatch.jobs.publish import enqueue, publish_dispatch
+    from hub.dispatch.jobs.reconcile import reconcile_dispatch
+
+    try:
+        with db.transaction() as s:
+            dispatches_svc.retry_dispatch(s, current_user, dispatch_id)
+        enqueue(current_app.config, publish_dispatch, dispatch_id)
+        flash(_("已重新排队发布"), "success")
+    except Conflict as exc:
+        if exc.code == "not_reconciled":
+            enqueue(current_app.config, reconcile_dispatch, dispatch_id)
+        flash(exc.message, "error")
+    except HubError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+    return redirect(url_for("web.dispatch.dispatch_page", dispatch_id=dispatch_id))
+
+
+@bp.get("/dispatches")
+@login_required
+def dispatch_attention():  # type: ignore[no-untyped-def]
+    s = db.session()
+    units = overseen_unit_ids(s, current_user)
+    if not units:
+        abort(404)
+    rows = s.scalars(select(Dispatch).join(Post, Post.id == Dispatch.post_id).where(
+        Post.unit_id.in_(units), Dispatch.status.in_(("unconfirmed", "failed")))
+        .order_by(Dispatch.updated_at.desc()).limit(200)).unique().all()
+    return render_template("dispatch/list.html", rows=rows, retry_allowed=dispatches_svc.retry_allowed)
+
+
+# -- WeChat server push ------------------------------------------------------------------------
+def _callback_secrets(account: Account) -> dict[str, str]:
+    """Only the two callback fields are decrypted, here where they are used."""
+    from sqlalchemy.orm import object_session
+
+    from hub.accounts.vault_admin import min_decryption_version
+    from hub.vault import Sealed
+
+    vault = current_app.extensions["hub_vault"]
+    session = object_session(account)
+    floor = min_decryption_version(session) if session is not None else 0
+    out = {}
+    for c in account.credentials:
+        if c.field in ("callback_token", "encoding_aes_key", "app_id"):
+            out[c.field] = vault.open(account.id, c.field, c.version,
+                                      Sealed(c.key_version, c.wrapped_key, c.ciphertext), min_version=floor)
+    return out
+
+
+def _plain(text: str, status: int = 200) -> Response:
+    return Response(text, status=status, mimetype="text/plain")
+
+
+@bp.route("/wechat/callback/<int:account_id>", methods=["GET", "POST"])
+@csrf.exempt
+@limiter.limit("600 per minute")
+def wechat_callback(account_id: int):  # type: ignore[no-untyped-def]
+    from wechatpy import parse_message
+    from wechatpy.crypto import WeChatCrypto
+    from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+    from wechatpy.utils import check_signature
+
+    s = db.session()
+    account = s.get(Account, account_id)
+    if account is None or account.platform != "wechat":
+        return _plain("unknown account", 404)
+    try:
+        secrets_ = _callback_secrets(account)
+    except Exception:
+        return _plain("credentials unavailable", 503)
+    token, aes_key, appid = (secrets_.get("callback_token", ""), secrets_.get("encoding_aes_key", ""),
+                             secrets_.get("app_id", ""))
+    if not token:
+        return _plain("callback not configured", 404)
+    args = request.args
+    timestamp, nonce = args.get("timestamp", ""), args.get("nonce", "")
+    encrypted = args.get("encrypt_type") == "aes" or (request.method == "GET" and args.get("msg_signature"))
+    try:
+        crypto = WeChatCrypto(token, aes_key, appid) if encrypted and aes_key else None
+        if encrypted and crypto is None:
+            return _plain("encrypted mode needs the EncodingAESKey", 403)
+        if request.method == "GET":
+            if crypto is not None:
+                return _plain(crypto.check_signature(args.get("msg_signature", ""), timestamp, nonce,
+                                                     args.get("echostr", "")))
+            check_signature(token, args.get("signature", ""), timestamp, nonce)
+            return _plain(args.get("echostr", ""))
+        raw = request.get_data()
+        if crypto is not None:
+            xml = crypto.decrypt_message(raw, args.get("msg_signature", ""), timestamp, nonce)
+        else:
+            check_signature(token, args.get("signature", ""), timestamp, nonce)
+            xml = raw
+    except (InvalidSignatureException, InvalidAppIdException):
+        return _plain("invalid signature", 403)
+    except Exception:  # malformed XML / ciphertext: the sender's problem, never a 500
+        return _plain("bad request", 400)
+    try:
+        msg = parse_message(xml)
+    except Exception:
+        return _plain("bad request", 400)
+    data: dict[str, Any] = getattr(msg, "_data", {}) or {}
+    if data.get("MsgType") == "event" and data.get("Event") == "PUBLISHJOBFINISH":
+        info = data.get("PublishEventInfo") or {}
+        if isinstance(info, dict):
+            _publish_finished(account, info)
+    return _plain("success")
+
+
+def _publish_finished(account: Account, info: dict[str, Any]) -> None:
+    """Settle the dispatch a PUBLISHJOBFINISH event reports on (if it is still waiting)."""
+    from adapters.base import PublishResult
+    from adapters.wechat import PUBLISH_STATUS_REASONS
+    from hub.dispatch.jobs.publish import _settle_post, mark_published
+
+    publish_id = str(info.get("publish_id") or "")
+    try:
+        status = int(info.get("publish_status", -1))
+    except (TypeError, ValueError):
+        return
+    if not publish_id or status == 1:
+        return
+    detail = info.get("article_detail") or {}
+    items = detail.get("item") if isinstance(detail, dict) else None
+    if isinstance(items, dict):
+        items = [items]
+    url = next((i.get("article_url") for i in items or [] if isinstance(i, dict) and i.get("article_url")), None)
+    token = audit.current_actor.set(audit.Actor.system("wechat-callback"))
+    try:
+        with db.transaction() as s:
+            d = s.scalars(select(Dispatch).where(Dispatch.account_id == account.id,
+                                                 Dispatch.platform_ref == publish_id)).first()
+            if d is None or d.status not in ("sending", "unconfirmed"):
+                return
+            if d.claim is not None and d.lease_until and d.lease_until > utcnow():
+                return  # a worker holds it and will see the same result by polling
+            attempt = DispatchAttempt(dispatch_id=d.id, kind="callback", number=d.attempts, worker="web",
+                                      details={"publish_status": status}, finished_at=utcnow())
+            if status == 0:
+                mark_published(s, d, PublishResult("published", publish_id, str(info.get("article_id") or ""),
+                                                   url), "callback")
+                attempt.outcome, attempt.message = "published", "微信推送：发布成功"
+            else:
+                reason = f"微信发布未成功：{PUBLISH_STATUS_REASONS.get(status, f'状态 {status}')}"
+                d.status, d.error, d.claim, d.lease_until, d.check_at = "failed", reason, None, None, None
+                d.absent_at = utcnow() if status != 5 else None
+                attempt.outcome, attempt.message, attempt.code = "failed", reason, f"publish_status_{status}"
+                audit.record(s, "dispatch.failed", object_type="dispatch", object_id=d.id, unit=d.post.unit,
+                             summary=f"发布到「{account.name}」：{reason}",
+                             details={"post_id": d.post_id, "code": f"publish_status_{status}", "via": "callback"})
+            s.add(attempt)
+            _settle_post(s, d.post)
+    finally:
+        audit.current_actor.reset(token)
+
+
+# -- Atom feed per account --------------------------------------------------------------------
+ATOM = "http://www.w3.org/2005/Atom"
+
+
+@bp.get("/feeds/accounts/<int:account_id>.atom")
+def account_feed(account_id: int):  # type: ignore[no-untyped-def]
+    s = db.session()
+    account = s.get(Account, account_id)
+    if account is None or account.status not in ("active", "suspended"):
+        abort(404)
+    rows = s.scalars(select(Dispatch).join(Post, Post.id == Dispatch.post_id).where(
+        Dispatch.account_id == account.id, Dispatch.status == "published", Post.status != "withdrawn")
+        .order_by(Dispatch.published_at.desc()).limit(50)).unique().all()
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = f"{account.name}（{account.unit.name}）"
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = f"{request.url_root.rstrip('/')}/feeds/accounts/{account.id}"
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=request.url)
+    updated = max((d.published_at for d in rows if d.published_at), default=account.created_at)
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = iso(updated)
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    ET.SubElement(author, f"{{{ATOM}}}name").text = account.unit.name
+    for d in rows:
+        rev = d.revision
+        variant = (rev.variants or {}).get(account.platform) or {}
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"urn:zhengwu-hub:dispatch:{d.id}"
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = variant.get("title") or rev.title
+        if d.url:
+            ET.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=d.url)
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = iso(d.published_at or d.updated_at)
+        ET.SubElement(entry, f"{{{ATOM}}}published").text = iso(d.published_at or d.updated_at)
+        if rev.author:
+            a = ET.SubElement(entry, f"{{{ATOM}}}author")
+            ET.SubElement(a, f"{{{ATOM}}}name").text = rev.author
+        if variant.get("summary") or rev.summary:
+            ET.SubElement(entry, f"{{{ATOM}}}summary").text = variant.get("summary") or rev.summary
+        ET.SubElement(entry, f"{{{ATOM}}}content", type="html").text = rev.content
+    body = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    resp = Response(body, mimetype="application/atom+xml")
+    resp.headers["Cache-Control"] = "public, max-age=60"
+    return resp

@@ -1,0 +1,270 @@
+"""Posts pages: list, editor, post page, submit and the media route."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from hub.db import db
+from hub.errors import HubError
+from hub.models import Account, Dispatch, Media, Post
+from hub.permissions import visible_unit_ids
+from hub.posts import preview as preview_mod
+from hub.posts import service as posts_svc
+from hub.web.base import STATUS_LABELS, awaiting_review, run_action, status_label
+
+bp = Blueprint("posts", __name__)
+
+
+# -- posts --------------------------------------------------------------------------------
+@bp.get("/posts")
+@login_required
+def posts():  # type: ignore[no-untyped-def]
+    s = db.session()
+    status = request.args.get("status", "")
+    stmt = select(Post).where(Post.unit_id.in_(visible_unit_ids(s, current_user)))
+    if status in STATUS_LABELS:
+        stmt = stmt.where(Post.status == status)
+    rows = s.scalars(stmt.order_by(Post.updated_at.desc()).limit(200)).unique().all()
+    return render_template("posts/list.html", posts=rows, status=status,
+                           statuses=[k for k in posts_svc_statuses()])
+
+
+def posts_svc_statuses() -> list[str]:
+    from hub.models import POST_STATUSES
+
+    return list(POST_STATUSES)
+
+
+def _editor_accounts(unit_id: int) -> list[Account]:
+    s = db.session()
+    return list(s.scalars(select(Account).where(Account.unit_id == unit_id, Account.status == "active")
+                          .order_by(Account.id)).unique())
+
+
+VARIANT_FIELDS = ("title", "summary", "text")
+
+
+def _form_variants(form: Any) -> dict[str, dict[str, str]]:
+    """Per-platform overrides from fields named ``variant-<platform>-<field>`` (empty ones dropped)."""
+    from adapters.registry import platforms
+
+    out: dict[str, dict[str, str]] = {}
+    for platform in platforms():
+        v = {k: form.get(f"variant-{platform}-{k}", "").strip() for k in VARIANT_FIELDS}
+        v = {k: x for k, x in v.items() if x}
+        if platform == "wechat" and form.get("variant-wechat-mass_send") == "on":
+            v["mass_send"] = "1"
+        if v:
+            out[platform] = v
+    return out
+
+
+def _form_data() -> dict[str, Any]:
+    f = request.form
+    data: dict[str, Any] = {
+        "title": f.get("title", ""), "content": f.get("content", ""), "summary": f.get("summary", ""),
+        "author": f.get("author", ""), "category": f.get("category", ""), "source_url": f.get("source_url", ""),
+        "is_original": f.get("is_original") == "on",
+    }
+    try:
+        data["account_ids"] = sorted({int(x) for x in f.getlist("account_ids")})
+    except ValueError:
+        data["account_ids"] = []
+    publish_at = f.get("publish_at", "").strip()
+    data["publish_at"] = publish_at or None
+    data["variants"] = _form_variants(f)
+    upload = request.files.get("cover")
+    if upload and upload.filename:
+        raw = upload.read()
+        mime = upload.mimetype or "image/jpeg"
+        data["cover"] = f"data:{mime};base64,{base64.b64encode(raw).decode()}"
+    return data
+
+
+@bp.route("/posts/new", methods=["GET", "POST"])
+@login_required
+def new_post():  # type: ignore[no-untyped-def]
+    if not current_user.has_role("editor"):
+        flash(_("只有编辑可以撰写稿件"), "error")
+        return redirect(url_for("web.dashboard"))
+    accounts = _editor_accounts(current_user.unit_id)
+    values: dict[str, Any] = {"account_ids": [a.id for a in accounts[:1]]}
+    if request.method == "POST":
+        values = _form_data()
+        try:
+            with db.transaction() as s:
+                post = posts_svc.create_post(s, current_user, values)
+            flash(_("稿件已保存为草稿"), "success")
+            return redirect(url_for("web.posts.post_page", post_id=post.id))
+        except HubError as exc:
+            flash(exc.message, "error")
+    return render_template("posts/form.html", post=None, values=values, accounts=accounts,
+                           variant_platforms=_variant_platforms(accounts))
+
+
+@bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_post(post_id: int):  # type: ignore[no-untyped-def]
+    s = db.session()
+    post = _post_or_404(post_id)
+    rev = post.current_revision
+    assert rev is not None
+    values: dict[str, Any] = {
+        "title": rev.title, "content": rev.content, "summary": rev.summary, "author": rev.author,
+        "category": rev.category, "source_url": rev.source_url, "is_original": rev.is_original,
+        "account_ids": list(rev.account_ids), "publish_at": _local_input(post.publish_at),
+        "variants": dict(rev.variants or {}),
+    }
+    if request.method == "POST":
+        values = _form_data()
+        try:
+            data = dict(values)
+            if not data.get("publish_at"):
+                data["publish_at"] = None
+            with db.transaction() as s:
+                posts_svc.update_post(s, current_user, post_id, data)
+            flash(_("已保存：生成新版本，之前的审核意见作废，需重新提交审核"), "success")
+            return redirect(url_for("web.posts.post_page", post_id=post_id))
+        except HubError as exc:
+            flash(exc.message, "error")
+    accounts = _editor_accounts(post.unit_id)
+    return render_template("posts/form.html", post=post, values=values, accounts=accounts,
+                           variant_platforms=_variant_platforms(accounts))
+
+
+def _variant_platforms(accounts: list[Account]) -> list[str]:
+    return sorted({a.platform for a in accounts})
+
+
+def _local_input(dt: datetime | None) -> str:
+    from hub.posts.service import SHANGHAI
+
+    return dt.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M") if dt else ""
+
+
+def _post_or_404(post_id: int) -> Post:
+    try:
+        return posts_svc.get_post(db.session(), current_user, post_id)
+    except HubError:
+        abort(404)
+
+
+@bp.get("/posts/<int:post_id>")
+@login_required
+def post_page(post_id: int):  # type: ignore[no-untyped-def]
+    from hub.serializers import post_json
+
+    s = db.session()
+    post = _post_or_404(post_id)
+    data = post_json(s, post)
+    can_review = post in awaiting_review(current_user)
+    can_edit = post.status in posts_svc.EDITABLE_STATUSES and (
+        current_user.has_role("editor", post.unit_id) or current_user.has_role("reviewer", post.unit_id))
+    can_submit = post.status in ("draft", "rejected") and current_user.has_role("editor", post.unit_id)
+    accounts = {a.id: a for a in s.scalars(select(Account).where(
+        Account.id.in_(post.current_revision.account_ids if post.current_revision else [])))}
+    return render_template("posts/post.html", post=post, data=data, can_review=can_review, can_edit=can_edit,
+                           can_submit=can_submit, accounts=accounts, check_labels=posts_svc.CHECK_LABELS)
+
+
+@bp.get("/posts/<int:post_id>/status.json")
+@login_required
+def post_status(post_id: int):  # type: ignore[no-untyped-def]
+    s = db.session()
+    post = _post_or_404(post_id)
+    from hub.dispatch.service import live_extra
+
+    ds = s.scalars(select(Dispatch).where(Dispatch.post_id == post.id).order_by(Dispatch.id)).unique().all()
+    return jsonify({"status": post.status, "status_label": status_label(post.status),
+                    "dispatches": [{"id": d.id, "status": d.status, "status_label": status_label(d.status),
+                                    "url": d.url, "attempts": d.attempts, "error": d.error or "",
+                                    **live_extra(s, d)} for d in ds]})
+
+
+
+
+@bp.post("/posts/<int:post_id>/submit")
+@login_required
+def submit(post_id: int):  # type: ignore[no-untyped-def]
+    run_action(lambda s: posts_svc.submit_post(s, current_user, post_id), _("已提交审核"))
+    return redirect(url_for("web.posts.post_page", post_id=post_id))
+
+
+@bp.post("/posts/<int:post_id>/approve")
+@login_required
+def approve(post_id: int):  # type: ignore[no-untyped-def]
+    from flask import current_app
+
+    from hub.dispatch.jobs.publish import enqueue_dispatches
+
+    body = {"revision_hash": request.form.get("revision_hash", ""), "comment": request.form.get("comment", ""),
+            "checks": {k: request.form.get(f"check_{k}") == "on" for k in posts_svc.CHECK_KEYS}}
+    result = run_action(lambda s: posts_svc.approve_post(s, current_user, post_id, body), _("审核通过"))
+    if result:
+        enqueue_dispatches(current_app.config, result[1])
+    return redirect(url_for("web.posts.post_page", post_id=post_id))
+
+
+@bp.post("/posts/<int:post_id>/reject")
+@login_required
+def reject(post_id: int):  # type: ignore[no-untyped-def]
+    body = {"reason": request.form.get("reason", ""), "revision_hash": request.form.get("revision_hash") or None}
+    run_action(lambda s: posts_svc.reject_post(s, current_user, post_id, body), _("已退回编辑"))
+    return redirect(url_for("web.posts.post_page", post_id=post_id))
+
+
+@bp.get("/media/<int:media_id>")
+@login_required
+def media(media_id: int):  # type: ignore[no-untyped-def]
+    s = db.session()
+    m = s.get(Media, media_id)
+    if m is None or (m.unit_id is not None and m.unit_id not in visible_unit_ids(s, current_user)):
+        abort(404)
+    from flask import make_response
+
+    resp = make_response(m.data)
+    resp.headers["Content-Type"] = m.mime
+    resp.headers["Cache-Control"] = "private, max-age=3600"
+    return resp
+
+
+# -- the editor's live per-platform preview (logic in hub.posts.preview) --------------
+@bp.post("/posts/platform-preview")
+def platform_preview():  # type: ignore[no-untyped-def]
+    """The editor's live per-platform preview: JSON in, previews and problems out."""
+    if not current_user.is_authenticated:
+        return jsonify({"error": {"code": "unauthorized", "message": "请先登录"}}), 401
+    try:
+        return jsonify(preview_mod.preview(db.session(), current_user, request.get_json(silent=True)))
+    except HubError as exc:
+        db.session.rollback()
+        resp = jsonify(exc.to_dict())
+        resp.status_code = exc.status
+        return resp
+
+
+@bp.app_context_processor
+def _preview_globals() -> dict[str, Any]:
+    def platform_limits() -> dict[str, dict[str, int]]:
+        """Content limits of every enabled adapter (the editor's instant counters)."""
+        from adapters.registry import get_adapter, platforms
+
+        return {name: dict(get_adapter(name).limits) for name in platforms()}
+
+    return {"platform_limits": platform_limits}

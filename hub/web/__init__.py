@@ -1,0 +1,74 @@
+"""The web UI (zh-CN first): the parent blueprint ``web`` and, registered on it, each area's pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify, render_template
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from hub.accounts import web as accounts_web
+from hub.approval import web as approval_web
+from hub.audit import web as audit_web
+from hub.checks import web as checks_web
+from hub.db import db
+from hub.dispatch import web as dispatch_web
+from hub.extensions import login_manager
+from hub.posts import web as posts_web
+from hub.web import views  # noqa: F401  (the parent's own pages: sign-in, language, dashboard)
+from hub.web.base import _wants_json, bp, log
+
+for _child in (posts_web, approval_web, accounts_web, dispatch_web, checks_web, audit_web):
+    bp.register_blueprint(_child.bp)
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        return render_template("error.html", code=400,
+                               message=_("页面已过期或表单校验失败，请刷新页面后重试")), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        if _wants_json():
+            return jsonify({"error": {"code": str(err.code), "message": err.description}}), err.code
+        messages = {404: _("页面不存在或您无权查看"), 405: _("不支持该操作"), 429: _("操作过于频繁，请稍后再试"),
+                    413: _("上传的内容过大"), 400: _("请求无效")}
+        return render_template("error.html", code=err.code,
+                               message=messages.get(err.code or 500, err.name)), err.code
+
+    @app.errorhandler(Exception)
+    def _any(err: Exception):  # type: ignore[no-untyped-def]
+        db.session.rollback()
+        log.exception("unhandled error")
+        if _wants_json():
+            return jsonify({"error": {"code": "internal_error", "message": "服务器内部错误，已记录"}}), 500
+        return render_template("error.html", code=500, message=_("服务器内部错误，已记录，请稍后重试")), 500
+
+    @app.after_request
+    def _headers(resp: Any) -> Any:
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+        )
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+        resp.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        resp.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config.get("HUB_HTTPS"):
+            resp.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if current_user and getattr(current_user, "is_authenticated", False):
+            resp.headers.setdefault("Cache-Control", "no-store")
+        return resp
+
+    login_manager.login_view = "web.login"
+    login_manager.login_message = "请先登录"
+    login_manager.session_protection = "basic"

@@ -1,0 +1,114 @@
+"""The parent UI blueprint: shared hooks, labels and helpers every area's pages use."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import (
+    Blueprint,
+    flash,
+    request,
+    session,
+)
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from hub import audit
+from hub.db import db
+from hub.errors import HubError
+from hub.extensions import LOCALES, login_manager
+from hub.i18n_marks import N_
+from hub.models import Post, User
+
+bp = Blueprint("web", __name__)
+log = logging.getLogger(__name__)
+
+STATUS_LABELS = {
+    "draft": N_("草稿"), "in_review": N_("审核中"), "approved": N_("已通过"), "publishing": N_("发布中"),
+    "published": N_("已发布"), "partially_published": N_("部分发布"), "failed": N_("发布失败"),
+    "rejected": N_("已退回"), "withdrawn": N_("已撤稿"), "pending": N_("待发送"), "sending": N_("发送中"),
+    "unconfirmed": N_("待核实"), "cancelled": N_("已取消"), "active": N_("启用"), "suspended": N_("暂停"),
+    "closed": N_("已关闭"),
+}
+PLATFORM_LABELS = {"wechat": N_("微信公众号"), "weibo": N_("微博"), "douyin": N_("抖音"), "website": N_("网站")}
+
+
+def status_label(value: str) -> str:
+    return _(STATUS_LABELS[value]) if value in STATUS_LABELS else value
+
+
+class LoginForm(FlaskForm):
+    username = StringField("用户名", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("密码", validators=[DataRequired(), Length(max=256)])
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    uid, _sep, version = user_id.partition(":")
+    try:
+        u = db.session.get(User, int(uid))
+    except ValueError:
+        return None
+    if u is None or str(u.session_version) != version:
+        return None
+    return u
+
+
+@bp.before_app_request
+def _request_context() -> None:
+    audit.current_request.set(audit.RequestInfo(request.remote_addr or "",
+                                                request.headers.get("User-Agent", "")[:300]))
+    if current_user.is_authenticated:
+        audit.current_actor.set(audit.Actor.of(current_user))
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    count = 0
+    if current_user.is_authenticated and "web" in request.blueprints:
+        try:
+            count = len(awaiting_review(current_user))
+        except Exception:  # never let a badge break a page
+            count = 0
+    return {"status_label": status_label, "platform_label": lambda p: _(PLATFORM_LABELS.get(p, p)),
+            "review_count": count, "locales": LOCALES, "current_locale": session.get("lang", "zh_CN"),
+            "local_time": local_time}
+
+
+def local_time(dt: datetime | None) -> str:
+    if dt is None:
+        return ""
+    return format_datetime(dt.replace(tzinfo=UTC), "yyyy-MM-dd HH:mm")
+
+
+
+def awaiting_review(user: User) -> list[Post]:
+    """待我审核 (the rule lives in services.review_queue: chains may name other units' reviewers)."""
+    from hub.approval.queue import awaiting_review as queue
+
+    return queue(db.session(), user)
+
+
+
+def run_action(fn: Any, ok_message: str) -> Any:
+    """Run ``fn(session)`` in a write transaction; flash ``ok_message`` or the error. None on error."""
+    try:
+        with db.transaction() as s:
+            result = fn(s)
+        flash(ok_message, "success")
+        return result
+    except HubError as exc:
+        flash(exc.message, "error")
+        return None
+
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
+

@@ -1,0 +1,123 @@
+"""Sign-in, sign-out, language and the dashboard: the pages of the parent blueprint itself."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from hub import audit
+from hub.db import db
+from hub.extensions import LOCALES, limiter
+from hub.models import Dispatch, Post, User
+from hub.permissions import visible_unit_ids
+from hub.security import hash_password, needs_rehash, verify_password
+from hub.web.base import LoginForm, awaiting_review, bp
+
+
+# -- auth ---------------------------------------------------------------------------------
+def _login_username_key() -> str:
+    return "user:" + (request.form.get("username", "") or "").strip().lower()[:64]
+
+
+def _failed(resp: Any) -> bool:
+    return resp.status_code != 302
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: _limit(), methods=["POST"], deduct_when=_failed)
+@limiter.limit(lambda: _limit(), methods=["POST"], key_func=_login_username_key, deduct_when=_failed)
+def login():  # type: ignore[no-untyped-def]
+    form = LoginForm()
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(url_for("web.dashboard"))
+    if form.validate_on_submit():
+        username = form.username.data.strip()
+        s = db.session()
+        u = s.scalars(select(User).where(User.username == username)).first()
+        ok = verify_password(u.password_hash if u else None, form.password.data)
+        with db.transaction() as s:
+            if ok and u is not None and u.is_active:
+                if needs_rehash(u.password_hash):
+                    u.password_hash = hash_password(form.password.data)
+                audit.record(s, "auth.login", object_type="user", object_id=u.id, unit=u.unit,
+                             summary=f"{u.display_name()} 登录", actor=u)
+            else:
+                audit.record(s, "auth.login_failed", object_type="user", object_id=u.id if u else "",
+                             unit=u.unit if u else None, summary=f"登录失败：{username[:64]}",
+                             details={"username": username[:64]}, actor=audit.Actor(None, "anonymous"))
+        if ok and u is not None and u.is_active:
+            lang = session.get("lang")
+            session.clear()  # session rotation: nothing from before login survives but the language
+            session["nonce"] = secrets.token_hex(8)
+            if lang in LOCALES:
+                session["lang"] = lang
+            login_user(u)
+            nxt = request.args.get("next", "")
+            if not nxt.startswith("/") or nxt.startswith("//") or urlsplit(nxt).netloc:
+                nxt = url_for("web.dashboard")
+            return redirect(nxt)
+        flash(_("用户名或密码错误"), "error")
+    elif request.method == "POST":
+        flash(_("请填写用户名和密码"), "error")
+    return render_template("login.html", form=form), 200 if request.method == "GET" else 401
+
+
+def _limit() -> str:
+    from flask import current_app
+
+    return current_app.config["HUB_LOGIN_LIMIT"]
+
+
+@bp.post("/logout")
+@login_required
+def logout():  # type: ignore[no-untyped-def]
+    with db.transaction() as s:
+        audit.record(s, "auth.logout", object_type="user", object_id=current_user.id, unit=current_user.unit,
+                     summary=f"{current_user.display_name()} 退出登录")
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    flash(_("您已退出登录"), "info")
+    return redirect(url_for("web.login"))
+
+
+@bp.get("/lang/<code>")
+def set_language(code: str):  # type: ignore[no-untyped-def]
+    if code in LOCALES:
+        session["lang"] = code
+    ref = request.referrer or ""
+    parts = urlsplit(ref)
+    target = parts.path if parts.path.startswith("/") and parts.netloc in ("", request.host) else "/"
+    return redirect(target or "/")
+
+
+
+@bp.get("/")
+@login_required
+def dashboard():  # type: ignore[no-untyped-def]
+    s = db.session()
+    units = visible_unit_ids(s, current_user)
+    drafts = s.scalars(select(Post).where(Post.creator_id == current_user.id,
+                                          Post.status.in_(["draft", "rejected"]))
+                       .order_by(Post.updated_at.desc()).limit(20)).unique().all()
+    recent = s.scalars(select(Dispatch).join(Post).where(Post.unit_id.in_(units),
+                                                         Dispatch.status.in_(["published", "failed",
+                                                                              "unconfirmed"]))
+                       .order_by(Dispatch.updated_at.desc()).limit(15)).unique().all()
+    return render_template("dashboard.html", drafts=drafts, review=awaiting_review(current_user), recent=recent)
+
