@@ -135,9 +135,9 @@ def approve_all(app: Any, post_id: int) -> list[int]:
     from sqlalchemy import select
 
     from hub import audit
+    from hub.approval.decisions import approve_post
     from hub.db import db
     from hub.models import Post, User
-    from hub.posts.service import approve_post
 
     to_enqueue: list[int] = []
     for r in ("r1", "r2", "r3"):

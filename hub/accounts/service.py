@@ -40,7 +40,7 @@ from hub.errors import (
 from hub.models import Account, AuditEntry, Credential, CredentialArchive, RotationTask, Unit, User, utcnow
 from hub.models.audit import REVEAL_ACTIONS
 from hub.permissions import can_see_account, is_admin_of, overseen_unit_ids
-from hub.posts.service import store_media
+from hub.posts.media import store_media
 from hub.security import verify_password
 from hub.vault import Sealed, Vault, VaultError
 

@@ -17,7 +17,10 @@ from hub.db import db
 from hub.dispatch import pauses as pauses_svc
 from hub.dispatch.jobs.withdraw import enqueue_withdrawals
 from hub.errors import BadRequest, NotFound
-from hub.posts import service as posts_svc
+from hub.posts import access as post_access
+from hub.posts import comments as comments_svc
+from hub.posts import schedule as schedule_svc
+from hub.posts import withdraw as withdraw_svc
 from hub.serializers import post_json
 
 bp = Blueprint("approval", __name__)
@@ -44,19 +47,19 @@ def put_unit_chain(code: str):  # type: ignore[no-untyped-def]
 def schedule_post(post_id: int):  # type: ignore[no-untyped-def]
     data = lenient_body()
     with db.transaction() as s:
-        posts_svc.schedule_post(s, user(), post_id, data)
-    posts_svc.enqueue_post_dispatches(current_app.config, db.session(), post_id)
+        schedule_svc.schedule_post(s, user(), post_id, data)
+    schedule_svc.enqueue_post_dispatches(current_app.config, db.session(), post_id)
     s = db.session()
-    return jsonify(post_json(s, posts_svc.get_post(s, user(), post_id)))
+    return jsonify(post_json(s, post_access.get_post(s, user(), post_id)))
 
 
 @bp.post("/posts/<int:post_id>/schedule/cancel")
 def cancel_schedule(post_id: int):  # type: ignore[no-untyped-def]
     body(optional=True)
     with db.transaction() as s:
-        posts_svc.cancel_schedule(s, user(), post_id)
+        schedule_svc.cancel_schedule(s, user(), post_id)
     s = db.session()
-    return jsonify(post_json(s, posts_svc.get_post(s, user(), post_id)))
+    return jsonify(post_json(s, post_access.get_post(s, user(), post_id)))
 
 
 # -- withdraw -------------------------------------------------------------------------------
@@ -64,10 +67,10 @@ def cancel_schedule(post_id: int):  # type: ignore[no-untyped-def]
 def withdraw_post(post_id: int):  # type: ignore[no-untyped-def]
     data = lenient_body()
     with db.transaction() as s:
-        _post, ids = posts_svc.withdraw_post(s, user(), post_id, data)
+        _post, ids = withdraw_svc.withdraw_post(s, user(), post_id, data)
     enqueue_withdrawals(current_app.config, ids)
     s = db.session()
-    return jsonify(post_json(s, posts_svc.get_post(s, user(), post_id)))
+    return jsonify(post_json(s, post_access.get_post(s, user(), post_id)))
 
 
 # -- pause / resume -------------------------------------------------------------------------
@@ -111,16 +114,16 @@ def resume_unit(code: str):  # type: ignore[no-untyped-def]
 @bp.get("/posts/<int:post_id>/comments")
 def list_comments(post_id: int):  # type: ignore[no-untyped-def]
     s = db.session()
-    post = posts_svc.get_post(s, user(), post_id)
-    return jsonify({"comments": [posts_svc.comment_json(c) for c in posts_svc.list_comments(s, post)]})
+    post = post_access.get_post(s, user(), post_id)
+    return jsonify({"comments": [comments_svc.comment_json(c) for c in comments_svc.list_comments(s, post)]})
 
 
 @bp.post("/posts/<int:post_id>/comments")
 def add_comment(post_id: int):  # type: ignore[no-untyped-def]
     data = lenient_body()
     with db.transaction() as s:
-        c = posts_svc.add_comment(s, user(), post_id, data)
-        out = posts_svc.comment_json(c)
+        c = comments_svc.add_comment(s, user(), post_id, data)
+        out = comments_svc.comment_json(c)
     return jsonify(out), 201
 
 
@@ -135,7 +138,7 @@ def review_queue():  # type: ignore[no-untyped-def]
 def post_diff(post_id: int):  # type: ignore[no-untyped-def]
     """?against=seen (default) | approved | <revision number>: changes up to the current revision."""
     s = db.session()
-    post = posts_svc.get_post(s, user(), post_id)
+    post = post_access.get_post(s, user(), post_id)
     against = request.args.get("against", "seen")
     if against == "seen":
         base = queue_svc.last_seen_before(s, user(), post)

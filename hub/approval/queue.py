@@ -24,7 +24,7 @@ from hub.approval.chains import Chain
 from hub.content import html_to_text
 from hub.i18n_marks import N_
 from hub.models import Account, Approval, AuditEntry, Post, Revision, RevisionView, User, utcnow
-from hub.posts.service import contributors
+from hub.posts.access import contributors
 
 QUEUE_LIMIT = 500
 AGE_CHOICES = (1, 3, 7)

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from hub.approval import chains as chains_svc
+from hub.approval import decisions as decisions_svc
 from hub.approval import queue as queue_svc
 from hub.content import html_to_text
 from hub.db import db
@@ -23,7 +24,10 @@ from hub.dispatch import pauses as pauses_svc
 from hub.errors import HubError
 from hub.models import Account, AuditEntry, Dispatch, Post, Unit
 from hub.permissions import is_admin_of, is_editor_of, is_supervisor_over
-from hub.posts import service as posts_svc
+from hub.posts import access as post_access
+from hub.posts import comments as comments_svc
+from hub.posts import schedule as schedule_svc
+from hub.posts import withdraw as withdraw_svc
 from hub.web.base import run_action
 
 bp = Blueprint("approval", __name__)
@@ -37,7 +41,7 @@ UNIT_CHOICE_CODE = "code:"
 
 def _post_or_404(post_id: int) -> Post:
     try:
-        return posts_svc.get_post(db.session(), current_user, post_id)
+        return post_access.get_post(db.session(), current_user, post_id)
     except HubError:
         abort(404)
 
@@ -126,11 +130,11 @@ def review_post(post_id: int):  # type: ignore[no-untyped-def]
     context = {
         "post": post, "data": data, "rev": rev, "previews": _previews(s, post), "diffs": diffs,
         "progress": _progress(s, post), "history": _history(s, post),
-        "comments": posts_svc.list_comments(s, post), "can_review": can_review,
-        "check_labels": posts_svc.CHECK_LABELS, "step": data["step"],
+        "comments": comments_svc.list_comments(s, post), "can_review": can_review,
+        "check_labels": decisions_svc.CHECK_LABELS, "step": data["step"],
     }
     html = render_template("approval/review_post.html", **context)
-    if can_review or posts_svc.reviews_post(s, current_user, post):
+    if can_review or post_access.reviews_post(s, current_user, post):
         with db.transaction() as ws:
             queue_svc.record_view(ws, current_user, post)
     return html
@@ -141,15 +145,15 @@ def review_post(post_id: int):  # type: ignore[no-untyped-def]
 def review_approve(post_id: int):  # type: ignore[no-untyped-def]
     body: dict[str, Any] = {
         "revision_hash": request.form.get("revision_hash", ""), "comment": request.form.get("comment", ""),
-        "checks": {k: request.form.get(f"check_{k}") == "on" for k in posts_svc.CHECK_KEYS}}
+        "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CHECK_KEYS}}
     step = request.form.get("step", "")
     if step.isdigit():
         body["step"] = int(step)
     try:
         with db.transaction() as s:
-            post, _ids = posts_svc.approve_post(s, current_user, post_id, body)
+            post, _ids = decisions_svc.approve_post(s, current_user, post_id, body)
             status = post.status
-        posts_svc.enqueue_post_dispatches(current_app.config, db.session(), post_id)
+        schedule_svc.enqueue_post_dispatches(current_app.config, db.session(), post_id)
         flash(_("审核通过，已进入发布流程") if status in ("approved", "publishing") else _("审核通过，已转下一环节"),
               "success")
     except HubError as exc:
@@ -166,7 +170,7 @@ def review_reject(post_id: int):  # type: ignore[no-untyped-def]
     step = request.form.get("step", "")
     if step.isdigit():
         body["step"] = int(step)
-    if run_action(lambda s: posts_svc.reject_post(s, current_user, post_id, body), _("已退回编辑")) is None:
+    if run_action(lambda s: decisions_svc.reject_post(s, current_user, post_id, body), _("已退回编辑")) is None:
         return redirect(url_for("web.approval.review_post", post_id=post_id))
     return redirect(url_for("web.approval.review_queue"))
 
@@ -187,12 +191,12 @@ def review_controls(post: Post) -> dict[str, Any]:
 
     missed = post.status == "approved" and (post.publish_at is None or post.publish_at <= utcnow())
     return {
-        "can_schedule": may_time and post.status in posts_svc.SCHEDULABLE_STATUSES,
+        "can_schedule": may_time and post.status in schedule_svc.SCHEDULABLE_STATUSES,
         "can_cancel": may_time and post.status == "approved" and post.publish_at is not None
         and not missed,
         "waiting_for_time": post.status == "approved" and missed,
-        "can_withdraw": post.status in posts_svc.WITHDRAWABLE_STATUSES and posts_svc.may_withdraw(s, user, post),
-        "comments": posts_svc.list_comments(s, post),
+        "can_withdraw": post.status in withdraw_svc.WITHDRAWABLE_STATUSES and withdraw_svc.may_withdraw(s, user, post),
+        "comments": comments_svc.list_comments(s, post),
         "in_queue": post in queue_svc.awaiting_review(s, user),
         "pause": pause,
     }
@@ -201,7 +205,7 @@ def review_controls(post: Post) -> dict[str, Any]:
 @bp.post("/posts/<int:post_id>/comments")
 @login_required
 def post_comment(post_id: int):  # type: ignore[no-untyped-def]
-    run_action(lambda s: posts_svc.add_comment(s, current_user, post_id, {"body": request.form.get("body", "")}),
+    run_action(lambda s: comments_svc.add_comment(s, current_user, post_id, {"body": request.form.get("body", "")}),
                _("评论已发表"))
     return redirect(_safe_next(url_for("web.posts.post_page", post_id=post_id)))
 
@@ -216,9 +220,9 @@ def post_schedule(post_id: int):  # type: ignore[no-untyped-def]
         return redirect(url_for("web.posts.post_page", post_id=post_id))
     try:
         with db.transaction() as s:
-            post, _ids = posts_svc.schedule_post(s, current_user, post_id, {"publish_at": value})
+            post, _ids = schedule_svc.schedule_post(s, current_user, post_id, {"publish_at": value})
             status = post.status
-        posts_svc.enqueue_post_dispatches(current_app.config, db.session(), post_id)
+        schedule_svc.enqueue_post_dispatches(current_app.config, db.session(), post_id)
         flash(_("已开始发布") if status == "publishing" else _("发布时间已更新"), "success")
     except HubError as exc:
         flash(exc.message, "error")
@@ -228,7 +232,7 @@ def post_schedule(post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/posts/<int:post_id>/schedule/cancel")
 @login_required
 def post_schedule_cancel(post_id: int):  # type: ignore[no-untyped-def]
-    run_action(lambda s: posts_svc.cancel_schedule(s, current_user, post_id), _("已取消定时发布，请重新选择发布时间"))
+    run_action(lambda s: schedule_svc.cancel_schedule(s, current_user, post_id), _("已取消定时发布，请重新选择发布时间"))
     return redirect(url_for("web.posts.post_page", post_id=post_id))
 
 
@@ -238,7 +242,7 @@ def post_withdraw(post_id: int):  # type: ignore[no-untyped-def]
     from hub.dispatch.jobs.withdraw import enqueue_withdrawals
 
     result = run_action(
-        lambda s: posts_svc.withdraw_post(s, current_user, post_id, {"reason": request.form.get("reason", "")}),
+        lambda s: withdraw_svc.withdraw_post(s, current_user, post_id, {"reason": request.form.get("reason", "")}),
         _("已撤稿：正在从各平台撤下"))
     if result is not None:
         enqueue_withdrawals(current_app.config, result[1])

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import audit
+from hub.approval.decisions import CHECK_KEYS, CHECK_LABELS
 from hub.audit.search import post_entries
 from hub.i18n_marks import N_
 from hub.models import Account, Approval, Dispatch, Post, Revision, User
-from hub.posts.service import CHECK_KEYS, CHECK_LABELS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -21,7 +21,7 @@ from hub.audit import search as audit_search
 from hub.audit.report import action_label, build_record, local, render_pdf
 from hub.db import db
 from hub.errors import HubError
-from hub.posts import service as posts_svc
+from hub.posts import access as post_access
 
 bp = Blueprint("audit", __name__)
 
@@ -67,7 +67,7 @@ def audit_page():  # type: ignore[no-untyped-def]
 
 def _post_or_404(post_id: int) -> Any:
     try:
-        return posts_svc.get_post(db.session(), current_user, post_id)
+        return post_access.get_post(db.session(), current_user, post_id)
     except HubError:
         abort(404)
 

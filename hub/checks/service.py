@@ -215,7 +215,7 @@ def blocking(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # -- overrides ---------------------------------------------------------------------------------
 def may_override(session: Session, user: User, post: Post) -> bool:
     """A reviewer or admin of the post's unit who neither created nor edited the post."""
-    from hub.posts.service import contributors
+    from hub.posts.access import contributors
 
     if not (user.has_role("reviewer", post.unit_id) or is_admin_of(session, user, post.unit_id)):
         return False
@@ -229,7 +229,7 @@ def override_finding(session: Session, user: User, post_id: int, fid: str, body:
     (not before/in review, stale revision, already overridden), 400 bad body, 422 the finding
     does not block.
     """
-    from hub.posts.service import contributors, get_post
+    from hub.posts.access import contributors, get_post
 
     post = get_post(session, user, post_id, lock=True)
     if not (user.has_role("reviewer", post.unit_id) or is_admin_of(session, user, post.unit_id)):
@@ -317,7 +317,7 @@ def _preview_unit(session: Session, user: User, post_id: Any) -> int:
         return user.unit_id
     if not isinstance(post_id, int) or isinstance(post_id, bool):
         raise BadRequest("post_id 必须是稿件编号", code="invalid_post_id")
-    from hub.posts.service import get_post
+    from hub.posts.access import get_post
 
     return get_post(session, user, post_id).unit_id
 

@@ -7,8 +7,11 @@ from sqlalchemy import select
 
 from hub import audit
 from hub.api.base import body, lenient_body, user
+from hub.approval import decisions as decisions_svc
 from hub.db import db
 from hub.models import Post
+from hub.posts import access as post_access
+from hub.posts import schedule as schedule_svc
 from hub.posts import service as posts_svc
 from hub.serializers import post_json
 
@@ -39,7 +42,7 @@ def list_posts():  # type: ignore[no-untyped-def]
 @bp.get("/posts/<int:post_id>")
 def get_post(post_id: int):  # type: ignore[no-untyped-def]
     s = db.session()
-    return jsonify(post_json(s, posts_svc.get_post(s, user(), post_id)))
+    return jsonify(post_json(s, post_access.get_post(s, user(), post_id)))
 
 
 @bp.patch("/posts/<int:post_id>")
@@ -65,10 +68,10 @@ def approve_post(post_id: int):  # type: ignore[no-untyped-def]
 
     data = lenient_body()
     with db.transaction() as s:
-        post, to_enqueue = posts_svc.approve_post(s, user(), post_id, data)
+        post, to_enqueue = decisions_svc.approve_post(s, user(), post_id, data)
     enqueue_dispatches(current_app.config, to_enqueue)
     if post.status == "approved":  # scheduled: RQ runs the dispatches at publish_at
-        posts_svc.enqueue_post_dispatches(current_app.config, db.session(), post.id)
+        schedule_svc.enqueue_post_dispatches(current_app.config, db.session(), post.id)
     return jsonify(post_json(db.session(), post))
 
 
@@ -78,7 +81,7 @@ def approve_post(post_id: int):  # type: ignore[no-untyped-def]
 def reject_post(post_id: int):  # type: ignore[no-untyped-def]
     data = lenient_body()
     with db.transaction() as s:
-        post = posts_svc.reject_post(s, user(), post_id, data)
+        post = decisions_svc.reject_post(s, user(), post_id, data)
     return jsonify(post_json(db.session(), post))
 
 
@@ -87,7 +90,7 @@ def post_history(post_id: int):  # type: ignore[no-untyped-def]
     from hub.models import AuditEntry, Dispatch
 
     s = db.session()
-    post = posts_svc.get_post(s, user(), post_id)
+    post = post_access.get_post(s, user(), post_id)
     dispatch_ids = [str(i) for i in s.scalars(select(Dispatch.id).where(Dispatch.post_id == post.id))]
     entries = s.scalars(select(AuditEntry).where(
         ((AuditEntry.object_type == "post") & (AuditEntry.object_id == str(post.id)))

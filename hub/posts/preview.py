@@ -18,7 +18,7 @@ from sqlalchemy import select
 from hub.content import sanitize_html
 from hub.errors import BadRequest, Unprocessable
 from hub.models import Account
-from hub.posts import service as posts_svc
+from hub.posts import access as post_access
 from hub.web.base import PLATFORM_LABELS
 
 __all__ = ["preview"]
@@ -88,7 +88,7 @@ def preview(session: Any, user: Any, data: Any) -> dict[str, Any]:
     if post_id not in (None, ""):
         if not isinstance(post_id, int) or isinstance(post_id, bool):
             raise BadRequest("post_id 必须是稿件编号", code="invalid_post_id")
-        post = posts_svc.get_post(session, user, post_id)
+        post = post_access.get_post(session, user, post_id)
         unit_id = post.unit_id
         if post.current_revision is not None:
             post_cover = post.current_revision.cover_id

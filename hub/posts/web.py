@@ -20,10 +20,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from hub.approval import decisions as decisions_svc
 from hub.db import db
 from hub.errors import HubError
 from hub.models import Account, Dispatch, Media, Post
 from hub.permissions import visible_unit_ids
+from hub.posts import access as post_access
 from hub.posts import preview as preview_mod
 from hub.posts import service as posts_svc
 from hub.web.base import STATUS_LABELS, awaiting_review, run_action, status_label
@@ -153,14 +155,14 @@ def _variant_platforms(accounts: list[Account]) -> list[str]:
 
 
 def _local_input(dt: datetime | None) -> str:
-    from hub.posts.service import SHANGHAI
+    from hub.posts.schedule import SHANGHAI
 
     return dt.replace(tzinfo=UTC).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M") if dt else ""
 
 
 def _post_or_404(post_id: int) -> Post:
     try:
-        return posts_svc.get_post(db.session(), current_user, post_id)
+        return post_access.get_post(db.session(), current_user, post_id)
     except HubError:
         abort(404)
 
@@ -180,7 +182,7 @@ def post_page(post_id: int):  # type: ignore[no-untyped-def]
     accounts = {a.id: a for a in s.scalars(select(Account).where(
         Account.id.in_(post.current_revision.account_ids if post.current_revision else [])))}
     return render_template("posts/post.html", post=post, data=data, can_review=can_review, can_edit=can_edit,
-                           can_submit=can_submit, accounts=accounts, check_labels=posts_svc.CHECK_LABELS)
+                           can_submit=can_submit, accounts=accounts, check_labels=decisions_svc.CHECK_LABELS)
 
 
 @bp.get("/posts/<int:post_id>/status.json")
@@ -214,8 +216,8 @@ def approve(post_id: int):  # type: ignore[no-untyped-def]
     from hub.dispatch.jobs.publish import enqueue_dispatches
 
     body = {"revision_hash": request.form.get("revision_hash", ""), "comment": request.form.get("comment", ""),
-            "checks": {k: request.form.get(f"check_{k}") == "on" for k in posts_svc.CHECK_KEYS}}
-    result = run_action(lambda s: posts_svc.approve_post(s, current_user, post_id, body), _("审核通过"))
+            "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CHECK_KEYS}}
+    result = run_action(lambda s: decisions_svc.approve_post(s, current_user, post_id, body), _("审核通过"))
     if result:
         enqueue_dispatches(current_app.config, result[1])
     return redirect(url_for("web.posts.post_page", post_id=post_id))
@@ -225,7 +227,7 @@ def approve(post_id: int):  # type: ignore[no-untyped-def]
 @login_required
 def reject(post_id: int):  # type: ignore[no-untyped-def]
     body = {"reason": request.form.get("reason", ""), "revision_hash": request.form.get("revision_hash") or None}
-    run_action(lambda s: posts_svc.reject_post(s, current_user, post_id, body), _("已退回编辑"))
+    run_action(lambda s: decisions_svc.reject_post(s, current_user, post_id, body), _("已退回编辑"))
     return redirect(url_for("web.posts.post_page", post_id=post_id))
 
 

@@ -32,10 +32,11 @@ from adapters.base import Adapter, LostClaim, PlatformError, Publication, Publis
 from adapters.registry import UnknownPlatform, get_adapter
 from hub import audit
 from hub.accounts.service import decrypt_credentials
+from hub.approval.decisions import approval_set_valid
 from hub.db import db
 from hub.dispatch.pauses import publishing_paused
 from hub.models import DISPATCH_TERMINAL, Account, Dispatch, DispatchAttempt, Media, Post, utcnow
-from hub.posts.service import SHANGHAI, approval_set_valid
+from hub.posts.schedule import SHANGHAI
 from hub.queue import PlatformRateLimit, RedisTokenCache, get_queue, get_redis, platform_rates
 from hub.runtime import get_app
 
