@@ -1,0 +1,145 @@
+"""The contracts of the approval area: decisions on a post (docs/design.md §6.2), scheduling,
+withdrawal, chains, unit pauses, the review queue and revision diffs."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import ConfigDict, Field
+
+from hub.contracts import In, Out, Timestamp, UnitRef, UserRef
+from hub.posts.schemas import CommentOut
+
+
+# -- requests -------------------------------------------------------------------------------
+class Confirmations(In):
+    """The five confirmations of 国办发〔2018〕123号, each true (政治关、法律关、政策关、保密关、文字关)."""
+
+    political: bool
+    legal: bool
+    policy: bool
+    secrecy: bool
+    wording: bool
+
+
+class ApproveIn(In):
+    """Approve the current step of the revision with this hash. A missing hash or check is 400."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    revision_hash: str
+    checks: Confirmations
+    comment: str | None = Field(None, max_length=2000)
+    step: int | None = Field(None, ge=0, description="the step index the reviewer acts on (default: current)")
+
+
+class ReasonIn(In):
+    """{reason}: reject, withdraw (撤稿), suspend, pause."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    reason: str = Field(min_length=1)
+
+
+class OptionalReasonIn(In):
+    model_config = ConfigDict(extra="ignore")
+
+    reason: str | None = None
+
+
+class ScheduleIn(In):
+    publish_at: str | None = Field(json_schema_extra={"format": "date-time"},
+                                   description="ISO 8601; null: as soon as approved / now")
+
+
+class ChainStepIn(In):
+    name: str
+    role: str | None = None
+    unit: str | None = None
+    levels_up: int | None = None
+    users: list[str] | None = None
+    quorum: Literal["any", "all"] | None = None
+
+
+class ChainIn(In):
+    """A new chain version for the unit, or {inherit: true} to drop the unit's own chain."""
+
+    steps: list[ChainStepIn] | None = None
+    category: str | None = None
+    note: str | None = None
+    base_version: int | None = None
+    inherit: bool | None = None
+
+
+# -- responses ------------------------------------------------------------------------------
+class ChainView(Out):
+    model_config = ConfigDict(extra="allow")
+
+    unit: UnitRef
+    category: str | None
+    effective: dict[str, Any] | None
+    by_category: dict[str, Any]
+    own: Any
+    history: list[dict[str, Any]]
+    can_edit: bool
+
+
+class PauseOut(Out):
+    id: int
+    unit: str
+    unit_name: str
+    reason: str
+    paused_by: UserRef | None
+    paused_at: Timestamp | None
+    resumed_by: UserRef | None
+    resumed_at: Timestamp | None
+
+
+class PauseState(Out):
+    unit: str
+    paused: bool
+    pause: PauseOut | None
+    own: bool
+    released: int | None = Field(None, description="after resume: held dispatches queued again")
+
+
+class CommentList(Out):
+    comments: list[CommentOut]
+
+
+class QueueStep(Out):
+    index: int
+    name: str
+
+
+class QueuePost(Out):
+    id: int
+    title: str
+    unit: str
+    category: str
+    step: QueueStep
+    submitted_at: Timestamp | None
+    account_ids: list[int]
+
+
+class ReviewQueue(Out):
+    total: int
+    count: int
+    by_unit: dict[str, Any]
+    posts: list[QueuePost]
+
+
+class DiffLine(Out):
+    op: str
+    text: str
+
+
+class FieldDiff(Out):
+    field: str
+    lines: list[DiffLine]
+
+
+class DiffOut(Out):
+    current: int
+    base: int | None
+    changes: list[FieldDiff]
