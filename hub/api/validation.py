@@ -1,38 +1,30 @@
-"""Request bodies checked with the area schemas; a pydantic ``ValidationError`` becomes the API's own
-error (the same codes and zh-CN messages the API has always given, docs/design.md §4.6)."""
+"""The API's side of the contracts: request bodies validated with the area schemas, a pydantic
+``ValidationError`` turned into the API's own error (the same codes and zh-CN messages the API has
+always given, docs/design.md §4.6), and the shape of every error answer.
+
+The translation itself (:func:`hub.contracts.parse`) sits below the services, because the services
+validate with the models at the same point as before (docs/design.md §8: the body is checked after
+404, 403 and 409), and the web pages call the same services.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict
 
+from hub.api.base import body
 from hub.checks.schemas import Finding
-from hub.contracts import Out
-from hub.errors import BadRequest, HubError
+from hub.contracts import Out, Raise, parse
 
 M = TypeVar("M", bound=BaseModel)
 
-# field -> the error raised when that field is missing or wrong; "*" for any other problem.
-Errors = Mapping[str, HubError]
 
-
-def parse(model: type[M], data: Any, errors: Errors) -> M:
-    """``data`` validated as ``model``; on a problem, the error ``errors`` names for its first field."""
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise error_for(exc, errors) from None
-
-
-def error_for(exc: ValidationError, errors: Errors) -> HubError:
-    for problem in exc.errors():
-        loc = problem.get("loc") or ()
-        field = str(loc[0]) if loc else ""
-        if field in errors:
-            return errors[field]
-    return errors.get("*") or BadRequest("请求体格式不正确", code="invalid_body")
+def body_as(model: type[M], errors: Mapping[str, Raise], optional: bool = False) -> M:
+    """The request's JSON object (hub/api/base.py ``body``) validated as ``model``."""
+    data: Any = body(optional=optional)
+    return parse(model, data, errors)
 
 
 class ErrorBody(Out):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from hub.contracts import In, Out, Timestamp, UnitRef, UserRef
 from hub.posts.schemas import CommentOut
@@ -15,11 +15,13 @@ from hub.posts.schemas import CommentOut
 class Confirmations(In):
     """The five confirmations of 国办发〔2018〕123号, each true (政治关、法律关、政策关、保密关、文字关)."""
 
-    political: bool
-    legal: bool
-    policy: bool
-    secrecy: bool
-    wording: bool
+    model_config = ConfigDict(extra="ignore")
+
+    political: StrictBool
+    legal: StrictBool
+    policy: StrictBool
+    secrecy: StrictBool
+    wording: StrictBool
 
 
 class ApproveIn(In):
@@ -27,10 +29,15 @@ class ApproveIn(In):
 
     model_config = ConfigDict(extra="ignore")
 
-    revision_hash: str
+    revision_hash: StrictStr = Field(min_length=1)
     checks: Confirmations
-    comment: str | None = Field(None, max_length=2000)
+    comment: StrictStr = Field("", max_length=2000)
     step: int | None = Field(None, ge=0, description="the step index the reviewer acts on (default: current)")
+
+    @field_validator("comment", mode="before")
+    @classmethod
+    def _no_comment(cls, value: Any) -> Any:
+        return value or ""  # as before: an empty or null comment is no comment
 
 
 class ReasonIn(In):

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from hub.api.base import body, lenient_body, user
 from hub.api.openapi import contract
-from hub.api.validation import parse
+from hub.api.validation import body_as
 from hub.approval.schemas import OptionalReasonIn
 from hub.checks import inspections as inspection_svc
 from hub.checks import lexicon as lexicon_svc
@@ -205,7 +205,7 @@ def ack_alert(alert_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/checks")
 @contract("Run the content checks on text or HTML", out=ChecksOut, body=ChecksIn, errors={400: "bad body"})
 def checks():  # type: ignore[no-untyped-def]
-    data = parse(ChecksIn, body(), {"content": BadRequest("缺少 content（文本或 HTML）", code="missing_content")})
+    data = body_as(ChecksIn, {"content": BadRequest("缺少 content（文本或 HTML）", code="missing_content")})
     return jsonify(ChecksOut.model_validate({"findings": run_checks(data.content)}).dump())
 
 
