@@ -22,7 +22,7 @@ def spec(client: Any) -> dict[str, Any]:
 
 
 def _openapi_path(rule: str) -> str:
-    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{id}" if m.group(1).endswith("_id") else "{%s}" % m.group(1),
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: "{id}" if m.group(1).endswith("_id") else f"{{{m.group(1)}}}",
                   rule[len(PREFIX):])
 
 
