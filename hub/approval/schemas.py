@@ -79,15 +79,48 @@ class ChainIn(In):
 
 
 # -- responses ------------------------------------------------------------------------------
-class ChainView(Out):
-    model_config = ConfigDict(extra="allow")
+class ChainStepOut(Out):
+    name: str
+    role: str | None
+    unit: str | None
+    levels_up: int | None
+    users: list[str]
+    quorum: str
+    who: str = Field(description="who may take the step, in words")
 
+
+class ChainSource(Out):
+    chain_id: int
+    unit: str
+    unit_name: str
+    category: str | None
+    version: int
+
+
+class EffectiveChain(Out):
+    source: ChainSource | None = Field(description="the unit's version in force; null: the built-in 三审")
+    steps: list[ChainStepOut]
+
+
+class ChainVersion(Out):
+    id: int
+    unit: str
+    category: str | None
+    version: int
+    inherit: bool
+    steps: list[ChainStepOut]
+    note: str | None
+    created_by: UserRef | None
+    created_at: Timestamp | None
+
+
+class ChainView(Out):
     unit: UnitRef
     category: str | None
-    effective: dict[str, Any] | None
-    by_category: dict[str, Any]
-    own: Any
-    history: list[dict[str, Any]]
+    effective: EffectiveChain
+    by_category: dict[str, EffectiveChain]
+    own: list[ChainVersion]
+    history: list[ChainVersion]
     can_edit: bool
 
 

@@ -49,7 +49,7 @@ class AuditHistory(Out):
 class WitnessState(Out):
     entries: int | None
     checkpoints: int | None
-    last_checkpoint: Any
+    last_checkpoint: dict[str, Any] | None
     key_id: str | None
 
 

@@ -3,7 +3,7 @@ the lexicon and the 巡检 runs and alerts."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import ConfigDict, Field, RootModel
 
@@ -107,7 +107,7 @@ class ImportResult(Out):
 class ScanRunOut(Out):
     id: int
     trigger: str
-    day: Any
+    day: str = Field(description="Asia/Shanghai date, YYYY-MM-DD")
     status: str
     window_days: int | None
     lexicon_version: str | None
@@ -155,7 +155,7 @@ class AlertOut(Out):
     unit: str
     post_id: int | None
     account_id: int | None
-    findings: Any
+    findings: int = Field(description="how many new findings")
     summary: str
     created_at: Timestamp | None
     acknowledged_at: Timestamp | None
