@@ -31,12 +31,13 @@ class In(BaseModel):
 
 
 class Out(BaseModel):
-    """A response body; :meth:`dump` gives the JSON the API sends."""
+    """A response body; :meth:`dump` gives what the API hands to ``jsonify`` (plain Python values, so
+    the JSON is the same as before: integer keys, key order, ...)."""
 
     model_config = ConfigDict(extra="forbid")
 
     def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True)
+        return self.model_dump(exclude_unset=True)
 
 
 class UserRef(Out):

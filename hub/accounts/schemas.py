@@ -196,7 +196,7 @@ class VaultStatus(Out):
     message: str
     versions: list[int]
     current_version: int | None
-    credentials_per_version: dict[str, int]
+    credentials_per_version: dict[int, int]
     archived_versions: int
     min_decryption_version: int | None
     oldest_version_in_use: int | None

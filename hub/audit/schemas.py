@@ -46,17 +46,29 @@ class AuditHistory(Out):
     entries: list[AuditEntryOut]
 
 
+class ChainHead(Out):
+    seq: int
+    hash: str | None
+
+
+class CheckpointOut(Out):
+    seq: int
+    hash: str
+    at: str
+    kind: str
+
+
 class WitnessState(Out):
     entries: int | None
     checkpoints: int | None
-    last_checkpoint: dict[str, Any] | None
+    last_checkpoint: CheckpointOut | None
     key_id: str | None
 
 
 class AuditVerifyOut(Out):
     ok: bool
     entries: int
-    head: str | None
+    head: ChainHead | None
     witness: WitnessState
     warnings: list[str]
     start: int | None = None
