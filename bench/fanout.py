@@ -93,10 +93,10 @@ def seed(app: Any, base: str, n: int) -> tuple[int, list[int]]:
     import requests
 
     from hub import audit
-    from hub.db import db
-    from hub.accounts.service import create_account, set_credentials
-    from hub.org.service import create_unit, create_user
     from hub.accounts.filing import approve_through_chain
+    from hub.accounts.service import create_account, set_credentials
+    from hub.db import db
+    from hub.org.service import create_unit, create_user
     from hub.posts.service import create_post, submit_post
 
     token = audit.current_actor.set(audit.Actor.system("bench"))
@@ -163,11 +163,11 @@ def run_hub(n: int, workers: int) -> dict[str, float]:
         from sqlalchemy import select
 
         from hub import create_app
+        from hub.bootstrap import initialise
         from hub.db import db
         from hub.dispatch.jobs.publish import enqueue_dispatches
         from hub.models import Dispatch, DispatchAttempt
         from hub.queue import get_redis
-        from hub.bootstrap import initialise
 
         app = create_app()
         with app.app_context():

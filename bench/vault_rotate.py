@@ -40,11 +40,11 @@ def main() -> None:
     from sqlalchemy import func, insert, select
 
     from hub import audit, create_app
-    from hub.db import db
-    from hub.models import Account, Credential, Unit, utcnow
     from hub.accounts.service import decrypt_credentials
     from hub.accounts.vault_admin import ensure_current_key, rotate
     from hub.bootstrap import initialise
+    from hub.db import db
+    from hub.models import Account, Credential, Unit, utcnow
     from hub.vault import Sealed
 
     app = create_app({"RATELIMIT_STORAGE_URI": "memory://"})

@@ -111,8 +111,8 @@ def instance(tmp_path: Path, database_url: str, redis_url: str, monkeypatch: pyt
 @pytest.fixture
 def app(instance: dict[str, str]) -> Iterator[Any]:
     from hub import create_app
-    from hub.runtime import set_app
     from hub.bootstrap import initialise
+    from hub.runtime import set_app
 
     app = create_app({"TESTING": True, "RATELIMIT_KEY_PREFIX": instance["HUB_QUEUE"]})
     set_app(app)
@@ -180,9 +180,9 @@ class Factory:
         """A WeChat account; ``filed`` (default) runs its 备案 through the supervisors on its path,
         so it is active (a supervisor is added at the root unit when the path has none)."""
         from hub import audit
-        from hub.models import Unit
-        from hub.accounts.service import create_account, set_credentials
         from hub.accounts.filing import approve_through_chain, supervisors_at
+        from hub.accounts.service import create_account, set_credentials
+        from hub.models import Unit
 
         if filed:
             with db.transaction() as s:

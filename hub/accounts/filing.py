@@ -65,7 +65,7 @@ class Step:
     decision: FilingDecision | None
 
     def to_dict(self) -> dict[str, Any]:
-        from hub.serializers import iso
+        from hub.times import iso
 
         d = self.decision
         return {"level": self.index, "unit": self.unit.to_ref(), "state": self.state,
@@ -312,7 +312,7 @@ def naming_warnings(session: Session, account: Account) -> list[str]:
 # -- JSON -----------------------------------------------------------------------------------
 def filing_json(session: Session, f: Filing) -> dict[str, Any]:
     """A filing with its steps (who approved each level, which is due, which were skipped)."""
-    from hub.serializers import iso
+    from hub.times import iso
 
     cur = current_index(session, f)
     return {"id": f.id, "kind": f.kind, "status": f.status, "reason": f.reason, "snapshot": f.snapshot or {},
@@ -326,7 +326,7 @@ def filing_details(account: Account, viewer: User) -> dict[str, Any]:
     from sqlalchemy.orm import object_session
 
     from hub.permissions import overseen_unit_ids
-    from hub.serializers import iso
+    from hub.times import iso
 
     session = object_session(account)
     if session is None or account.unit_id not in overseen_unit_ids(session, viewer):

@@ -554,7 +554,7 @@ def decrypt_credentials(account: Account, vault: Vault) -> dict[str, str]:
 
 def credential_status(account: Account) -> dict[str, dict[str, Any]]:
     """Per field: set or missing, when last changed, rotation due, previous version kept until; never a value."""
-    from hub.serializers import iso
+    from hub.times import iso
 
     adapter = get_adapter(account.platform)
     have = {c.field: c for c in account.credentials}

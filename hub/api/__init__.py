@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, current_app, jsonify
+from flask.typing import ResponseReturnValue
+from pydantic import ConfigDict
 
 from hub.accounts import api as accounts_api
 from hub.api.base import _token_key, bp
+from hub.api.openapi import check_response, contract, spec
 from hub.approval import api as approval_api
 from hub.audit import api as audit_api
 from hub.checks import api as checks_api
+from hub.contracts import Out
 from hub.dispatch import api as dispatch_api
 from hub.extensions import csrf, limiter
 from hub.posts import api as posts_api
@@ -18,12 +24,24 @@ for _child in CHILDREN:
     bp.register_blueprint(_child.bp)
 
 
+bp.after_request(check_response)
+
+
+class OpenApiDocument(Out):
+    """This document (OpenAPI 3.1)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
+
+
 @bp.get("/openapi.json")
-def openapi():  # type: ignore[no-untyped-def]
-    from hub.api.openapi import spec
-
-    return jsonify(spec())
-
+@contract("This document: the API described by its own contracts", out=OpenApiDocument, public=True)
+def openapi() -> ResponseReturnValue:
+    return jsonify(spec(current_app))
 
 
 def init_app(app: Flask) -> None:

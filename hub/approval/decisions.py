@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic_core import ErrorDetails
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub import audit
 from hub.approval.chains import Chain, Step, chain_for
+from hub.approval.schemas import ApproveIn
 from hub.content import revision_hash
+from hub.contracts import ROOT, Raise, parse
 from hub.errors import BadRequest, Conflict, Forbidden, Unprocessable
 from hub.i18n_marks import N_
 from hub.models import Approval, Post, Revision, User, utcnow
@@ -31,17 +34,23 @@ CHECK_LABELS = {"political": N_("政治关"), "legal": N_("法律关"), "policy"
                 "wording": N_("文字关")}
 
 
-def _parse_checks(body: dict) -> dict[str, bool]:
-    checks = body.get("checks")
-    if not isinstance(checks, dict):
-        raise BadRequest("缺少五项审核确认 checks（政治关、法律关、政策关、保密关、文字关）", code="missing_checks")
-    missing = [k for k in CHECK_KEYS if k not in checks]
+def _checks_error(problems: list[ErrorDetails]) -> BadRequest:
+    """The five confirmations: which one is missing, or that they must be booleans."""
+    if any(len(p["loc"]) == 1 for p in problems):
+        return BadRequest("缺少五项审核确认 checks（政治关、法律关、政策关、保密关、文字关）", code="missing_checks")
+    missing = [k for k in CHECK_KEYS if any(p["loc"][1:] == (k,) and p["type"] == "missing" for p in problems)]
     if missing:
-        raise BadRequest("缺少审核确认项：" + "、".join(CHECK_LABELS[k] for k in missing), code="missing_checks",
-                         missing=missing)
-    if not all(isinstance(checks[k], bool) for k in CHECK_KEYS):
-        raise BadRequest("审核确认项必须是布尔值", code="invalid_checks")
-    return {k: checks[k] for k in CHECK_KEYS}
+        return BadRequest("缺少审核确认项：" + "、".join(CHECK_LABELS[k] for k in missing), code="missing_checks",
+                          missing=missing)
+    return BadRequest("审核确认项必须是布尔值", code="invalid_checks")
+
+
+APPROVE_ERRORS: dict[str, Raise] = {
+    ROOT: BadRequest("请求体必须是 JSON 对象", code="invalid_body"),
+    "revision_hash": BadRequest("缺少 revision_hash：审核必须针对确定的版本", code="missing_revision_hash"),
+    "checks": _checks_error,
+    "comment": BadRequest(f"comment 必须是不超过 {MAX_COMMENT} 个字符的字符串", code="invalid_comment"),
+}
 
 
 def _requested_step(body: Any) -> int | None:
@@ -122,15 +131,8 @@ def eligible_for_step(session: Session, post: Post, chain: Chain, index: int, re
 def approve_post(session: Session, user: User, post_id: int, body: Any) -> tuple[Post, list[int]]:
     """Approve the current step. Returns the post and the ids of dispatches to enqueue now."""
     post, chain, rev, step = _reviewable(session, user, post_id, body)
-    if not isinstance(body, dict):
-        raise BadRequest("请求体必须是 JSON 对象", code="invalid_body")
-    given_hash = body.get("revision_hash")
-    if not isinstance(given_hash, str) or not given_hash:
-        raise BadRequest("缺少 revision_hash：审核必须针对确定的版本", code="missing_revision_hash")
-    checks = _parse_checks(body)
-    comment = body.get("comment") or ""
-    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
-        raise BadRequest(f"comment 必须是不超过 {MAX_COMMENT} 个字符的字符串", code="invalid_comment")
+    data = parse(ApproveIn, body, APPROVE_ERRORS)  # the body after 404/403/409 (docs/design.md §8)
+    given_hash, checks, comment = data.revision_hash, data.checks.model_dump(), data.comment
     if given_hash != rev.hash:
         raise Conflict("稿件已被修改，您审核的不是最新版本，请刷新后重新审核", code="stale_revision",
                        current_hash=rev.hash)

@@ -111,7 +111,7 @@ def queue_view(session: Session, user: User, flt: QueueFilter) -> QueueView:
 
 
 def queue_json(view: QueueView) -> dict[str, Any]:
-    from hub.serializers import iso
+    from hub.times import iso
 
     return {"total": view.total, "count": len(view.posts), "by_unit": view.by_unit,
             "posts": [{"id": p.id, "title": p.current_revision.title if p.current_revision else "",

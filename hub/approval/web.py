@@ -113,7 +113,7 @@ def _progress(s: Any, post: Post) -> list[dict[str, Any]]:
 @bp.get("/review/<int:post_id>")
 @login_required
 def review_post(post_id: int):  # type: ignore[no-untyped-def]
-    from hub.serializers import post_json
+    from hub.posts.api import post_json
 
     s = db.session()
     post = _post_or_404(post_id)

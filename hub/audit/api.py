@@ -12,7 +12,9 @@ from flask import Blueprint, current_app, jsonify, request
 
 from hub import audit
 from hub.api.base import user
+from hub.api.openapi import contract
 from hub.audit import search as audit_search
+from hub.audit.schemas import AuditPage, AuditVerifyOut
 from hub.db import db
 
 bp = Blueprint("audit", __name__)
@@ -20,6 +22,10 @@ __all__ = ["bp"]
 
 
 @bp.get("/audit")
+@contract("Audit entries of the caller's unit subtree", out=AuditPage, errors={
+    403: "not an admin or supervisor", 400: "bad paging"}, query={
+        "after": int, "limit": int, "actor": str, "action": str, "object_type": str, "object_id": str,
+        "unit": str, "from": str, "to": str})
 def audit_list():  # type: ignore[no-untyped-def]
     """Entries of the caller's unit subtree after ``after``, at most ``limit`` (≤ 1000), oldest first."""
     s = db.session()
@@ -27,11 +33,12 @@ def audit_list():  # type: ignore[no-untyped-def]
     after, limit = audit_search.parse_paging(request.args)
     flt = audit_search.parse_filter(request.args)
     rows, more = audit_search.page(s, scope, flt, after=after or 0, limit=limit)
-    return jsonify({"entries": [audit.entry_to_dict(e, with_chain=True) for e in rows],
-                    "next_after": int(rows[-1].seq) if more and rows else None})
+    return jsonify(AuditPage.model_validate({"entries": [audit.entry_to_dict(e, with_chain=True) for e in rows],
+                                             "next_after": int(rows[-1].seq) if more and rows else None}).dump())
 
 
 @bp.get("/audit/verify")
+@contract("Verify the audit chain", out=AuditVerifyOut, errors={403: "not an admin or supervisor"})
 def audit_verify():  # type: ignore[no-untyped-def]
     """Verify the whole trail: {ok, entries, head, witness, warnings[, first_bad_seq, reason]}."""
     s = db.session()
@@ -39,4 +46,5 @@ def audit_verify():  # type: ignore[no-untyped-def]
         from hub.errors import Forbidden
 
         raise Forbidden("只有管理员和主管单位可以校验审计日志", code="not_auditor")
-    return jsonify(audit.verify(s, current_app.extensions.get("hub_witness")).to_dict())
+    return jsonify(AuditVerifyOut.model_validate(audit.verify(s, current_app.extensions.get("hub_witness")).to_dict())
+                   .dump())

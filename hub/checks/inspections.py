@@ -96,7 +96,7 @@ def start_run(session: Session, user: User, app: Any) -> ScanRun:
 
 
 def run_json(run: ScanRun) -> dict[str, Any]:
-    from hub.serializers import iso
+    from hub.times import iso
 
     return {"id": run.id, "trigger": run.trigger, "day": run.day, "status": run.status,
             "window_days": run.window_days, "lexicon_version": run.lexicon_version,
@@ -115,7 +115,7 @@ def finding_json(f: ScanFinding) -> dict[str, Any]:
 
 
 def alert_json(a: CheckAlert) -> dict[str, Any]:
-    from hub.serializers import iso
+    from hub.times import iso
 
     return {"id": a.id, "run_id": a.run_id, "unit": a.unit.code, "post_id": a.post_id, "account_id": a.account_id,
             "findings": a.findings, "summary": a.summary, "created_at": iso(a.created_at),

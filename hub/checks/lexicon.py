@@ -94,7 +94,7 @@ def new_version(session: Session, user: User | None, unit: Unit | None, summary:
 
 
 def version_json(v: LexiconVersion) -> dict[str, Any]:
-    from hub.serializers import iso
+    from hub.times import iso
 
     return {"number": v.number, "label": checks_svc.version_label(v.number), "files_version": v.files_version,
             "summary": v.summary, "unit": v.unit.code if v.unit else None,
@@ -469,7 +469,7 @@ def browse(session: Session, user: User, *, category: str = "", q: str = "", pag
 
 
 def entry_json(e: LexiconEntry) -> dict[str, Any]:
-    from hub.serializers import iso
+    from hub.times import iso
 
     return {"id": e.id, "unit": e.unit.code, "category": e.category, "wrong": e.wrong, "right": e.right,
             "severity": e.severity, "reason": e.reason, "exceptions": list(checks_svc.split_exceptions(e.exceptions)),
@@ -481,7 +481,7 @@ def entry_json(e: LexiconEntry) -> dict[str, Any]:
 
 
 def disable_json(d: LexiconDisable) -> dict[str, Any]:
-    from hub.serializers import iso
+    from hub.times import iso
 
     return {"id": d.id, "unit": d.unit.code, "rule": d.rule, "reason": d.reason, "active": d.active,
             "version_added": checks_svc.version_label(d.version_added),

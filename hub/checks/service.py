@@ -202,7 +202,7 @@ def findings_for_revision(session: Session, rev: Revision) -> list[dict[str, Any
 
 
 def override_json(o: FindingOverride) -> dict[str, Any]:
-    from hub.serializers import iso
+    from hub.times import iso
 
     return {"by": o.user.to_ref(), "reason": o.reason, "at": iso(o.at), "lexicon_version": o.lexicon_version}
 

@@ -12,22 +12,34 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify
 
 from hub.api.base import body, user
+from hub.api.openapi import contract
+from hub.contracts import NoBody
 from hub.db import db
 from hub.dispatch import service as dispatches_svc
+from hub.dispatch.schemas import DispatchOut, PlatformList
 from hub.errors import Conflict
 
 bp = Blueprint("dispatch", __name__)
 __all__ = ["bp"]
 
 
+SEEN = {404: "not found or not visible to the caller"}
+
+
 @bp.get("/dispatches/<int:dispatch_id>")
+@contract("A dispatch with its attempt history (attempts_log) and reconciliation state", out=DispatchOut,
+          errors=SEEN)
 def get_dispatch(dispatch_id: int):  # type: ignore[no-untyped-def]
     s = db.session()
     d = dispatches_svc.get_dispatch(s, user(), dispatch_id)
-    return jsonify(dispatches_svc.dispatch_json(s, d))
+    return jsonify(DispatchOut.model_validate(dispatches_svc.dispatch_json(s, d)).dump())
 
 
 @bp.post("/dispatches/<int:dispatch_id>/retry")
+@contract("Admins: retry a failed dispatch once reconciliation confirmed the platform holds nothing "
+          "(409 not_reconciled starts that check)", out=DispatchOut, body=NoBody, body_required=False, errors={
+              **SEEN, 403: "not an admin of the account's unit",
+              409: "not failed / not reconciled / stale revision", 400: "bad body"})
 def retry_dispatch(dispatch_id: int):  # type: ignore[no-untyped-def]
     from hub.dispatch.jobs.publish import enqueue, publish_dispatch
     from hub.dispatch.jobs.reconcile import reconcile_dispatch
@@ -42,10 +54,12 @@ def retry_dispatch(dispatch_id: int):  # type: ignore[no-untyped-def]
         raise
     enqueue(current_app.config, publish_dispatch, d.id)
     s = db.session()
-    return jsonify(dispatches_svc.dispatch_json(s, dispatches_svc.get_dispatch(s, user(), dispatch_id)))
+    d = dispatches_svc.get_dispatch(s, user(), dispatch_id)
+    return jsonify(DispatchOut.model_validate(dispatches_svc.dispatch_json(s, d)).dump())
 
 
 @bp.get("/platforms")
+@contract("Enabled platforms: label, content limits and credential fields", out=PlatformList)
 def list_platforms():  # type: ignore[no-untyped-def]
     from adapters.registry import get_adapter, platforms
 
@@ -55,4 +69,4 @@ def list_platforms():  # type: ignore[no-untyped-def]
         cls = get_adapter(name)
         out.append({"platform": name, "label": cls.label, "limits": dict(cls.limits),
                     "credentials": cls.credential_schema()["fields"]})
-    return jsonify({"platforms": out})
+    return jsonify(PlatformList.model_validate({"platforms": out}).dump())

@@ -115,7 +115,7 @@ def resume_unit(session: Session, user: User, code: Any, body: Any) -> tuple[Uni
 def pause_json(p: UnitPause | None) -> dict[str, Any] | None:
     if p is None:
         return None
-    from hub.serializers import iso
+    from hub.times import iso
 
     return {"id": p.id, "unit": p.unit.code, "unit_name": p.unit.name, "reason": p.reason,
             "paused_by": p.paused_by.to_ref() if p.paused_by else None, "paused_at": iso(p.paused_at),

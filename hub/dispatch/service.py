@@ -17,7 +17,7 @@ from hub import audit
 from hub.errors import Conflict, Forbidden, NotFound
 from hub.models import Dispatch, DispatchAttempt, User, utcnow
 from hub.permissions import can_see_post, is_admin_of
-from hub.serializers import iso
+from hub.times import iso
 
 
 def get_dispatch(session: Session, user: User, dispatch_id: int) -> Dispatch:

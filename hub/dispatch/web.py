@@ -28,7 +28,7 @@ from hub.errors import Conflict, HubError
 from hub.extensions import csrf, limiter
 from hub.models import Account, Dispatch, DispatchAttempt, Post, utcnow
 from hub.permissions import is_admin_of, overseen_unit_ids
-from hub.serializers import iso
+from hub.times import iso
 
 bp = Blueprint("dispatch", __name__)
 

@@ -2,24 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, jsonify, request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from hub import audit
 from hub.api.base import body, lenient_body, user
+from hub.api.openapi import contract
 from hub.approval import decisions as decisions_svc
+from hub.approval.schemas import ApproveIn, ReasonIn
+from hub.audit.schemas import AuditHistory
+from hub.checks.service import findings_for_revision
+from hub.contracts import NoBody
 from hub.db import db
 from hub.models import Post
 from hub.posts import access as post_access
 from hub.posts import schedule as schedule_svc
 from hub.posts import service as posts_svc
-from hub.serializers import post_json
+from hub.posts.schemas import PostBrief, PostIn, PostList, PostOut, PostPatch
 
 bp = Blueprint("posts", __name__)
+
+SEEN = {404: "not found or not visible to the caller"}
+STATE = {**SEEN, 403: "the caller's role can never do this", 409: "the post's state forbids it now"}
+
+
+def post_json(session: Session, post: Post) -> dict[str, Any]:
+    """A post as the API and the post pages show it, with its current revision's findings."""
+    rev = post.current_revision
+    return PostOut.of(session, post, findings_for_revision(session, rev) if rev else []).dump()
 
 
 # -- posts -------------------------------------------------------------------------------
 @bp.post("/posts")
+@contract("Create a post (draft)", out=PostOut, status=201, body=PostIn, errors={
+    403: "not an editor", 409: "target account not active", 400: "bad body", 422: "invalid content"})
 def create_post():  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         post = posts_svc.create_post(s, user(), body())
@@ -27,6 +46,7 @@ def create_post():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/posts")
+@contract("Posts the caller may see (newest first, at most 200)", out=PostList, query={"status": str})
 def list_posts():  # type: ignore[no-untyped-def]
     from hub.permissions import visible_unit_ids
 
@@ -36,16 +56,19 @@ def list_posts():  # type: ignore[no-untyped-def]
     stmt = select(Post).where(Post.unit_id.in_(units)).order_by(Post.id.desc()).limit(200)
     if status:
         stmt = stmt.where(Post.status == status)
-    return jsonify({"posts": [post_json(s, p, brief=True) for p in s.scalars(stmt).unique()]})
+    return jsonify(PostList(posts=[PostBrief.of(p) for p in s.scalars(stmt).unique()]).dump())
 
 
 @bp.get("/posts/<int:post_id>")
+@contract("A post with revision, approvals, findings and dispatches", out=PostOut, errors=SEEN)
 def get_post(post_id: int):  # type: ignore[no-untyped-def]
     s = db.session()
     return jsonify(post_json(s, post_access.get_post(s, user(), post_id)))
 
 
 @bp.patch("/posts/<int:post_id>")
+@contract("Edit: a new revision; approvals void; back to draft", out=PostOut, body=PostPatch, errors={
+    **STATE, 403: "not an editor", 400: "bad body", 422: "invalid"})
 def patch_post(post_id: int):  # type: ignore[no-untyped-def]
     with db.transaction() as s:
         post = posts_svc.update_post(s, user(), post_id, body())
@@ -53,6 +76,8 @@ def patch_post(post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/posts/<int:post_id>/submit")
+@contract("Submit for review", out=PostOut, body=NoBody, body_required=False, errors={
+    **STATE, 409: "not draft/rejected", 422: "blocked by content checks (error.findings)"})
 def submit_post(post_id: int):  # type: ignore[no-untyped-def]
     body(optional=True)
     with db.transaction() as s:
@@ -61,6 +86,9 @@ def submit_post(post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/posts/<int:post_id>/approve")
+@contract("Approve the current step", out=PostOut, body=ApproveIn, errors={
+    **SEEN, 403: "role can never approve / own revision", 409: "not in review, stale hash, step taken, already acted",
+    400: "missing hash or check", 422: "a check not confirmed"})
 def approve_post(post_id: int):  # type: ignore[no-untyped-def]
     from flask import current_app
 
@@ -78,6 +106,8 @@ def approve_post(post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/posts/<int:post_id>/reject")
+@contract("Reject back to the editor", out=PostOut, body=ReasonIn, errors={
+    **STATE, 400: "missing reason"})
 def reject_post(post_id: int):  # type: ignore[no-untyped-def]
     data = lenient_body()
     with db.transaction() as s:
@@ -86,6 +116,8 @@ def reject_post(post_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/posts/<int:post_id>/history")
+@contract("The post's audit entries (and its dispatches'), for anyone who may see the post",
+          out=AuditHistory, errors=SEEN)
 def post_history(post_id: int):  # type: ignore[no-untyped-def]
     from hub.models import AuditEntry, Dispatch
 
@@ -96,6 +128,6 @@ def post_history(post_id: int):  # type: ignore[no-untyped-def]
         ((AuditEntry.object_type == "post") & (AuditEntry.object_id == str(post.id)))
         | ((AuditEntry.object_type == "dispatch") & (AuditEntry.object_id.in_(dispatch_ids or ["-"])))
     ).order_by(AuditEntry.seq)).all()
-    return jsonify({"entries": [audit.entry_to_dict(e) for e in entries]})
+    return jsonify(AuditHistory.model_validate({"entries": [audit.entry_to_dict(e) for e in entries]}).dump())
 
 

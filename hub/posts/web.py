@@ -170,7 +170,7 @@ def _post_or_404(post_id: int) -> Post:
 @bp.get("/posts/<int:post_id>")
 @login_required
 def post_page(post_id: int):  # type: ignore[no-untyped-def]
-    from hub.serializers import post_json
+    from hub.posts.api import post_json
 
     s = db.session()
     post = _post_or_404(post_id)

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner
 from support import PASSWORD, Api
 
+from hub.accounts.service import decrypt_credentials
 from hub.cli import main
 from hub.db import db
 from hub.models import Account, AuditEntry, Credential, CredentialArchive, RotationTask, utcnow
-from hub.accounts.service import decrypt_credentials
 
 
 def web_login(client: Any, username: str) -> None:

@@ -19,9 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from hub import audit
+from hub.audit.witness import checkpoint_message, key_id
 from hub.db import db
 from hub.models import utcnow
-from hub.audit.witness import checkpoint_message, key_id
 
 
 def witness(app: Any) -> Any:

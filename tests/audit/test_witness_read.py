@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from hub.audit import witness as witness_mod
+
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 
 

@@ -6,9 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from hub.bootstrap import alembic_config
 from hub.db import db
 from hub.models import Base
-from hub.bootstrap import alembic_config
 
 
 def test_single_head(app):

@@ -57,8 +57,8 @@ def test_attention_list_is_for_admins_and_supervisors(app, world, client):
 
 
 def _submitted_dispatch(app, world, publish_id):
-    from hub.models import Dispatch
     from hub.accounts.service import set_credentials
+    from hub.models import Dispatch
 
     post_id = approve_post(world["api"], world["accounts"][:1])
     (d,) = dispatches(app, [post_id])
@@ -148,8 +148,8 @@ def _serve(module):
 
 def _account(app, platform, name, base, creds):
     from hub import audit
-    from hub.accounts.service import create_account, set_credentials
     from hub.accounts.filing import approve_through_chain
+    from hub.accounts.service import create_account, set_credentials
 
     with app.app_context():
         with db.transaction() as s:

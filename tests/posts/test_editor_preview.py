@@ -30,8 +30,8 @@ def _login(client: Any, username: str) -> str:
 
 
 def _account(unit: str, platform: str, name: str) -> int:
-    from hub.accounts.service import create_account
     from hub.accounts.filing import approve_through_chain
+    from hub.accounts.service import create_account
 
     with db.transaction() as s:
         token = audit.current_actor.set(audit.Actor.system("test"))

@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
 from support import ALL_CHECKS, PASSWORD, Api, run_burst_worker
 
+from hub.audit.export import export
 from hub.cli import main
 from hub.db import db
 from hub.queue import get_redis
-from hub.audit.export import export
 
 
 class Recorder(Api):

@@ -13,10 +13,10 @@ from typing import Any
 from click.testing import CliRunner
 from support import PASSWORD
 
+from hub.accounts.service import decrypt_credentials
 from hub.cli import main
 from hub.db import db
 from hub.models import Account, AuditEntry, Credential, CredentialArchive
-from hub.accounts.service import decrypt_credentials
 from hub.vault import parse_keys
 
 

@@ -1,0 +1,196 @@
+"""The contracts of the posts area: what POST/PATCH /posts accept and what a post looks like as JSON
+(docs/design.md §6.2). Declared once: the API's output, the editor's form fields and
+/api/v1/openapi.json all come from these models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hub.checks.schemas import Finding
+from hub.contracts import In, Out, Timestamp, UserRef
+from hub.models import Approval, Dispatch, Post, Revision
+from hub.times import iso
+
+
+# -- requests -------------------------------------------------------------------------------
+class Variant(In):
+    """Per-platform wording: {title?, summary?, text?, mass_send?} (every value a string)."""
+
+    title: str | None = None
+    summary: str | None = None
+    text: str | None = None
+    mass_send: str | None = None
+
+
+class PostPatch(In):
+    """Any post field: a new revision, approvals void, status back to draft (docs/design.md §6.2)."""
+
+    title: str | None = Field(None, max_length=200)
+    content: str | None = Field(None, description="HTML")
+    summary: str | None = Field(None, max_length=1000)
+    author: str | None = Field(None, max_length=64, description="the byline shown on the platform (作者)")
+    category: str | None = Field(None, max_length=64)
+    is_original: bool | None = None
+    source_url: str | None = Field(None, max_length=500, description="http:// or https://")
+    cover: str | int | None = Field(None, description="a data: URL or a media id; none: the account's default cover")
+    variants: dict[str, Variant] | None = Field(None, description="{platform: {title?, summary?, text?, mass_send?}}")
+    account_ids: list[int] | None = None
+    publish_at: str | None = Field(None, json_schema_extra={"format": "date-time"},
+                                   description="ISO 8601; without an offset: Asia/Shanghai; null: at once")
+
+
+class PostIn(PostPatch):
+    """A new post (a draft)."""
+
+    title: str = Field(max_length=200)  # type: ignore[assignment]
+    content: str = Field(description="HTML")  # type: ignore[assignment]
+    account_ids: list[int] = Field(min_length=1)  # type: ignore[assignment]
+
+
+class CommentIn(In):
+    body: str = Field(min_length=1)
+
+
+# -- responses ------------------------------------------------------------------------------
+class RevisionRef(Out):
+    number: int
+    hash: str
+
+
+class RevisionOut(RevisionRef):
+    """A revision's content: what the hash covers (docs/design.md §4.1)."""
+
+    title: str
+    content: str
+    summary: str
+    author: str
+    category: str
+    is_original: bool
+    source_url: str
+    cover: int | None
+    variants: dict[str, dict[str, str]]
+    account_ids: list[int]
+    created_by: UserRef
+    created_at: Timestamp | None
+
+    @classmethod
+    def of(cls, rev: Revision) -> RevisionOut:
+        return cls(number=rev.number, hash=rev.hash, title=rev.title, content=rev.content, summary=rev.summary,
+                   author=rev.author, category=rev.category, is_original=rev.is_original,
+                   source_url=rev.source_url, cover=rev.cover_id, variants=rev.variants or {},
+                   account_ids=list(rev.account_ids or []), created_by=UserRef.model_validate(rev.created_by.to_ref()),
+                   created_at=iso(rev.created_at))
+
+
+class StepOut(Out):
+    index: int
+    name: str | None = Field(description="the current step's name while in review")
+    total: int
+
+
+class ApprovalOut(Out):
+    step: int
+    step_name: str
+    reviewer: UserRef
+    decision: str = Field(description='"approved" or "rejected"')
+    revision_hash: str
+    checks: dict[str, bool]
+    comment: str
+    at: Timestamp | None
+    voided: bool
+
+    @classmethod
+    def of(cls, a: Approval) -> ApprovalOut:
+        return cls(step=a.step, step_name=a.step_name, reviewer=UserRef.model_validate(a.reviewer.to_ref()), decision=a.decision,
+                   revision_hash=a.revision_hash, checks=a.checks or {}, comment=a.comment, at=iso(a.at),
+                   voided=a.voided)
+
+
+class PostDispatchOut(Out):
+    """One target account's dispatch as the post shows it."""
+
+    id: int
+    account_id: int
+    account: str
+    platform: str
+    status: str
+    platform_ref: str | None
+    url: str | None
+    attempts: int = Field(description="how many attempts were made")
+    error: str | None
+    revision: int
+    published_at: Timestamp | None
+
+    @classmethod
+    def of(cls, d: Dispatch) -> PostDispatchOut:
+        return cls(id=d.id, account_id=d.account_id, account=d.account.name, platform=d.account.platform,
+                   status=d.status, platform_ref=d.platform_ref, url=d.url, attempts=d.attempts, error=d.error,
+                   revision=d.revision.number, published_at=iso(d.published_at))
+
+
+class PostBrief(Out):
+    """A post in a list: no content, approvals or dispatches."""
+
+    id: int
+    unit: str
+    status: str
+    title: str
+    revision: RevisionRef | None
+    creator: UserRef
+    publish_at: Timestamp | None
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+
+    @classmethod
+    def of(cls, p: Post) -> PostBrief:
+        rev = p.current_revision
+        return cls(id=p.id, unit=p.unit.code, status=p.status, title=rev.title if rev else "",
+                   revision=RevisionRef(number=rev.number, hash=rev.hash) if rev else None,
+                   creator=UserRef.model_validate(p.creator.to_ref()), publish_at=iso(p.publish_at), created_at=iso(p.created_at),
+                   updated_at=iso(p.updated_at))
+
+
+class PostOut(PostBrief):
+    """A post with its revision, approvals, findings and dispatches (GET /posts/<id>)."""
+
+    revision: RevisionOut | None  # type: ignore[assignment]
+    step: StepOut
+    approvals: list[ApprovalOut] = Field(description="approvals that count: current revision, not voided")
+    approval_history: list[ApprovalOut]
+    findings: list[Finding]
+    dispatches: list[PostDispatchOut]
+
+    @classmethod
+    def of(cls, session: Session, p: Post, findings: list[dict[str, Any]]) -> PostOut:  # type: ignore[override]
+        """``findings``: the current revision's, with their overrides (hub/checks/service.py)."""
+        rev = p.current_revision
+        steps = p.chain or []
+        brief = PostBrief.of(p)
+        dispatches = session.scalars(select(Dispatch).where(Dispatch.post_id == p.id).order_by(Dispatch.id)).all()
+        return cls(
+            **{k: getattr(brief, k) for k in PostBrief.model_fields if k != "revision"},
+            revision=RevisionOut.of(rev) if rev else None,
+            step=StepOut(index=p.step, name=steps[p.step]["name"] if p.status == "in_review" and p.step < len(steps)
+                         else None, total=len(steps)),
+            approvals=[ApprovalOut.of(a) for a in p.approvals
+                       if not a.voided and rev is not None and a.revision_id == rev.id],
+            approval_history=[ApprovalOut.of(a) for a in p.approvals],
+            findings=[Finding.model_validate(f) for f in findings],
+            dispatches=[PostDispatchOut.of(d) for d in dispatches],
+        )
+
+
+class PostList(Out):
+    posts: list[PostBrief]
+
+
+class CommentOut(Out):
+    id: int
+    user: UserRef
+    revision: int | None
+    body: str
+    at: Timestamp | None
