@@ -97,13 +97,14 @@ def append_run(env: dict[str, str], writers: int, per_writer: int, per_tx: int,
 def grow(app: Any, target: int, batch: int = 2000) -> None:
     """Append entries in large transactions until the trail has ``target`` entries."""
     from hub import audit
+    from hub.audit import verification as audit_verification
     from hub.db import db
 
     with app.app_context():
         token = audit.current_actor.set(audit.Actor(None, "bench-loader", "", "bench"))
         while True:
             with db.transaction() as s:
-                head = audit._head_row(s)
+                head = audit_verification._head_row(s)
                 have = head[0] if head else 0
                 if have >= target:
                     break

@@ -23,6 +23,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from hub import audit
+from hub.audit import sealer as audit_sealer
 from hub.db import db
 from hub.models import AuditEntry, Unit
 from hub.org.service import create_unit
@@ -74,7 +75,7 @@ def test_writer_does_not_wait_for_a_busy_sealer_and_the_holder_chains_its_entry(
     make_trail(1)  # the hub's own action, while another connection holds the lock
     assert _counts(busy_sealer) == (before, 1)  # committed, not yet chained: the writer did not wait
     # The holder lets go and, by the hand-over rule, looks again and chains the straggler.
-    sealer = audit._Sealer(busy_sealer, pg)
+    sealer = audit_sealer._Sealer(busy_sealer, pg)
     assert sealer.release() is True
     sealer.run()
     assert _counts(busy_sealer) == (before + 1, 0)
@@ -217,7 +218,7 @@ def test_a_sealing_pass_that_finds_the_head_moved_writes_nothing(
         pg: Any, app: Any, instance: dict[str, str], busy_sealer: Any) -> None:
     before, _ = _counts(busy_sealer)
     make_trail(1)  # queued behind the lock we hold
-    sealer = audit._Sealer(busy_sealer, pg)
+    sealer = audit_sealer._Sealer(busy_sealer, pg)
     real_fetch = sealer.fetch
 
     def fetch_then_move_head() -> Any:
@@ -230,7 +231,7 @@ def test_a_sealing_pass_that_finds_the_head_moved_writes_nothing(
         sealer.seal_pass()
     assert _counts(busy_sealer) == (before, 1)  # no entry inserted, the queued row kept
     busy_sealer.execute("UPDATE audit_head SET seq = seq - 1 WHERE id = 1")
-    sealer = audit._Sealer(busy_sealer, pg)
+    sealer = audit_sealer._Sealer(busy_sealer, pg)
     sealer.seal_pass()
     assert _counts(busy_sealer) == (before + 1, 0)
     assert audit.verify(db.session(), pg).ok
@@ -246,8 +247,8 @@ def test_sealer_vacuums_the_queue_after_clearing_enough_rows(
         pg: Any, app: Any, instance: dict[str, str], monkeypatch: Any) -> None:
     # Every chained entry leaves a dead queue row; with autovacuum off or behind, looking at the queue
     # would read them all. The sealer vacuums the queue itself after clearing QUEUE_VACUUM_EVERY rows.
-    monkeypatch.setattr(audit, "QUEUE_VACUUM_EVERY", 5)
-    monkeypatch.setattr(audit, "_cleared", 0)
+    monkeypatch.setattr(audit_sealer, "QUEUE_VACUUM_EVERY", 5)
+    monkeypatch.setattr(audit_sealer, "_cleared", 0)
     raw = _raw(instance)
     try:
         before = _queue_vacuums(raw)
@@ -255,7 +256,7 @@ def test_sealer_vacuums_the_queue_after_clearing_enough_rows(
         assert _queue_vacuums(raw) == before
         make_trail(1)
         assert _queue_vacuums(raw) == before + 1
-        assert audit._cleared == 0
+        assert audit_sealer._cleared == 0
         assert _counts(raw)[1] == 0 and audit.verify(db.session()).ok
     finally:
         raw.close()
