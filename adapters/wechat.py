@@ -89,14 +89,14 @@ class _Client(WeChatClient):
         super().__init__(appid, secret, timeout=timeout, auto_retry=False)
 
     @property
-    def access_token(self) -> str:  # type: ignore[override]
+    def access_token(self) -> str:
         if self._token_cache is not None:
             cached = self._token_cache.get(self._cache_key)
             if cached:
                 return cached
         return self.fetch_access_token()["access_token"]
 
-    def fetch_access_token(self, force_refresh: bool = False) -> dict:  # type: ignore[override]
+    def fetch_access_token(self, force_refresh: bool = False) -> dict:
         """stable_token under a shared lock, so workers never invalidate each other's tokens."""
         lock = self._token_cache.lock(self._cache_key) if self._token_cache is not None else None
         if lock is not None:

@@ -63,7 +63,7 @@ def _account_out(account_id: int) -> Response:
 @contract("Change an account: api_base at once; filed data by a change filing (a pending account: refiled)",
           out=AccountOut, body=AccountPatch, errors={
               **ADMIN, 409: "closed / main exists", 400: "unknown or bad field", 422: "invalid"})
-def patch_account(account_id: int):  # type: ignore[no-untyped-def]
+def patch_account(account_id: int):
     data = body()
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -76,7 +76,7 @@ def patch_account(account_id: int):  # type: ignore[no-untyped-def]
           body=FilingCommentIn, body_required=False, errors={
               **SEEN, 403: "not a supervisor on the path / own filing",
               409: "not in review, out of turn, step taken, already decided", 400: "bad body"})
-def approve_filing(account_id: int):  # type: ignore[no-untyped-def]
+def approve_filing(account_id: int):
     data = lenient_body()
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -87,7 +87,7 @@ def approve_filing(account_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/accounts/<int:account_id>/filing/reject")
 @contract("Reject the filing at the due step", out=AccountOut, body=ReasonIn, errors={
     **SEEN, 403: "not a supervisor on the path", 409: "not in review / out of turn", 400: "missing reason"})
-def reject_filing(account_id: int):  # type: ignore[no-untyped-def]
+def reject_filing(account_id: int):
     data = lenient_body()
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -98,7 +98,7 @@ def reject_filing(account_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/accounts/<int:account_id>/filing/resubmit")
 @contract("Submit a rejected opening filing again", out=AccountOut, body=NoBody, body_required=False,
           errors={**ADMIN, 409: "not pending / already in review"})
-def resubmit_filing(account_id: int):  # type: ignore[no-untyped-def]
+def resubmit_filing(account_id: int):
     body(optional=True)
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -108,7 +108,7 @@ def resubmit_filing(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/accounts/<int:account_id>/filings")
 @contract("The account's filings with their steps", out=FilingList, errors=SUPERVISOR)
-def list_filings(account_id: int):  # type: ignore[no-untyped-def]
+def list_filings(account_id: int):
     s = db.session()
     acc = accounts_svc.get_account(s, user(), account_id)
     if not filing_svc.filing_details(acc, user()):
@@ -120,7 +120,7 @@ def list_filings(account_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/accounts/<int:account_id>/close")
 @contract("File the closure with its public notice (停更公告)", out=AccountOut, body=AccountCloseIn, errors={
     **ADMIN, 409: "closed", 400: "missing notice"})
-def close_account(account_id: int):  # type: ignore[no-untyped-def]
+def close_account(account_id: int):
     data = body()
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -132,7 +132,7 @@ def close_account(account_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/accounts/<int:account_id>/suspend")
 @contract("Suspend an active account: {reason}; posts cannot target it, queued dispatches are held",
           out=AccountOut, body=ReasonIn, errors={**SUPERVISOR, 409: "not active", 400: "missing reason"})
-def suspend_account(account_id: int):  # type: ignore[no-untyped-def]
+def suspend_account(account_id: int):
     data = lenient_body()
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -144,7 +144,7 @@ def suspend_account(account_id: int):  # type: ignore[no-untyped-def]
 @contract("Resume a suspended account: {reason?}; held dispatches are queued again (released: count)",
           out=AccountOut, body=OptionalReasonIn, body_required=False, errors={
               **SUPERVISOR, 409: "not suspended", 400: "bad body"})
-def resume_account(account_id: int):  # type: ignore[no-untyped-def]
+def resume_account(account_id: int):
     from hub.dispatch.jobs.publish import enqueue_dispatches
 
     data = lenient_body()
@@ -162,7 +162,7 @@ def resume_account(account_id: int):  # type: ignore[no-untyped-def]
     403: "not an admin or supervisor", 404: "unit outside the caller's subtree", 400: "bad filter"},
     query={"unit": str, "platform": str, "status": str, "format": ("json", "csv", "xlsx")},
     files=("text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-def account_register():  # type: ignore[no-untyped-def]
+def account_register():
     s = db.session()
     if not register_svc.may_view(s, user()):
         raise Forbidden("只有管理员和主管单位可以查看账号备案登记表", code="not_register_viewer")
@@ -187,7 +187,7 @@ def account_register():  # type: ignore[no-untyped-def]
 @bp.post("/accounts/<int:account_id>/credentials/<field>/rotate")
 @contract("Generate a console password: stored, shown once ({field, password, version})", out=RotateOut,
           body=NoBody, body_required=False, errors={**ADMIN, 409: "closed", 422: "not a password field"})
-def rotate_credential(account_id: int, field: str):  # type: ignore[no-untyped-def]
+def rotate_credential(account_id: int, field: str):
     body(optional=True)
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -204,7 +204,7 @@ def rotate_credential(account_id: int, field: str):  # type: ignore[no-untyped-d
 @contract("Show a console password once: password re-entry and reason; rate-limited; audited", out=RevealOut,
           body=RevealIn, errors={**SEEN, 403: "not an admin / wrong password / not revealable", 409: "not set",
                                  400: "missing password or reason", 429: "too many reveals"})
-def reveal_credential(account_id: int, field: str):  # type: ignore[no-untyped-def]
+def reveal_credential(account_id: int, field: str):
     data = lenient_body()
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -219,7 +219,7 @@ def reveal_credential(account_id: int, field: str):  # type: ignore[no-untyped-d
 @bp.post("/accounts/<int:account_id>/credentials/<field>/rollback")
 @contract("Restore the previous version (kept for the grace period)", out=AccountOut, body=NoBody,
           body_required=False, errors={**ADMIN, 409: "no previous version"})
-def rollback_credential(account_id: int, field: str):  # type: ignore[no-untyped-def]
+def rollback_credential(account_id: int, field: str):
     body(optional=True)
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -229,7 +229,7 @@ def rollback_credential(account_id: int, field: str):  # type: ignore[no-untyped
 
 @bp.get("/accounts/credentials/overdue")
 @contract("Credentials due for rotation in the caller's units", out=OverdueList)
-def overdue_credentials():  # type: ignore[no-untyped-def]
+def overdue_credentials():
     s = db.session()
     rows = accounts_svc.overdue_credentials(s, user())
     return jsonify(OverdueList.model_validate({"max_age_days": accounts_svc.max_age_days(), "credentials": [
@@ -240,7 +240,7 @@ def overdue_credentials():  # type: ignore[no-untyped-def]
 
 @bp.get("/vault/status")
 @contract("Vault key versions and health (admins)", out=VaultStatus, errors={403: "not an admin"})
-def vault_status():  # type: ignore[no-untyped-def]
+def vault_status():
     from hub.accounts.vault_admin import status
 
     u = user()
@@ -254,7 +254,7 @@ def vault_status():  # type: ignore[no-untyped-def]
 # -- accounts ----------------------------------------------------------------------------
 @bp.get("/accounts")
 @contract("Accounts the caller may see", out=AccountList)
-def list_accounts():  # type: ignore[no-untyped-def]
+def list_accounts():
     from hub.models import Account
     from hub.permissions import can_see_account
 
@@ -267,7 +267,7 @@ def list_accounts():  # type: ignore[no-untyped-def]
 @bp.post("/accounts")
 @contract("Open an account", out=AccountOut, status=201, body=AccountIn, errors={
     403: "not an admin", 409: "main account exists", 400: "bad body", 422: "invalid"})
-def create_account():  # type: ignore[no-untyped-def]
+def create_account():
     with db.transaction() as s:
         acc = accounts_svc.create_account(s, user(), body())
     return jsonify(account_json(acc, viewer=user())), 201
@@ -275,7 +275,7 @@ def create_account():  # type: ignore[no-untyped-def]
 
 @bp.get("/accounts/<int:account_id>")
 @contract("An account (secrets never shown)", out=AccountOut, errors=SEEN)
-def get_account(account_id: int):  # type: ignore[no-untyped-def]
+def get_account(account_id: int):
     s = db.session()
     return jsonify(account_json(accounts_svc.get_account(s, user(), account_id), viewer=user()))
 
@@ -283,7 +283,7 @@ def get_account(account_id: int):  # type: ignore[no-untyped-def]
 @bp.put("/accounts/<int:account_id>/credentials")
 @contract("Write-only, partial credential update; the response never echoes a secret", out=AccountOut,
           body=CredentialsIn, errors={**ADMIN, 400: "unknown field"})
-def put_credentials(account_id: int):  # type: ignore[no-untyped-def]
+def put_credentials(account_id: int):
     data = body()
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
@@ -293,7 +293,7 @@ def put_credentials(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/accounts/<int:account_id>/credentials/verify")
 @contract("A real call to the platform", out=VerifyOut, body=NoBody, body_required=False, errors=ADMIN)
-def verify_credentials(account_id: int):  # type: ignore[no-untyped-def]
+def verify_credentials(account_id: int):
     body(optional=True)
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)

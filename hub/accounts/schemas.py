@@ -38,7 +38,7 @@ class AccountIn(AccountPatch):
     """Open an account: is_main defaults to true; a secondary account needs a justification."""
 
     platform: str
-    name: str  # type: ignore[assignment]
+    name: str
     unit: str = Field(description="unit code")
 
 

@@ -88,7 +88,7 @@ def _register_filters() -> dict[str, str]:
 
 @bp.get("/accounts/register")
 @login_required
-def account_register():  # type: ignore[no-untyped-def]
+def account_register():
     s = db.session()
     if not register_svc.may_view(s, current_user):
         abort(404)
@@ -107,7 +107,7 @@ def account_register():  # type: ignore[no-untyped-def]
 
 @bp.get("/accounts/register.<fmt>")
 @login_required
-def account_register_export(fmt: str):  # type: ignore[no-untyped-def]
+def account_register_export(fmt: str):
     s = db.session()
     if fmt not in ("csv", "xlsx") or not register_svc.may_view(s, current_user):
         abort(404)
@@ -151,7 +151,7 @@ def _admin_units() -> list[Unit]:
 
 @bp.route("/accounts/new", methods=["GET", "POST"])
 @login_required
-def account_new():  # type: ignore[no-untyped-def]
+def account_new():
     units = _admin_units()
     if not units:
         flash(_("只有管理员可以开设账号"), "error")
@@ -174,7 +174,7 @@ def account_new():  # type: ignore[no-untyped-def]
 
 @bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
 @login_required
-def account_edit(account_id: int):  # type: ignore[no-untyped-def]
+def account_edit(account_id: int):
     acc = _account_or_404(account_id)
     values: dict[str, Any] = dict(filing_svc.snapshot_of(acc), api_base=acc.api_base)
     if request.method == "POST":
@@ -188,7 +188,7 @@ def account_edit(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/accounts/<int:account_id>/close")
 @login_required
-def account_close(account_id: int):  # type: ignore[no-untyped-def]
+def account_close(account_id: int):
     _account_or_404(account_id)
     data = {"notice_text": request.form.get("notice_text", ""), "notice_date": request.form.get("notice_date", ""),
             "reason": request.form.get("reason", "")}
@@ -200,7 +200,7 @@ def account_close(account_id: int):  # type: ignore[no-untyped-def]
 # -- detail and filing decisions -----------------------------------------------------------
 @bp.get("/accounts/<int:account_id>")
 @login_required
-def account_page(account_id: int):  # type: ignore[no-untyped-def]
+def account_page(account_id: int):
     s = db.session()
     acc = _account_or_404(account_id)
     details = filing_svc.filing_details(acc, current_user)
@@ -224,7 +224,7 @@ def account_page(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/accounts/<int:account_id>/suspend")
 @login_required
-def account_suspend(account_id: int):  # type: ignore[no-untyped-def]
+def account_suspend(account_id: int):
     _account_or_404(account_id)
     data = {"reason": request.form.get("reason", "")}
     run_action(lambda s: suspension_svc.suspend_account(s, current_user, _acc(s, account_id), data),
@@ -234,7 +234,7 @@ def account_suspend(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/accounts/<int:account_id>/resume")
 @login_required
-def account_resume(account_id: int):  # type: ignore[no-untyped-def]
+def account_resume(account_id: int):
     from hub.dispatch.jobs.publish import enqueue_dispatches
 
     _account_or_404(account_id)
@@ -248,7 +248,7 @@ def account_resume(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/accounts/<int:account_id>/filing/approve")
 @login_required
-def account_filing_approve(account_id: int):  # type: ignore[no-untyped-def]
+def account_filing_approve(account_id: int):
     _account_or_404(account_id)
     comment = request.form.get("comment", "")
     run_action(lambda s: filing_svc.approve(s, current_user, _acc(s, account_id), {"comment": comment}),
@@ -258,7 +258,7 @@ def account_filing_approve(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/accounts/<int:account_id>/filing/reject")
 @login_required
-def account_filing_reject(account_id: int):  # type: ignore[no-untyped-def]
+def account_filing_reject(account_id: int):
     _account_or_404(account_id)
     reason = request.form.get("reason", "")
     run_action(lambda s: filing_svc.reject(s, current_user, _acc(s, account_id), {"reason": reason}),
@@ -268,7 +268,7 @@ def account_filing_reject(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/accounts/<int:account_id>/filing/resubmit")
 @login_required
-def account_filing_resubmit(account_id: int):  # type: ignore[no-untyped-def]
+def account_filing_resubmit(account_id: int):
     _account_or_404(account_id)
     run_action(lambda s: accounts_svc.resubmit_filing(s, current_user, _acc(s, account_id)),
          _("已重新提交开设备案"))
@@ -277,7 +277,7 @@ def account_filing_resubmit(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/accounts/filings")
 @login_required
-def account_filings():  # type: ignore[no-untyped-def]
+def account_filings():
     return render_template("accounts/filings.html", due=_filings_due(current_user),
                            kind_labels=filing_svc.KIND_LABELS)
 
@@ -285,7 +285,7 @@ def account_filings():  # type: ignore[no-untyped-def]
 # -- credentials --------------------------------------------------------------------------
 @bp.post("/accounts/<int:account_id>/credentials")
 @login_required
-def account_credentials_set(account_id: int):  # type: ignore[no-untyped-def]
+def account_credentials_set(account_id: int):
     acc = _account_or_404(account_id)
     names = [f for f in accounts_svc.credential_status(acc)]
     data = {k: request.form.get(f"cred_{k}", "") for k in names if request.form.get(f"cred_{k}", "").strip()}
@@ -299,7 +299,7 @@ def account_credentials_set(account_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/accounts/<int:account_id>/verify")
 @login_required
-def account_verify(account_id: int):  # type: ignore[no-untyped-def]
+def account_verify(account_id: int):
     _account_or_404(account_id)
     try:
         with db.transaction() as s:
@@ -318,7 +318,7 @@ def _secret_page(acc: Account, field: str, value: str, title: str) -> Response:
 
 @bp.post("/accounts/<int:account_id>/credentials/<field>/rotate")
 @login_required
-def account_credential_rotate(account_id: int, field: str):  # type: ignore[no-untyped-def]
+def account_credential_rotate(account_id: int, field: str):
     acc = _account_or_404(account_id)
     password = run_action(lambda s: accounts_svc.rotate_password(s, current_user, _acc(s, account_id), field),
                     _("已生成新密码：请立即在平台上设置"))
@@ -329,7 +329,7 @@ def account_credential_rotate(account_id: int, field: str):  # type: ignore[no-u
 
 @bp.post("/accounts/<int:account_id>/credentials/<field>/reveal")
 @login_required
-def account_credential_reveal(account_id: int, field: str):  # type: ignore[no-untyped-def]
+def account_credential_reveal(account_id: int, field: str):
     acc = _account_or_404(account_id)
     data = {"password": request.form.get("password", ""), "reason": request.form.get("reason", "")}
     try:
@@ -346,7 +346,7 @@ def account_credential_reveal(account_id: int, field: str):  # type: ignore[no-u
 
 @bp.post("/accounts/<int:account_id>/credentials/<field>/rollback")
 @login_required
-def account_credential_rollback(account_id: int, field: str):  # type: ignore[no-untyped-def]
+def account_credential_rollback(account_id: int, field: str):
     _account_or_404(account_id)
     run_action(lambda s: accounts_svc.rollback_credential(s, current_user, _acc(s, account_id), field),
          _("已回滚到旧版本"))
@@ -355,7 +355,7 @@ def account_credential_rollback(account_id: int, field: str):  # type: ignore[no
 
 @bp.get("/accounts/credentials/overdue")
 @login_required
-def account_overdue():  # type: ignore[no-untyped-def]
+def account_overdue():
     s = db.session()
     return render_template("accounts/overdue.html", rows=accounts_svc.overdue_credentials(s, current_user),
                            max_age=accounts_svc.max_age_days())
@@ -364,7 +364,7 @@ def account_overdue():  # type: ignore[no-untyped-def]
 # -- accounts -----------------------------------------------------------------------------
 @bp.get("/accounts")
 @login_required
-def accounts():  # type: ignore[no-untyped-def]
+def accounts():
     from hub.accounts.service import credential_status
 
     s = db.session()

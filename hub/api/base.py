@@ -63,20 +63,20 @@ def body(optional: bool = False) -> Any:
     return data
 
 
-def _error_response(err: HubError):  # type: ignore[no-untyped-def]
+def _error_response(err: HubError):
     resp = jsonify(err.to_dict())
     resp.status_code = err.status
     return resp
 
 
 @bp.errorhandler(HubError)
-def _hub_error(err: HubError):  # type: ignore[no-untyped-def]
+def _hub_error(err: HubError):
     db.session.rollback()
     return _error_response(err)
 
 
 @bp.errorhandler(HTTPException)
-def _http_error(err: HTTPException):  # type: ignore[no-untyped-def]
+def _http_error(err: HTTPException):
     db.session.rollback()
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "rate_limited",
              400: "bad_request"}
@@ -88,7 +88,7 @@ def _http_error(err: HTTPException):  # type: ignore[no-untyped-def]
 
 
 @bp.errorhandler(Exception)
-def _unexpected(err: Exception):  # type: ignore[no-untyped-def]
+def _unexpected(err: Exception):
     import logging
 
     db.session.rollback()

@@ -48,7 +48,7 @@ STATE = {**SEEN, 403: "role forbids", 409: "state forbids", 400: "bad body"}
 @bp.get("/units/<code>/chain")
 @contract("Chain in force (optionally ?category=), this unit's own chains and versions", out=ChainView,
           errors=SEEN, query={"category": str})
-def get_unit_chain(code: str):  # type: ignore[no-untyped-def]
+def get_unit_chain(code: str):
     return jsonify(ChainView.model_validate(
         chains_svc.unit_chain_view(db.session(), user(), code, request.args.get("category"))).dump())
 
@@ -57,7 +57,7 @@ def get_unit_chain(code: str):  # type: ignore[no-untyped-def]
 @contract("Save a new chain version: {steps: [{name, role?, unit?, levels_up?, users?, quorum: any|all}], "
           "category?, note?, base_version?} or {inherit: true}", out=ChainView, body=ChainIn, errors={
               **SEEN, 403: "not an admin", 409: "changed meanwhile", 400: "invalid steps"})
-def put_unit_chain(code: str):  # type: ignore[no-untyped-def]
+def put_unit_chain(code: str):
     data = lenient_body()
     with db.transaction() as s:
         row = chains_svc.set_unit_chain(s, user(), code, data)
@@ -69,7 +69,7 @@ def put_unit_chain(code: str):  # type: ignore[no-untyped-def]
 @bp.post("/posts/<int:post_id>/schedule")
 @contract("Set or change publish_at (null: as soon as approved / now)", out=PostOut, body=ScheduleIn,
           errors={**STATE, 422: "time already passed"})
-def schedule_post(post_id: int):  # type: ignore[no-untyped-def]
+def schedule_post(post_id: int):
     data = lenient_body()
     with db.transaction() as s:
         schedule_svc.schedule_post(s, user(), post_id, data)
@@ -81,7 +81,7 @@ def schedule_post(post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/posts/<int:post_id>/schedule/cancel")
 @contract("Cancel the scheduled publication of an approved post", out=PostOut, body=NoBody, body_required=False,
           errors=STATE)
-def cancel_schedule(post_id: int):  # type: ignore[no-untyped-def]
+def cancel_schedule(post_id: int):
     body(optional=True)
     with db.transaction() as s:
         schedule_svc.cancel_schedule(s, user(), post_id)
@@ -92,7 +92,7 @@ def cancel_schedule(post_id: int):  # type: ignore[no-untyped-def]
 # -- withdraw -------------------------------------------------------------------------------
 @bp.post("/posts/<int:post_id>/withdraw")
 @contract("Withdraw (撤稿) from every platform: {reason}", out=PostOut, body=ReasonIn, errors=STATE)
-def withdraw_post(post_id: int):  # type: ignore[no-untyped-def]
+def withdraw_post(post_id: int):
     data = lenient_body()
     with db.transaction() as s:
         _post, ids = withdraw_svc.withdraw_post(s, user(), post_id, data)
@@ -104,7 +104,7 @@ def withdraw_post(post_id: int):  # type: ignore[no-untyped-def]
 # -- pause / resume -------------------------------------------------------------------------
 @bp.get("/units/<code>/pause")
 @contract("Whether publishing is paused for the unit", out=PauseState, errors=SEEN)
-def get_pause(code: str):  # type: ignore[no-untyped-def]
+def get_pause(code: str):
     from sqlalchemy import select
 
     from hub.models import Unit
@@ -119,7 +119,7 @@ def get_pause(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/units/<code>/pause")
 @contract("Pause publishing for the unit and its subtree: {reason}", out=PauseState, body=ReasonIn, errors=STATE)
-def pause_unit(code: str):  # type: ignore[no-untyped-def]
+def pause_unit(code: str):
     data = lenient_body()
     with db.transaction() as s:
         p = pauses_svc.pause_unit(s, user(), code, data)
@@ -130,7 +130,7 @@ def pause_unit(code: str):  # type: ignore[no-untyped-def]
 @bp.post("/units/<code>/resume")
 @contract("Resume publishing: {reason?}; released: how many held dispatches were queued again", out=PauseState,
           body=OptionalReasonIn, body_required=False, errors=STATE)
-def resume_unit(code: str):  # type: ignore[no-untyped-def]
+def resume_unit(code: str):
     from hub.dispatch.jobs.publish import enqueue_dispatches
 
     data = lenient_body()
@@ -145,7 +145,7 @@ def resume_unit(code: str):  # type: ignore[no-untyped-def]
 # -- comments -------------------------------------------------------------------------------
 @bp.get("/posts/<int:post_id>/comments")
 @contract("The post's comment thread", out=CommentList, errors=SEEN)
-def list_comments(post_id: int):  # type: ignore[no-untyped-def]
+def list_comments(post_id: int):
     s = db.session()
     post = post_access.get_post(s, user(), post_id)
     return jsonify(CommentList.model_validate(
@@ -154,7 +154,7 @@ def list_comments(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/posts/<int:post_id>/comments")
 @contract("Add a comment: {body}", out=CommentOut, status=201, body=CommentIn, errors={**SEEN, 400: "empty"})
-def add_comment(post_id: int):  # type: ignore[no-untyped-def]
+def add_comment(post_id: int):
     data = lenient_body()
     with db.transaction() as s:
         c = comments_svc.add_comment(s, user(), post_id, data)
@@ -166,7 +166,7 @@ def add_comment(post_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/review/queue")
 @contract("Posts awaiting the caller's decision", out=ReviewQueue,
           query={"unit": str, "account": str, "category": str, "age": str})
-def review_queue():  # type: ignore[no-untyped-def]
+def review_queue():
     s = db.session()
     view = queue_svc.queue_view(s, user(), queue_svc.QueueFilter.from_args(request.args))
     return jsonify(ReviewQueue.model_validate(queue_svc.queue_json(view)).dump())
@@ -175,7 +175,7 @@ def review_queue():  # type: ignore[no-untyped-def]
 @bp.get("/posts/<int:post_id>/diff")
 @contract("Changes up to the current revision; ?against=seen|approved|<n>", out=DiffOut,
           errors={**SEEN, 400: "bad against"}, query={"against": str})
-def post_diff(post_id: int):  # type: ignore[no-untyped-def]
+def post_diff(post_id: int):
     """?against=seen (default) | approved | <revision number>: changes up to the current revision."""
     s = db.session()
     post = post_access.get_post(s, user(), post_id)

@@ -54,7 +54,7 @@ def _safe_next(default: str) -> str:
 # -- queue ------------------------------------------------------------------------------------
 @bp.get("/review")
 @login_required
-def review_queue():  # type: ignore[no-untyped-def]
+def review_queue():
     flt = queue_svc.QueueFilter.from_args(request.args)
     view = queue_svc.queue_view(db.session(), current_user, flt)
     return render_template("approval/review_queue.html", view=view, flt=flt, ages=queue_svc.AGE_CHOICES)
@@ -112,7 +112,7 @@ def _progress(s: Any, post: Post) -> list[dict[str, Any]]:
 
 @bp.get("/review/<int:post_id>")
 @login_required
-def review_post(post_id: int):  # type: ignore[no-untyped-def]
+def review_post(post_id: int):
     from hub.posts.api import post_json
 
     s = db.session()
@@ -142,7 +142,7 @@ def review_post(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/review/<int:post_id>/approve")
 @login_required
-def review_approve(post_id: int):  # type: ignore[no-untyped-def]
+def review_approve(post_id: int):
     body: dict[str, Any] = {
         "revision_hash": request.form.get("revision_hash", ""), "comment": request.form.get("comment", ""),
         "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CHECK_KEYS}}
@@ -164,7 +164,7 @@ def review_approve(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/review/<int:post_id>/reject")
 @login_required
-def review_reject(post_id: int):  # type: ignore[no-untyped-def]
+def review_reject(post_id: int):
     body: dict[str, Any] = {"reason": request.form.get("reason", ""),
                             "revision_hash": request.form.get("revision_hash") or None}
     step = request.form.get("step", "")
@@ -204,7 +204,7 @@ def review_controls(post: Post) -> dict[str, Any]:
 
 @bp.post("/posts/<int:post_id>/comments")
 @login_required
-def post_comment(post_id: int):  # type: ignore[no-untyped-def]
+def post_comment(post_id: int):
     run_action(lambda s: comments_svc.add_comment(s, current_user, post_id, {"body": request.form.get("body", "")}),
                _("评论已发表"))
     return redirect(_safe_next(url_for("web.posts.post_page", post_id=post_id)))
@@ -212,7 +212,7 @@ def post_comment(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/posts/<int:post_id>/schedule")
 @login_required
-def post_schedule(post_id: int):  # type: ignore[no-untyped-def]
+def post_schedule(post_id: int):
     now = request.form.get("now") == "1"
     value = None if now else (request.form.get("publish_at", "").strip() or None)
     if not now and value is None:
@@ -231,14 +231,14 @@ def post_schedule(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/posts/<int:post_id>/schedule/cancel")
 @login_required
-def post_schedule_cancel(post_id: int):  # type: ignore[no-untyped-def]
+def post_schedule_cancel(post_id: int):
     run_action(lambda s: schedule_svc.cancel_schedule(s, current_user, post_id), _("已取消定时发布，请重新选择发布时间"))
     return redirect(url_for("web.posts.post_page", post_id=post_id))
 
 
 @bp.post("/posts/<int:post_id>/withdraw")
 @login_required
-def post_withdraw(post_id: int):  # type: ignore[no-untyped-def]
+def post_withdraw(post_id: int):
     from hub.dispatch.jobs.withdraw import enqueue_withdrawals
 
     result = run_action(
@@ -252,7 +252,7 @@ def post_withdraw(post_id: int):  # type: ignore[no-untyped-def]
 # -- chains -----------------------------------------------------------------------------------
 @bp.get("/chains")
 @login_required
-def chain_units():  # type: ignore[no-untyped-def]
+def chain_units():
     s = db.session()
     units = chains_svc.chain_units(s, current_user)
     if not units:
@@ -305,7 +305,7 @@ def _steps_from_form(form: Any) -> list[dict[str, Any]]:
 
 @bp.route("/units/<code>/chain", methods=["GET", "POST"])
 @login_required
-def chain_config(code: str):  # type: ignore[no-untyped-def]
+def chain_config(code: str):
     s = db.session()
     category = (request.values.get("category") or "").strip()
     try:
@@ -348,7 +348,7 @@ def chain_config(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/units/<code>/pause")
 @login_required
-def unit_pause(code: str):  # type: ignore[no-untyped-def]
+def unit_pause(code: str):
     try:
         with db.transaction() as s:
             pauses_svc.pause_unit(s, current_user, code, {"reason": request.form.get("reason", "")})
@@ -360,7 +360,7 @@ def unit_pause(code: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/units/<code>/resume")
 @login_required
-def unit_resume(code: str):  # type: ignore[no-untyped-def]
+def unit_resume(code: str):
     from hub.dispatch.jobs.publish import enqueue_dispatches
 
     try:

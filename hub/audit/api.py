@@ -26,7 +26,7 @@ __all__ = ["bp"]
     403: "not an admin or supervisor", 400: "bad paging"}, query={
         "after": int, "limit": int, "actor": str, "action": str, "object_type": str, "object_id": str,
         "unit": str, "from": str, "to": str})
-def audit_list():  # type: ignore[no-untyped-def]
+def audit_list():
     """Entries of the caller's unit subtree after ``after``, at most ``limit`` (≤ 1000), oldest first."""
     s = db.session()
     scope = audit_search.scope_for(s, user())
@@ -39,7 +39,7 @@ def audit_list():  # type: ignore[no-untyped-def]
 
 @bp.get("/audit/verify")
 @contract("Verify the audit chain", out=AuditVerifyOut, errors={403: "not an admin or supervisor"})
-def audit_verify():  # type: ignore[no-untyped-def]
+def audit_verify():
     """Verify the whole trail: {ok, entries, head, witness, warnings[, first_bad_seq, reason]}."""
     s = db.session()
     if not audit_search.is_auditor(user()):

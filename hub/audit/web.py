@@ -39,7 +39,7 @@ def _link(endpoint: str, values: dict[str, Any]) -> str | None:
 
 @bp.get("/audit")
 @login_required
-def audit_page():  # type: ignore[no-untyped-def]
+def audit_page():
     """The audit log, newest first, for admins and supervisors."""
     s = db.session()
     if not audit_search.is_auditor(current_user):
@@ -58,11 +58,12 @@ def audit_page():  # type: ignore[no-untyped-def]
     if request.args.get("verify") == "1":
         verification = audit.verify(s, current_app.extensions.get("hub_witness")).to_dict()
     units = sorted(scope.codes)
-    older = url_for("web.audit.audit_page", before=rows[-1].seq, **flt.as_args()) if more and rows else None
+    args: dict[str, Any] = flt.as_args()
+    older = url_for("web.audit.audit_page", before=rows[-1].seq, **args) if more and rows else None
     return render_template("audit/audit.html", rows=rows, links=links, flt=flt, error=error, units=units,
                            object_types=OBJECT_TYPES, older=older, verification=verification,
                            action_label=action_label, local=local,
-                           verify_url=url_for("web.audit.audit_page", verify="1", **flt.as_args()))
+                           verify_url=url_for("web.audit.audit_page", verify="1", **args))
 
 
 def _post_or_404(post_id: int) -> Any:
@@ -79,7 +80,7 @@ def _record(post_id: int) -> dict[str, Any]:
 
 @bp.get("/posts/<int:post_id>/accountability")
 @login_required
-def accountability_page(post_id: int):  # type: ignore[no-untyped-def]
+def accountability_page(post_id: int):
     """The printable accountability record of a post, for anyone who may see the post."""
     record = _record(post_id)
     return render_template("audit/accountability.html", r=record, post_id=post_id)
@@ -97,7 +98,7 @@ def _audit_export(post_id: int, fmt: str, record: dict[str, Any]) -> None:
 
 @bp.get("/posts/<int:post_id>/accountability.pdf")
 @login_required
-def accountability_pdf(post_id: int):  # type: ignore[no-untyped-def]
+def accountability_pdf(post_id: int):
     """The accountability record as PDF (audited as an export)."""
     record = _record(post_id)
     pdf = render_pdf(record)
@@ -109,7 +110,7 @@ def accountability_pdf(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/posts/<int:post_id>/accountability.json")
 @login_required
-def accountability_json(post_id: int):  # type: ignore[no-untyped-def]
+def accountability_json(post_id: int):
     """The accountability record as JSON, with the verification result (audited as an export)."""
     record = _record(post_id)
     _audit_export(post_id, "json", record)

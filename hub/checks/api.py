@@ -60,7 +60,7 @@ UNIT = {"unit": str}
           body=OverrideIn, errors={**SEEN, 403: "not a reviewer/admin of the unit, or a contributor",
                                    409: "post state, stale revision, already overridden", 400: "missing reason",
                                    422: "the finding does not block"})
-def override_finding(post_id: int, fid: str):  # type: ignore[no-untyped-def]
+def override_finding(post_id: int, fid: str):
     data = lenient_body()
     with db.transaction() as s:
         finding = checks_svc.override_finding(s, user(), post_id, fid[:64], data)
@@ -76,7 +76,7 @@ def _page() -> int:
 @bp.get("/lexicon")
 @contract("The shared lexicon (paged), unit additions, disabled rules and versions", out=LexiconView,
           errors={403: "not an admin or supervisor"}, query={"category": str, "q": str, "page": int})
-def lexicon():  # type: ignore[no-untyped-def]
+def lexicon():
     s = db.session()
     view = lexicon_svc.browse(s, user(), category=request.args.get("category", ""), q=request.args.get("q", ""),
                               page=_page())
@@ -90,7 +90,7 @@ def lexicon():  # type: ignore[no-untyped-def]
 
 @bp.post("/lexicon/entries")
 @contract("Add an entry for a unit", out=LexiconRecord, status=201, body=LexiconEntryIn, errors=ADMIN)
-def lexicon_add():  # type: ignore[no-untyped-def]
+def lexicon_add():
     data = body()
     with db.transaction() as s:
         entry = lexicon_svc.add_entry(s, user(), data)
@@ -101,7 +101,7 @@ def lexicon_add():  # type: ignore[no-untyped-def]
 @bp.post("/lexicon/entries/<int:entry_id>/disable")
 @contract("Disable a unit's entry {reason?}", out=LexiconRecord, body=OptionalReasonIn, body_required=False,
           errors=ADMIN)
-def lexicon_disable(entry_id: int):  # type: ignore[no-untyped-def]
+def lexicon_disable(entry_id: int):
     data = lenient_body()
     with db.transaction() as s:
         entry = lexicon_svc.disable_entry(s, user(), entry_id, data)
@@ -112,7 +112,7 @@ def lexicon_disable(entry_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/lexicon/disables")
 @contract("Switch a shared rule off for a unit {unit, rule, reason}", out=LexiconRecord, status=201,
           body=RuleDisableIn, errors=ADMIN)
-def lexicon_disable_rule():  # type: ignore[no-untyped-def]
+def lexicon_disable_rule():
     data = body()
     with db.transaction() as s:
         d = lexicon_svc.disable_rule(s, user(), data)
@@ -123,7 +123,7 @@ def lexicon_disable_rule():  # type: ignore[no-untyped-def]
 @bp.post("/lexicon/disables/<int:disable_id>/lift")
 @contract("Switch a disabled shared rule back on", out=LexiconRecord, body=NoBody, body_required=False,
           errors=ADMIN)
-def lexicon_lift(disable_id: int):  # type: ignore[no-untyped-def]
+def lexicon_lift(disable_id: int):
     body(optional=True)
     with db.transaction() as s:
         d = lexicon_svc.lift_disable(s, user(), disable_id)
@@ -134,7 +134,7 @@ def lexicon_lift(disable_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/lexicon/export")
 @contract("CSV of the unit additions (shared=1: and the shared lexicon)", out=None, files=("text/csv",),
           errors=SEEN, query={**UNIT, "shared": str})
-def lexicon_export():  # type: ignore[no-untyped-def]
+def lexicon_export():
     text = lexicon_svc.export_csv(db.session(), user(), request.args.get("unit") or None,
                                   shared=request.args.get("shared") in ("1", "true"))
     return Response(text, mimetype="text/csv",
@@ -144,7 +144,7 @@ def lexicon_export():  # type: ignore[no-untyped-def]
 @bp.post("/lexicon/import")
 @contract("Import a CSV body into a unit (all or nothing)", out=ImportResult, body=LexiconCsv, body_media="text/csv", errors=ADMIN,
           query=UNIT)
-def lexicon_import():  # type: ignore[no-untyped-def]
+def lexicon_import():
     raw = request.get_data(cache=True)
     with db.transaction() as s:
         result = lexicon_svc.import_csv(s, user(), request.args.get("unit"), raw)
@@ -154,7 +154,7 @@ def lexicon_import():  # type: ignore[no-untyped-def]
 # -- 巡检 -----------------------------------------------------------------------------------
 @bp.get("/scans")
 @contract("Re-scan (巡检) runs", out=ScanRuns, errors={403: "forbidden"})
-def scans():  # type: ignore[no-untyped-def]
+def scans():
     runs = inspection_svc.list_runs(db.session(), user())
     return jsonify(ScanRuns.model_validate({"runs": [inspection_svc.run_json(r) for r in runs]}).dump())
 
@@ -162,7 +162,7 @@ def scans():  # type: ignore[no-untyped-def]
 @bp.post("/scans")
 @contract("Start a re-scan now", out=ScanRunOut, status=202, body=NoBody, body_required=False,
           errors={403: "not an admin", 409: "one is running"})
-def start_scan():  # type: ignore[no-untyped-def]
+def start_scan():
     from hub.checks.jobs import enqueue_scan
 
     body(optional=True)
@@ -176,7 +176,7 @@ def start_scan():  # type: ignore[no-untyped-def]
 
 @bp.get("/scans/<int:run_id>")
 @contract("A run with its findings (new=1: only new ones)", out=ScanRunDetail, errors=SEEN, query={"new": str})
-def scan(run_id: int):  # type: ignore[no-untyped-def]
+def scan(run_id: int):
     s = db.session()
     run = inspection_svc.get_run(s, user(), run_id)
     rows = inspection_svc.run_findings(s, user(), run, only_new=request.args.get("new") in ("1", "true"))
@@ -186,14 +186,14 @@ def scan(run_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/check-alerts")
 @contract("Unhandled re-scan alerts for the caller's units (all=1: handled too)", out=Alerts, query={"all": str})
-def check_alerts():  # type: ignore[no-untyped-def]
+def check_alerts():
     rows = inspection_svc.alerts_for(db.session(), user(), include_acknowledged=request.args.get("all") == "1")
     return jsonify(Alerts.model_validate({"alerts": [inspection_svc.alert_json(a) for a in rows]}).dump())
 
 
 @bp.post("/check-alerts/<int:alert_id>/ack")
 @contract("Mark an alert as handled", out=AlertOut, body=NoBody, body_required=False, errors=ADMIN)
-def ack_alert(alert_id: int):  # type: ignore[no-untyped-def]
+def ack_alert(alert_id: int):
     body(optional=True)
     with db.transaction() as s:
         alert = inspection_svc.acknowledge(s, user(), alert_id)
@@ -204,7 +204,7 @@ def ack_alert(alert_id: int):  # type: ignore[no-untyped-def]
 # -- checks ------------------------------------------------------------------------------
 @bp.post("/checks")
 @contract("Run the content checks on text or HTML", out=ChecksOut, body=ChecksIn, errors={400: "bad body"})
-def checks():  # type: ignore[no-untyped-def]
+def checks():
     data = body_as(ChecksIn, {"content": BadRequest("缺少 content（文本或 HTML）", code="missing_content")})
     return jsonify(ChecksOut.model_validate({"findings": run_checks(data.content)}).dump())
 

@@ -75,7 +75,7 @@ def _json_error(exc: HubError) -> Any:
 
 # -- editor -------------------------------------------------------------------------------
 @bp.post("/checks/preview")
-def checks_preview():  # type: ignore[no-untyped-def]
+def checks_preview():
     """The editor's 检查 button: JSON in, findings out (session login and CSRF header)."""
     if not current_user.is_authenticated:
         return jsonify({"error": {"code": "unauthorized", "message": "请先登录"}}), 401
@@ -90,7 +90,7 @@ def checks_preview():  # type: ignore[no-untyped-def]
 # -- overrides ----------------------------------------------------------------------------
 @bp.post("/posts/<int:post_id>/findings/<fid>/override")
 @login_required
-def finding_override(post_id: int, fid: str):  # type: ignore[no-untyped-def]
+def finding_override(post_id: int, fid: str):
     body = {"reason": request.form.get("reason", ""), "revision_hash": request.form.get("revision_hash") or None}
     try:
         with db.transaction() as s:
@@ -111,7 +111,7 @@ def _browse_or_404() -> None:
 
 @bp.get("/lexicon")
 @login_required
-def lexicon_page():  # type: ignore[no-untyped-def]
+def lexicon_page():
     _browse_or_404()
     category = request.args.get("category", "")
     if category not in lexicon_svc.CATEGORY_LABELS:
@@ -138,34 +138,34 @@ def _form(*keys: str) -> dict[str, str]:
 
 @bp.post("/lexicon/entries")
 @login_required
-def lexicon_add():  # type: ignore[no-untyped-def]
+def lexicon_add():
     data = _form("unit", *lexicon_svc.CSV_COLUMNS)
     return _lexicon_action(lambda s: lexicon_svc.add_entry(s, current_user, data), _("词条已添加，词库版本已更新"))
 
 
 @bp.post("/lexicon/entries/<int:entry_id>/disable")
 @login_required
-def lexicon_disable(entry_id: int):  # type: ignore[no-untyped-def]
+def lexicon_disable(entry_id: int):
     data = _form("reason")
     return _lexicon_action(lambda s: lexicon_svc.disable_entry(s, current_user, entry_id, data), _("词条已停用"))
 
 
 @bp.post("/lexicon/rules/disable")
 @login_required
-def lexicon_disable_rule():  # type: ignore[no-untyped-def]
+def lexicon_disable_rule():
     data = _form("unit", "rule", "reason")
     return _lexicon_action(lambda s: lexicon_svc.disable_rule(s, current_user, data), _("已为该单位停用共享规则"))
 
 
 @bp.post("/lexicon/disables/<int:disable_id>/lift")
 @login_required
-def lexicon_lift(disable_id: int):  # type: ignore[no-untyped-def]
+def lexicon_lift(disable_id: int):
     return _lexicon_action(lambda s: lexicon_svc.lift_disable(s, current_user, disable_id), _("已恢复共享规则"))
 
 
 @bp.post("/lexicon/import")
 @login_required
-def lexicon_import():  # type: ignore[no-untyped-def]
+def lexicon_import():
     _browse_or_404()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
@@ -184,7 +184,7 @@ def lexicon_import():  # type: ignore[no-untyped-def]
 
 @bp.get("/lexicon/export.csv")
 @login_required
-def lexicon_export():  # type: ignore[no-untyped-def]
+def lexicon_export():
     _browse_or_404()
     try:
         text = lexicon_svc.export_csv(db.session(), current_user, request.args.get("unit") or None,
@@ -203,7 +203,7 @@ def _view_or_404() -> None:
 
 @bp.get("/inspections")
 @login_required
-def inspections():  # type: ignore[no-untyped-def]
+def inspections():
     _view_or_404()
     s = db.session()
     return render_template("checks/inspections.html", runs=inspection_svc.list_runs(s, current_user),
@@ -213,7 +213,7 @@ def inspections():  # type: ignore[no-untyped-def]
 
 @bp.post("/inspections/run")
 @login_required
-def inspection_start():  # type: ignore[no-untyped-def]
+def inspection_start():
     from hub.checks.jobs import enqueue_scan
 
     _view_or_404()
@@ -226,7 +226,7 @@ def inspection_start():  # type: ignore[no-untyped-def]
 
 @bp.get("/inspections/<int:run_id>")
 @login_required
-def inspection(run_id: int):  # type: ignore[no-untyped-def]
+def inspection(run_id: int):
     _view_or_404()
     s = db.session()
     try:
@@ -241,7 +241,7 @@ def inspection(run_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/inspections/alerts/<int:alert_id>/ack")
 @login_required
-def inspection_ack(alert_id: int):  # type: ignore[no-untyped-def]
+def inspection_ack(alert_id: int):
     run_action(lambda s: inspection_svc.acknowledge(s, current_user, alert_id), _("告警已标记为已处理"))
     nxt = request.form.get("next", "")
     if nxt not in ("dashboard", "inspections"):

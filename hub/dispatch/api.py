@@ -29,7 +29,7 @@ SEEN = {404: "not found or not visible to the caller"}
 @bp.get("/dispatches/<int:dispatch_id>")
 @contract("A dispatch with its attempt history (attempts_log) and reconciliation state", out=DispatchOut,
           errors=SEEN)
-def get_dispatch(dispatch_id: int):  # type: ignore[no-untyped-def]
+def get_dispatch(dispatch_id: int):
     s = db.session()
     d = dispatches_svc.get_dispatch(s, user(), dispatch_id)
     return jsonify(DispatchOut.model_validate(dispatches_svc.dispatch_json(s, d)).dump())
@@ -40,7 +40,7 @@ def get_dispatch(dispatch_id: int):  # type: ignore[no-untyped-def]
           "(409 not_reconciled starts that check)", out=DispatchOut, body=NoBody, body_required=False, errors={
               **SEEN, 403: "not an admin of the account's unit",
               409: "not failed / not reconciled / stale revision", 400: "bad body"})
-def retry_dispatch(dispatch_id: int):  # type: ignore[no-untyped-def]
+def retry_dispatch(dispatch_id: int):
     from hub.dispatch.jobs.publish import enqueue, publish_dispatch
     from hub.dispatch.jobs.reconcile import reconcile_dispatch
 
@@ -60,7 +60,7 @@ def retry_dispatch(dispatch_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/platforms")
 @contract("Enabled platforms: label, content limits and credential fields", out=PlatformList)
-def list_platforms():  # type: ignore[no-untyped-def]
+def list_platforms():
     from adapters.registry import get_adapter, platforms
 
     user()

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 
 @bp.get("/dispatches/<int:dispatch_id>")
 @login_required
-def dispatch_page(dispatch_id: int):  # type: ignore[no-untyped-def]
+def dispatch_page(dispatch_id: int):
     s = db.session()
     try:
         d = dispatches_svc.get_dispatch(s, current_user, dispatch_id)
@@ -66,7 +66,7 @@ def outcome_labels() -> dict[str, str]:
 
 @bp.post("/dispatches/<int:dispatch_id>/retry")
 @login_required
-def dispatch_retry(dispatch_id: int):  # type: ignore[no-untyped-def]
+def dispatch_retry(dispatch_id: int):
     from hub.dispatch.jobs.publish import enqueue, publish_dispatch
     from hub.dispatch.jobs.reconcile import reconcile_dispatch
 
@@ -88,7 +88,7 @@ def dispatch_retry(dispatch_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/dispatches")
 @login_required
-def dispatch_attention():  # type: ignore[no-untyped-def]
+def dispatch_attention():
     s = db.session()
     units = overseen_unit_ids(s, current_user)
     if not units:
@@ -125,7 +125,7 @@ def _plain(text: str, status: int = 200) -> Response:
 @bp.route("/wechat/callback/<int:account_id>", methods=["GET", "POST"])
 @csrf.exempt
 @limiter.limit("600 per minute")
-def wechat_callback(account_id: int):  # type: ignore[no-untyped-def]
+def wechat_callback(account_id: int):
     from wechatpy import parse_message
     from wechatpy.crypto import WeChatCrypto
     from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
@@ -230,7 +230,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 
 
 @bp.get("/feeds/accounts/<int:account_id>.atom")
-def account_feed(account_id: int):  # type: ignore[no-untyped-def]
+def account_feed(account_id: int):
     s = db.session()
     account = s.get(Account, account_id)
     if account is None or account.status not in ("active", "suspended"):

@@ -39,7 +39,7 @@ def post_json(session: Session, post: Post) -> dict[str, Any]:
 @bp.post("/posts")
 @contract("Create a post (draft)", out=PostOut, status=201, body=PostIn, errors={
     403: "not an editor", 409: "target account not active", 400: "bad body", 422: "invalid content"})
-def create_post():  # type: ignore[no-untyped-def]
+def create_post():
     with db.transaction() as s:
         post = posts_svc.create_post(s, user(), body())
     return jsonify(post_json(db.session(), post)), 201
@@ -47,7 +47,7 @@ def create_post():  # type: ignore[no-untyped-def]
 
 @bp.get("/posts")
 @contract("Posts the caller may see (newest first, at most 200)", out=PostList, query={"status": str})
-def list_posts():  # type: ignore[no-untyped-def]
+def list_posts():
     from hub.permissions import visible_unit_ids
 
     s = db.session()
@@ -61,7 +61,7 @@ def list_posts():  # type: ignore[no-untyped-def]
 
 @bp.get("/posts/<int:post_id>")
 @contract("A post with revision, approvals, findings and dispatches", out=PostOut, errors=SEEN)
-def get_post(post_id: int):  # type: ignore[no-untyped-def]
+def get_post(post_id: int):
     s = db.session()
     return jsonify(post_json(s, post_access.get_post(s, user(), post_id)))
 
@@ -69,7 +69,7 @@ def get_post(post_id: int):  # type: ignore[no-untyped-def]
 @bp.patch("/posts/<int:post_id>")
 @contract("Edit: a new revision; approvals void; back to draft", out=PostOut, body=PostPatch, errors={
     **STATE, 403: "not an editor", 400: "bad body", 422: "invalid"})
-def patch_post(post_id: int):  # type: ignore[no-untyped-def]
+def patch_post(post_id: int):
     with db.transaction() as s:
         post = posts_svc.update_post(s, user(), post_id, body())
     return jsonify(post_json(db.session(), post))
@@ -78,7 +78,7 @@ def patch_post(post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/posts/<int:post_id>/submit")
 @contract("Submit for review", out=PostOut, body=NoBody, body_required=False, errors={
     **STATE, 409: "not draft/rejected", 422: "blocked by content checks (error.findings)"})
-def submit_post(post_id: int):  # type: ignore[no-untyped-def]
+def submit_post(post_id: int):
     body(optional=True)
     with db.transaction() as s:
         post = posts_svc.submit_post(s, user(), post_id)
@@ -89,7 +89,7 @@ def submit_post(post_id: int):  # type: ignore[no-untyped-def]
 @contract("Approve the current step", out=PostOut, body=ApproveIn, errors={
     **SEEN, 403: "role can never approve / own revision", 409: "not in review, stale hash, step taken, already acted",
     400: "missing hash or check", 422: "a check not confirmed"})
-def approve_post(post_id: int):  # type: ignore[no-untyped-def]
+def approve_post(post_id: int):
     from flask import current_app
 
     from hub.dispatch.jobs.publish import enqueue_dispatches
@@ -108,7 +108,7 @@ def approve_post(post_id: int):  # type: ignore[no-untyped-def]
 @bp.post("/posts/<int:post_id>/reject")
 @contract("Reject back to the editor", out=PostOut, body=ReasonIn, errors={
     **STATE, 400: "missing reason"})
-def reject_post(post_id: int):  # type: ignore[no-untyped-def]
+def reject_post(post_id: int):
     data = lenient_body()
     with db.transaction() as s:
         post = decisions_svc.reject_post(s, user(), post_id, data)
@@ -118,7 +118,7 @@ def reject_post(post_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/posts/<int:post_id>/history")
 @contract("The post's audit entries (and its dispatches'), for anyone who may see the post",
           out=AuditHistory, errors=SEEN)
-def post_history(post_id: int):  # type: ignore[no-untyped-def]
+def post_history(post_id: int):
     from hub.models import AuditEntry, Dispatch
 
     s = db.session()

@@ -46,9 +46,9 @@ class PostPatch(In):
 class PostIn(PostPatch):
     """A new post (a draft)."""
 
-    title: str = Field(max_length=200)  # type: ignore[assignment]
-    content: str = Field(description="HTML")  # type: ignore[assignment]
-    account_ids: list[int] = Field(min_length=1)  # type: ignore[assignment]
+    title: str = Field(max_length=200)
+    content: str = Field(description="HTML")
+    account_ids: list[int] = Field(min_length=1)
 
 
 class CommentIn(In):
@@ -157,7 +157,7 @@ class PostBrief(Out):
 class PostOut(PostBrief):
     """A post with its revision, approvals, findings and dispatches (GET /posts/<id>)."""
 
-    revision: RevisionOut | None  # type: ignore[assignment]
+    revision: RevisionOut | None
     step: StepOut
     approvals: list[ApprovalOut] = Field(description="approvals that count: current revision, not voided")
     approval_history: list[ApprovalOut]

@@ -36,7 +36,7 @@ bp = Blueprint("posts", __name__)
 # -- posts --------------------------------------------------------------------------------
 @bp.get("/posts")
 @login_required
-def posts():  # type: ignore[no-untyped-def]
+def posts():
     s = db.session()
     status = request.args.get("status", "")
     stmt = select(Post).where(Post.unit_id.in_(visible_unit_ids(s, current_user)))
@@ -101,7 +101,7 @@ def _form_data() -> dict[str, Any]:
 
 @bp.route("/posts/new", methods=["GET", "POST"])
 @login_required
-def new_post():  # type: ignore[no-untyped-def]
+def new_post():
     if not current_user.has_role("editor"):
         flash(_("只有编辑可以撰写稿件"), "error")
         return redirect(url_for("web.dashboard"))
@@ -122,7 +122,7 @@ def new_post():  # type: ignore[no-untyped-def]
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
 @login_required
-def edit_post(post_id: int):  # type: ignore[no-untyped-def]
+def edit_post(post_id: int):
     s = db.session()
     post = _post_or_404(post_id)
     rev = post.current_revision
@@ -169,7 +169,7 @@ def _post_or_404(post_id: int) -> Post:
 
 @bp.get("/posts/<int:post_id>")
 @login_required
-def post_page(post_id: int):  # type: ignore[no-untyped-def]
+def post_page(post_id: int):
     from hub.posts.api import post_json
 
     s = db.session()
@@ -187,7 +187,7 @@ def post_page(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/posts/<int:post_id>/status.json")
 @login_required
-def post_status(post_id: int):  # type: ignore[no-untyped-def]
+def post_status(post_id: int):
     s = db.session()
     post = _post_or_404(post_id)
     from hub.dispatch.service import live_extra
@@ -203,14 +203,14 @@ def post_status(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/posts/<int:post_id>/submit")
 @login_required
-def submit(post_id: int):  # type: ignore[no-untyped-def]
+def submit(post_id: int):
     run_action(lambda s: posts_svc.submit_post(s, current_user, post_id), _("已提交审核"))
     return redirect(url_for("web.posts.post_page", post_id=post_id))
 
 
 @bp.post("/posts/<int:post_id>/approve")
 @login_required
-def approve(post_id: int):  # type: ignore[no-untyped-def]
+def approve(post_id: int):
     from flask import current_app
 
     from hub.dispatch.jobs.publish import enqueue_dispatches
@@ -225,7 +225,7 @@ def approve(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/posts/<int:post_id>/reject")
 @login_required
-def reject(post_id: int):  # type: ignore[no-untyped-def]
+def reject(post_id: int):
     body = {"reason": request.form.get("reason", ""), "revision_hash": request.form.get("revision_hash") or None}
     run_action(lambda s: decisions_svc.reject_post(s, current_user, post_id, body), _("已退回编辑"))
     return redirect(url_for("web.posts.post_page", post_id=post_id))
@@ -233,7 +233,7 @@ def reject(post_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/media/<int:media_id>")
 @login_required
-def media(media_id: int):  # type: ignore[no-untyped-def]
+def media(media_id: int):
     s = db.session()
     m = s.get(Media, media_id)
     if m is None or (m.unit_id is not None and m.unit_id not in visible_unit_ids(s, current_user)):
@@ -248,7 +248,7 @@ def media(media_id: int):  # type: ignore[no-untyped-def]
 
 # -- the editor's live per-platform preview (logic in hub.posts.preview) --------------
 @bp.post("/posts/platform-preview")
-def platform_preview():  # type: ignore[no-untyped-def]
+def platform_preview():
     """The editor's live per-platform preview: JSON in, previews and problems out."""
     if not current_user.is_authenticated:
         return jsonify({"error": {"code": "unauthorized", "message": "请先登录"}}), 401

@@ -28,13 +28,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
 
     @app.errorhandler(CSRFError)
-    def _csrf(err: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(err: CSRFError):
         db.session.rollback()
         return render_template("error.html", code=400,
                                message=_("页面已过期或表单校验失败，请刷新页面后重试")), 400
 
     @app.errorhandler(HTTPException)
-    def _http(err: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(err: HTTPException):
         db.session.rollback()
         if _wants_json():
             return jsonify({"error": {"code": str(err.code), "message": err.description}}), err.code
@@ -44,7 +44,7 @@ def init_app(app: Flask) -> None:
                                message=messages.get(err.code or 500, err.name)), err.code
 
     @app.errorhandler(Exception)
-    def _any(err: Exception):  # type: ignore[no-untyped-def]
+    def _any(err: Exception):
         db.session.rollback()
         log.exception("unhandled error")
         if _wants_json():

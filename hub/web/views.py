@@ -39,7 +39,7 @@ def _failed(resp: Any) -> bool:
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: _limit(), methods=["POST"], deduct_when=_failed)
 @limiter.limit(lambda: _limit(), methods=["POST"], key_func=_login_username_key, deduct_when=_failed)
-def login():  # type: ignore[no-untyped-def]
+def login():
     form = LoginForm()
     if current_user.is_authenticated and request.method == "GET":
         return redirect(url_for("web.dashboard"))
@@ -83,7 +83,7 @@ def _limit() -> str:
 
 @bp.post("/logout")
 @login_required
-def logout():  # type: ignore[no-untyped-def]
+def logout():
     with db.transaction() as s:
         audit.record(s, "auth.logout", object_type="user", object_id=current_user.id, unit=current_user.unit,
                      summary=f"{current_user.display_name()} 退出登录")
@@ -97,7 +97,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/lang/<code>")
-def set_language(code: str):  # type: ignore[no-untyped-def]
+def set_language(code: str):
     if code in LOCALES:
         session["lang"] = code
     ref = request.referrer or ""
@@ -109,7 +109,7 @@ def set_language(code: str):  # type: ignore[no-untyped-def]
 
 @bp.get("/")
 @login_required
-def dashboard():  # type: ignore[no-untyped-def]
+def dashboard():
     s = db.session()
     units = visible_unit_ids(s, current_user)
     drafts = s.scalars(select(Post).where(Post.creator_id == current_user.id,
