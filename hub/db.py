@@ -9,8 +9,9 @@ plain reads begin deferred so readers never queue.
 from __future__ import annotations
 
 import contextvars
+import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -136,3 +137,34 @@ class Database:
 
 
 db = Database()
+
+log = logging.getLogger(__name__)
+
+#: ``Session.info`` key of the callbacks waiting for the session's transaction to commit.
+AFTER_COMMIT = "hub_after_commit"
+
+
+def after_commit(session: Session, callback: Callable[[], object]) -> None:
+    """Run ``callback()`` once the session's current transaction commits; drop it on rollback.
+
+    This is the one way a service asks for a side effect of its change (a job on the queue, a
+    scheduled job deleted): the controller only commits. Callbacks run in order; one that
+    raises is logged and does not stop the others (the database is already committed, and
+    the sweeper finds whatever a lost enqueue left behind).
+    """
+    session.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(AFTER_COMMIT, None)
+    for cb in callbacks or ():
+        try:
+            cb()
+        except Exception:
+            log.warning("after-commit callback %r failed", cb, exc_info=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(AFTER_COMMIT, None)

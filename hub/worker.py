@@ -2,7 +2,7 @@
 
 The worker runs jobs in its own process (RQ's ``SimpleWorker``: no fork per job), which keeps
 a publish run cheap and means a killed worker takes its job with it — the sweeper of any
-other worker then recovers the dispatch through reconciliation (hub/jobs/reconcile.py).
+other worker then recovers the dispatch through reconciliation (hub/dispatch/jobs/reconcile.py).
 
 The sweeper thread runs every ``HUB_SWEEP_SECONDS`` (default 10 s; one sweeper at a time
 across all workers, by a short Redis key). If Redis goes away (a restart), the worker waits
@@ -29,14 +29,14 @@ log = logging.getLogger(__name__)
 
 
 def sweep_seconds(app: Flask) -> float:
-    from hub.dispatch.jobs.publish import setting
+    from hub.dispatch.holder import setting
 
     return max(1.0, setting(app, "HUB_SWEEP_SECONDS", SWEEP_SECONDS))
 
 
 def _sweeper(app: Flask, stop: threading.Event) -> None:
     from hub.accounts.vault_admin import purge_expired
-    from hub.dispatch.jobs.publish import sweep
+    from hub.dispatch.jobs.sweep import sweep
 
     interval = sweep_seconds(app)
     while not stop.wait(interval):
@@ -68,7 +68,7 @@ def run_worker(app: Flask, burst: bool = False) -> None:
     os.register_at_fork(after_in_child=_after_fork_in_child)
     stop = threading.Event()
     if burst:
-        from hub.dispatch.jobs.publish import sweep
+        from hub.dispatch.jobs.sweep import sweep
 
         sweep()
     else:

@@ -145,13 +145,10 @@ def suspend_account(account_id: int):
           out=AccountOut, body=OptionalReasonIn, body_required=False, errors={
               **SUPERVISOR, 409: "not suspended", 400: "bad body"})
 def resume_account(account_id: int):
-    from hub.dispatch.jobs.publish import enqueue_dispatches
-
     data = lenient_body()
     with db.transaction() as s:
         acc = accounts_svc.get_account(s, user(), account_id)
         _acc, due = suspension_svc.resume_account(s, user(), acc, data)
-    enqueue_dispatches(current_app.config, due)
     out = account_json(accounts_svc.get_account(db.session(), user(), account_id), viewer=user())
     out["released"] = len(due)  # held dispatches put back on the queue now
     return jsonify(out)

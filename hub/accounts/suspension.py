@@ -20,9 +20,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub import audit
+from hub.dispatch import queueing
 from hub.dispatch.pauses import publishing_paused
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.models import Account, AuditEntry, Dispatch, User, utcnow
+from hub.models.states import ACCOUNT
 from hub.permissions import is_admin_of, is_supervisor_over
 
 REASON_LIMIT = 500
@@ -67,6 +69,7 @@ def _reason(body: Any, required: bool) -> str:
 
 def _move(session: Session, account: Account, old: str, new: str) -> None:
     """Conditional status change: 409 if someone else moved the account first."""
+    ACCOUNT.check(old, new)
     won = session.execute(update(Account).where(Account.id == account.id, Account.status == old)
                           .values(status=new).execution_options(synchronize_session=False)
                           ).rowcount  # type: ignore[attr-defined]
@@ -96,7 +99,8 @@ def suspend_account(session: Session, user: User, account: Account, body: Any) -
 
 def resume_account(session: Session, user: User, account: Account, body: Any) -> tuple[Account, list[int]]:
     """Resume a suspended account (reason optional). Returns it and the ids of held dispatches
-    that are due now (not waiting for a time, and not held by a unit pause) to enqueue."""
+    that are due now (not waiting for a time, and not held by a unit pause); they go on the queue
+    after the commit."""
     _require(session, user, account)
     _state(account, "suspended")
     reason = _reason(body, required=False)
@@ -110,6 +114,7 @@ def resume_account(session: Session, user: User, account: Account, body: Any) ->
     audit.record(session, "account.resume", object_type="account", object_id=account.id, unit=account.unit,
                  summary=f"恢复账号「{account.name}」" + (f"：{reason[:200]}" if reason else ""),
                  details={"reason": reason, "released_dispatches": due})
+    queueing.publish_after_commit(session, due)
     return account, due
 
 

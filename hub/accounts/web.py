@@ -235,14 +235,10 @@ def account_suspend(account_id: int):
 @bp.post("/accounts/<int:account_id>/resume")
 @login_required
 def account_resume(account_id: int):
-    from hub.dispatch.jobs.publish import enqueue_dispatches
-
     _account_or_404(account_id)
     data = {"reason": request.form.get("reason", "")}
-    result = run_action(lambda s: suspension_svc.resume_account(s, current_user, _acc(s, account_id), data),
-                  _("账号已恢复启用，暂缓的发布任务将继续执行"))
-    if result is not None:
-        enqueue_dispatches(current_app.config, result[1])
+    run_action(lambda s: suspension_svc.resume_account(s, current_user, _acc(s, account_id), data),
+               _("账号已恢复启用，暂缓的发布任务将继续执行"))
     return redirect(url_for("web.accounts.account_page", account_id=account_id))
 
 

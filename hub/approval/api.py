@@ -8,7 +8,7 @@ the comment thread, the review queue and revision diffs.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from hub.api.base import body, lenient_body, user
 from hub.api.openapi import contract
@@ -28,7 +28,6 @@ from hub.approval.schemas import (
 from hub.contracts import NoBody
 from hub.db import db
 from hub.dispatch import pauses as pauses_svc
-from hub.dispatch.jobs.withdraw import enqueue_withdrawals
 from hub.errors import BadRequest, NotFound
 from hub.posts import access as post_access
 from hub.posts import comments as comments_svc
@@ -73,7 +72,6 @@ def schedule_post(post_id: int):
     data = lenient_body()
     with db.transaction() as s:
         schedule_svc.schedule_post(s, user(), post_id, data)
-    schedule_svc.enqueue_post_dispatches(current_app.config, db.session(), post_id)
     s = db.session()
     return jsonify(post_json(s, post_access.get_post(s, user(), post_id)))
 
@@ -95,8 +93,7 @@ def cancel_schedule(post_id: int):
 def withdraw_post(post_id: int):
     data = lenient_body()
     with db.transaction() as s:
-        _post, ids = withdraw_svc.withdraw_post(s, user(), post_id, data)
-    enqueue_withdrawals(current_app.config, ids)
+        withdraw_svc.withdraw_post(s, user(), post_id, data)
     s = db.session()
     return jsonify(post_json(s, post_access.get_post(s, user(), post_id)))
 
@@ -131,13 +128,10 @@ def pause_unit(code: str):
 @contract("Resume publishing: {reason?}; released: how many held dispatches were queued again", out=PauseState,
           body=OptionalReasonIn, body_required=False, errors=STATE)
 def resume_unit(code: str):
-    from hub.dispatch.jobs.publish import enqueue_dispatches
-
     data = lenient_body()
     with db.transaction() as s:
         p, due = pauses_svc.resume_unit(s, user(), code, data)
         out = pauses_svc.pause_state(s, p.unit)
-    enqueue_dispatches(current_app.config, due)
     out["released"] = len(due)
     return jsonify(PauseState.model_validate(out).dump())
 

@@ -21,12 +21,14 @@ from hub.approval.chains import Chain, Step, chain_for
 from hub.approval.schemas import ApproveIn
 from hub.content import revision_hash
 from hub.contracts import ROOT, Raise, parse
+from hub.dispatch import queueing, state
 from hub.errors import BadRequest, Conflict, Forbidden, Unprocessable
 from hub.i18n_marks import N_
 from hub.models import Approval, Post, Revision, User, utcnow
+from hub.models.states import PostStatus
 from hub.posts.access import contributors, get_post
 from hub.posts.comments import MAX_COMMENT
-from hub.posts.schedule import create_dispatches, fmt_local, iso_utc
+from hub.posts.schedule import fmt_local, iso_utc
 from hub.posts.service import revision_fields
 
 CHECK_KEYS = ("political", "legal", "policy", "secrecy", "wording")
@@ -128,8 +130,8 @@ def eligible_for_step(session: Session, post: Post, chain: Chain, index: int, re
     return chain.steps[index].candidates(session, post) - contributors(session, post) - others
 
 
-def approve_post(session: Session, user: User, post_id: int, body: Any) -> tuple[Post, list[int]]:
-    """Approve the current step. Returns the post and the ids of dispatches to enqueue now."""
+def approve_post(session: Session, user: User, post_id: int, body: Any) -> Post:
+    """Approve the current step. The last one arms the dispatches, queued after the commit."""
     post, chain, rev, step = _reviewable(session, user, post_id, body)
     data = parse(ApproveIn, body, APPROVE_ERRORS)  # the body after 404/403/409 (docs/design.md §8)
     given_hash, checks, comment = data.revision_hash, data.checks.model_dump(), data.comment
@@ -162,11 +164,10 @@ def approve_post(session: Session, user: User, post_id: int, body: Any) -> tuple
                  details={"step": step_index, "step_name": step.name, "revision_hash": rev.hash,
                           "checks": checks, "comment": comment, "step_complete": complete,
                           "waiting_for": waiting})
-    to_enqueue: list[int] = []
     if complete and step_index + 1 >= len(chain.steps):
-        to_enqueue = finalize_approval(session, post)
+        finalize_approval(session, post)
     session.expire(post, ["approvals"])
-    return post, to_enqueue
+    return post
 
 
 def reject_post(session: Session, user: User, post_id: int, body: Any) -> Post:
@@ -202,12 +203,13 @@ def _void_approvals_except_rejection(session: Session, post: Post, revision_id: 
                                            Approval.decision == "approved").values(voided=True))
 
 
-def finalize_approval(session: Session, post: Post) -> list[int]:
-    """All steps passed: create dispatches; publish now, at publish_at, or wait for a new time."""
+def finalize_approval(session: Session, post: Post) -> None:
+    """All steps passed: create dispatches; publish now, at publish_at, or wait for a new time.
+    The dispatches go on the queue after the commit (hub/dispatch/queueing.py)."""
     rev = post.current_revision
     assert rev is not None
     now = utcnow()
-    post.status = "approved"
+    state.move_post(post, PostStatus.APPROVED)
     audit.record(session, "post.approved", object_type="post", object_id=post.id, unit=post.unit,
                  summary=f"《{rev.title}》第 {rev.number} 版全部审核环节通过",
                  details={"revision": rev.number, "revision_hash": rev.hash,
@@ -217,15 +219,15 @@ def finalize_approval(session: Session, post: Post) -> list[int]:
         audit.record(session, "post.schedule_missed", object_type="post", object_id=post.id, unit=post.unit,
                      summary="定时发布时间已过，等待编辑重新选择发布时间",
                      details={"publish_at": iso_utc(post.publish_at)})
-        return []
-    ids = create_dispatches(session, post)
+        return
+    state.create_dispatches(session, post)
+    queueing.publish_post_after_commit(session, post.id)
     if post.publish_at and post.publish_at > now:
         audit.record(session, "post.scheduled", object_type="post", object_id=post.id, unit=post.unit,
                      summary=f"审核通过，将于 {fmt_local(post.publish_at)} 发布",
                      details={"publish_at": iso_utc(post.publish_at)})
-        return []
-    post.status = "publishing"
-    return ids
+        return
+    state.move_post(post, PostStatus.PUBLISHING)
 
 
 def approval_set_valid(session: Session, post: Post, rev: Revision) -> tuple[bool, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -151,9 +151,7 @@ def review_approve(post_id: int):
         body["step"] = int(step)
     try:
         with db.transaction() as s:
-            post, _ids = decisions_svc.approve_post(s, current_user, post_id, body)
-            status = post.status
-        schedule_svc.enqueue_post_dispatches(current_app.config, db.session(), post_id)
+            status = decisions_svc.approve_post(s, current_user, post_id, body).status
         flash(_("审核通过，已进入发布流程") if status in ("approved", "publishing") else _("审核通过，已转下一环节"),
               "success")
     except HubError as exc:
@@ -220,9 +218,7 @@ def post_schedule(post_id: int):
         return redirect(url_for("web.posts.post_page", post_id=post_id))
     try:
         with db.transaction() as s:
-            post, _ids = schedule_svc.schedule_post(s, current_user, post_id, {"publish_at": value})
-            status = post.status
-        schedule_svc.enqueue_post_dispatches(current_app.config, db.session(), post_id)
+            status = schedule_svc.schedule_post(s, current_user, post_id, {"publish_at": value}).status
         flash(_("已开始发布") if status == "publishing" else _("发布时间已更新"), "success")
     except HubError as exc:
         flash(exc.message, "error")
@@ -239,13 +235,9 @@ def post_schedule_cancel(post_id: int):
 @bp.post("/posts/<int:post_id>/withdraw")
 @login_required
 def post_withdraw(post_id: int):
-    from hub.dispatch.jobs.withdraw import enqueue_withdrawals
-
-    result = run_action(
+    run_action(
         lambda s: withdraw_svc.withdraw_post(s, current_user, post_id, {"reason": request.form.get("reason", "")}),
         _("已撤稿：正在从各平台撤下"))
-    if result is not None:
-        enqueue_withdrawals(current_app.config, result[1])
     return redirect(url_for("web.posts.post_page", post_id=post_id))
 
 
@@ -361,12 +353,9 @@ def unit_pause(code: str):
 @bp.post("/units/<code>/resume")
 @login_required
 def unit_resume(code: str):
-    from hub.dispatch.jobs.publish import enqueue_dispatches
-
     try:
         with db.transaction() as s:
             _p, due = pauses_svc.resume_unit(s, current_user, code, {"reason": request.form.get("reason", "")})
-        enqueue_dispatches(current_app.config, due)
         flash(_("已恢复发布，%(n)s 个待发任务重新排队", n=len(due)), "success")
     except HubError as exc:
         flash(exc.message, "error")

@@ -37,7 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hub import audit
 from hub.db import db
-from hub.dispatch.jobs.publish import setting
+from hub.dispatch.holder import setting
 from hub.models import Account, CheckAlert, Dispatch, Post, Revision, ScanFinding, ScanRun, utcnow
 from hub.runtime import get_app
 
@@ -299,7 +299,7 @@ def _raise_alerts(s: Any, run_id: int, new_by_post: dict[int, list[dict[str, Any
 def outbound_links(content: str) -> list[tuple[str, int, int]]:
     """(url, start, end) of every http(s) link in ``content`` (attributes and bare URLs),
     offsets into the raw HTML."""
-    from review.checks.rules import _URL_RX
+    from review.checks.rules import URL_RX
     from review.checks.text import build_view
 
     view = build_view(content, True)
@@ -311,7 +311,7 @@ def outbound_links(content: str) -> list[tuple[str, int, int]]:
                 url = value.strip()
                 if url.lower().startswith(("http://", "https://")):
                     out.append((url, s, e))
-    for m in _URL_RX.finditer(view.text):
+    for m in URL_RX.finditer(view.text):
         url = m.group(0).rstrip(".,;:!?)]'")
         if url.lower().startswith(("http://", "https://")):
             s, e = view.span(m.start(), m.start() + len(url))

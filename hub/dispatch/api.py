@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 
 from hub.api.base import body, user
 from hub.api.openapi import contract
@@ -17,7 +17,6 @@ from hub.contracts import NoBody
 from hub.db import db
 from hub.dispatch import service as dispatches_svc
 from hub.dispatch.schemas import DispatchOut, PlatformList
-from hub.errors import Conflict
 
 bp = Blueprint("dispatch", __name__)
 __all__ = ["bp"]
@@ -41,18 +40,9 @@ def get_dispatch(dispatch_id: int):
               **SEEN, 403: "not an admin of the account's unit",
               409: "not failed / not reconciled / stale revision", 400: "bad body"})
 def retry_dispatch(dispatch_id: int):
-    from hub.dispatch.jobs.publish import enqueue, publish_dispatch
-    from hub.dispatch.jobs.reconcile import reconcile_dispatch
-
-    try:
-        with db.transaction() as s:
-            d = dispatches_svc.retry_dispatch(s, user(), dispatch_id)
-            body(optional=True)  # after 404/403/409 (DESIGN's order); a bad body rolls the retry back
-    except Conflict as exc:
-        if exc.code == "not_reconciled":
-            enqueue(current_app.config, reconcile_dispatch, dispatch_id)
-        raise
-    enqueue(current_app.config, publish_dispatch, d.id)
+    with db.transaction() as s:
+        dispatches_svc.retry_dispatch(s, user(), dispatch_id)
+        body(optional=True)  # after 404/403/409 (docs/design.md §8's order); a bad body rolls the retry back
     s = db.session()
     d = dispatches_svc.get_dispatch(s, user(), dispatch_id)
     return jsonify(DispatchOut.model_validate(dispatches_svc.dispatch_json(s, d)).dump())

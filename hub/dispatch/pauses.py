@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import audit
+from hub.dispatch import queueing
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.models import Dispatch, Post, Unit, UnitPause, User, utcnow
 from hub.permissions import is_admin_of, is_supervisor_over, subtree_ids, visible_unit_ids
@@ -84,7 +85,8 @@ def pause_unit(session: Session, user: User, code: Any, body: Any) -> UnitPause:
 
 
 def resume_unit(session: Session, user: User, code: Any, body: Any) -> tuple[UnitPause, list[int]]:
-    """Lift a unit's pause. Returns the pause and the ids of held dispatches that are due now."""
+    """Lift a unit's pause. Returns the pause and the ids of held dispatches that are due now,
+    which go on the queue after the commit."""
     unit = _unit_for_switch(session, user, code)
     reason = _reason(body, required=False)
     pause = session.scalars(select(UnitPause).where(UnitPause.unit_id == unit.id,
@@ -109,6 +111,7 @@ def resume_unit(session: Session, user: User, code: Any, body: Any) -> tuple[Uni
     audit.record(session, "unit.resume", object_type="unit", object_id=unit.code, unit=unit,
                  summary=f"恢复{unit.name}及下级单位的发布" + (f"：{reason[:100]}" if reason else ""),
                  details={"reason": reason, "pause_id": pause.id, "released": len(due)})
+    queueing.publish_after_commit(session, due)
     return pause, due
 
 

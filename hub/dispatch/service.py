@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub import audit
+from hub.dispatch import queueing, state
 from hub.errors import Conflict, Forbidden, NotFound
-from hub.models import Dispatch, DispatchAttempt, User, utcnow
+from hub.models import Dispatch, DispatchAttempt, User
 from hub.permissions import can_see_post, is_admin_of
 from hub.times import iso
 
@@ -68,8 +68,9 @@ def dispatch_json(session: Session, d: Dispatch, with_attempts: bool = True) -> 
 
 
 def retry_dispatch(session: Session, user: User, dispatch_id: int) -> Dispatch:
-    """An admin's retry of a failed dispatch (back to pending). Raises 404 / 403 / 409 in DESIGN's
-    order; 409 ``not_reconciled`` while reconciliation has not confirmed the platform holds nothing."""
+    """An admin's retry of a failed dispatch (back to pending; published after the commit). Raises
+    404 / 403 / 409 in docs/design.md §8's order; 409 ``not_reconciled`` while reconciliation has not
+    confirmed the platform holds nothing (and asks for that reconciliation)."""
     d = get_dispatch(session, user, dispatch_id)
     post, account = d.post, d.account
     if not is_admin_of(session, user, account.unit_id):
@@ -79,18 +80,7 @@ def retry_dispatch(session: Session, user: User, dispatch_id: int) -> Dispatch:
     if post.current_revision_id != d.revision_id or post.status == "withdrawn":
         raise Conflict("稿件已修改或已撤稿，不能重试旧版本的发布", code="stale_revision")
     if d.absent_at is None:
+        queueing.reconcile_now(d.id)  # the check the retry waits for starts now, even as this rolls back
         raise Conflict("尚未与平台核实该发布是否已存在，已发起核实，请稍后再试", code="not_reconciled")
-    d.status, d.not_before, d.check_at = "pending", None, None
-    d.error = "管理员已要求重试"
-    d.unconfirmed_since, d.alerted_at = None, None
-    d.updated_at = utcnow()
-    session.add(DispatchAttempt(dispatch_id=d.id, kind="retry", number=d.attempts, outcome="requeued",
-                                message=f"{user.display_name()} 要求重试", worker="", details={},
-                                finished_at=utcnow()))
-    audit.record(session, "dispatch.retry", object_type="dispatch", object_id=d.id, unit=post.unit,
-                 summary=f"管理员重试发布到「{account.name}」",
-                 details={"post_id": post.id, "account_id": account.id, "verified_absent_at": iso(d.absent_at)})
-    from hub.dispatch.jobs.publish import _settle_post
-
-    _settle_post(session, post)
+    state.admin_retry(session, user, d)
     return d

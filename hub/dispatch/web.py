@@ -21,12 +21,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from hub import audit
 from hub.db import db
+from hub.dispatch import callbacks
 from hub.dispatch import service as dispatches_svc
-from hub.errors import Conflict, HubError
+from hub.errors import HubError
 from hub.extensions import csrf, limiter
-from hub.models import Account, Dispatch, DispatchAttempt, Post, utcnow
+from hub.models import Account, Dispatch, Post
 from hub.permissions import is_admin_of, overseen_unit_ids
 from hub.times import iso
 
@@ -67,18 +67,10 @@ def outcome_labels() -> dict[str, str]:
 @bp.post("/dispatches/<int:dispatch_id>/retry")
 @login_required
 def dispatch_retry(dispatch_id: int):
-    from hub.dispatch.jobs.publish import enqueue, publish_dispatch
-    from hub.dispatch.jobs.reconcile import reconcile_dispatch
-
     try:
         with db.transaction() as s:
             dispatches_svc.retry_dispatch(s, current_user, dispatch_id)
-        enqueue(current_app.config, publish_dispatch, dispatch_id)
         flash(_("已重新排队发布"), "success")
-    except Conflict as exc:
-        if exc.code == "not_reconciled":
-            enqueue(current_app.config, reconcile_dispatch, dispatch_id)
-        flash(exc.message, "error")
     except HubError as exc:
         if exc.status == 404:
             abort(404)
@@ -100,24 +92,6 @@ def dispatch_attention():
 
 
 # -- WeChat server push ------------------------------------------------------------------------
-def _callback_secrets(account: Account) -> dict[str, str]:
-    """Only the two callback fields are decrypted, here where they are used."""
-    from sqlalchemy.orm import object_session
-
-    from hub.accounts.vault_admin import min_decryption_version
-    from hub.vault import Sealed
-
-    vault = current_app.extensions["hub_vault"]
-    session = object_session(account)
-    floor = min_decryption_version(session) if session is not None else 0
-    out = {}
-    for c in account.credentials:
-        if c.field in ("callback_token", "encoding_aes_key", "app_id"):
-            out[c.field] = vault.open(account.id, c.field, c.version,
-                                      Sealed(c.key_version, c.wrapped_key, c.ciphertext), min_version=floor)
-    return out
-
-
 def _plain(text: str, status: int = 200) -> Response:
     return Response(text, status=status, mimetype="text/plain")
 
@@ -136,7 +110,7 @@ def wechat_callback(account_id: int):
     if account is None or account.platform != "wechat":
         return _plain("unknown account", 404)
     try:
-        secrets_ = _callback_secrets(account)
+        secrets_ = callbacks.callback_secrets(account, current_app.extensions["hub_vault"])
     except Exception:
         return _plain("credentials unavailable", 503)
     token, aes_key, appid = (secrets_.get("callback_token", ""), secrets_.get("encoding_aes_key", ""),
@@ -174,55 +148,8 @@ def wechat_callback(account_id: int):
     if data.get("MsgType") == "event" and data.get("Event") == "PUBLISHJOBFINISH":
         info = data.get("PublishEventInfo") or {}
         if isinstance(info, dict):
-            _publish_finished(account, info)
+            callbacks.publish_finished(account, info)
     return _plain("success")
-
-
-def _publish_finished(account: Account, info: dict[str, Any]) -> None:
-    """Settle the dispatch a PUBLISHJOBFINISH event reports on (if it is still waiting)."""
-    from adapters.base import PublishResult
-    from adapters.wechat import PUBLISH_STATUS_REASONS
-    from hub.dispatch.jobs.publish import _settle_post, mark_published
-
-    publish_id = str(info.get("publish_id") or "")
-    try:
-        status = int(info.get("publish_status", -1))
-    except (TypeError, ValueError):
-        return
-    if not publish_id or status == 1:
-        return
-    detail = info.get("article_detail") or {}
-    items = detail.get("item") if isinstance(detail, dict) else None
-    if isinstance(items, dict):
-        items = [items]
-    url = next((i.get("article_url") for i in items or [] if isinstance(i, dict) and i.get("article_url")), None)
-    token = audit.current_actor.set(audit.Actor.system("wechat-callback"))
-    try:
-        with db.transaction() as s:
-            d = s.scalars(select(Dispatch).where(Dispatch.account_id == account.id,
-                                                 Dispatch.platform_ref == publish_id)).first()
-            if d is None or d.status not in ("sending", "unconfirmed"):
-                return
-            if d.claim is not None and d.lease_until and d.lease_until > utcnow():
-                return  # a worker holds it and will see the same result by polling
-            attempt = DispatchAttempt(dispatch_id=d.id, kind="callback", number=d.attempts, worker="web",
-                                      details={"publish_status": status}, finished_at=utcnow())
-            if status == 0:
-                mark_published(s, d, PublishResult("published", publish_id, str(info.get("article_id") or ""),
-                                                   url), "callback")
-                attempt.outcome, attempt.message = "published", "微信推送：发布成功"
-            else:
-                reason = f"微信发布未成功：{PUBLISH_STATUS_REASONS.get(status, f'状态 {status}')}"
-                d.status, d.error, d.claim, d.lease_until, d.check_at = "failed", reason, None, None, None
-                d.absent_at = utcnow() if status != 5 else None
-                attempt.outcome, attempt.message, attempt.code = "failed", reason, f"publish_status_{status}"
-                audit.record(s, "dispatch.failed", object_type="dispatch", object_id=d.id, unit=d.post.unit,
-                             summary=f"发布到「{account.name}」：{reason}",
-                             details={"post_id": d.post_id, "code": f"publish_status_{status}", "via": "callback"})
-            s.add(attempt)
-            _settle_post(s, d.post)
-    finally:
-        audit.current_actor.reset(token)
 
 
 # -- Atom feed per account --------------------------------------------------------------------

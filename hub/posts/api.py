@@ -19,7 +19,6 @@ from hub.contracts import NoBody
 from hub.db import db
 from hub.models import Post
 from hub.posts import access as post_access
-from hub.posts import schedule as schedule_svc
 from hub.posts import service as posts_svc
 from hub.posts.schemas import PostBrief, PostIn, PostList, PostOut, PostPatch
 
@@ -90,16 +89,9 @@ def submit_post(post_id: int):
     **SEEN, 403: "role can never approve / own revision", 409: "not in review, stale hash, step taken, already acted",
     400: "missing hash or check", 422: "a check not confirmed"})
 def approve_post(post_id: int):
-    from flask import current_app
-
-    from hub.dispatch.jobs.publish import enqueue_dispatches
-
     data = lenient_body()
     with db.transaction() as s:
-        post, to_enqueue = decisions_svc.approve_post(s, user(), post_id, data)
-    enqueue_dispatches(current_app.config, to_enqueue)
-    if post.status == "approved":  # scheduled: RQ runs the dispatches at publish_at
-        schedule_svc.enqueue_post_dispatches(current_app.config, db.session(), post.id)
+        post = decisions_svc.approve_post(s, user(), post_id, data)
     return jsonify(post_json(db.session(), post))
 
 

@@ -19,12 +19,14 @@ from hub import audit
 from hub.approval.chains import resolve
 from hub.checks import service as checks_service
 from hub.content import revision_hash, sanitize_html
+from hub.dispatch import state
 from hub.errors import BadRequest, Conflict, Forbidden, Unprocessable
 from hub.models import Account, Approval, Dispatch, Post, Revision, User, utcnow
+from hub.models.states import POST, PostStatus
 from hub.permissions import is_editor_of
 from hub.posts.access import contributors, get_post
 from hub.posts.media import cover_media
-from hub.posts.schedule import cancel_pending, iso_utc, parse_time, schedule_post
+from hub.posts.schedule import iso_utc, parse_time, schedule_post
 
 EDITABLE_STATUSES = ("draft", "rejected", "in_review", "approved")
 FIELDS = ("title", "content", "summary", "author", "category", "is_original", "source_url", "cover",
@@ -152,7 +154,7 @@ def create_post(session: Session, user: User, data: dict) -> Post:
         g.unit_id for g in user.roles if g.role == "editor")
     f = _validate_fields(session, user, unit_id, data, revision_fields(None))
     publish_at = parse_time(data.get("publish_at"))
-    post = Post(unit_id=unit_id, creator_id=user.id, status="draft", publish_at=publish_at)
+    post = Post(unit_id=unit_id, creator_id=user.id, status=POST.check(None, PostStatus.DRAFT), publish_at=publish_at)
     session.add(post)
     session.flush()
     rev = _new_revision(session, post, user, f)
@@ -173,7 +175,7 @@ def update_post(session: Session, user: User, post_id: int, data: dict) -> Post:
     content_keys = set(data) - {"publish_at"}
     if post.status == "approved" and not content_keys:
         # Only the time changes on an approved post: that is a reschedule, no re-approval.
-        return schedule_post(session, user, post_id, data)[0]
+        return schedule_post(session, user, post_id, data)
     base = revision_fields(post.current_revision)
     changed: list[str] = []
     if content_keys:
@@ -185,7 +187,7 @@ def update_post(session: Session, user: User, post_id: int, data: dict) -> Post:
                 _hold_for_edit(session, post)
             rev = _new_revision(session, post, user, f)
             _void_approvals(session, post)
-            post.status = "draft"
+            post.status = POST.check(post.status, PostStatus.DRAFT)
             post.step = 0
             post.chain = None
             changed.append("content")
@@ -208,7 +210,7 @@ def update_post(session: Session, user: User, post_id: int, data: dict) -> Post:
 def _hold_for_edit(session: Session, post: Post) -> None:
     """An approved post waiting for its time may still be corrected, as long as nothing was sent:
     its pending dispatches are cancelled (conditionally: a worker that claimed one first wins)."""
-    cancel_pending(session, post, "稿件已修改，原版本不再发布")
+    state.cancel_pending(session, post, "稿件已修改，原版本不再发布")
     sent = session.scalar(select(Dispatch.id).where(
         Dispatch.post_id == post.id, Dispatch.status.in_(("sending", "unconfirmed", "published"))).limit(1))
     if sent is not None:
@@ -240,7 +242,7 @@ def submit_post(session: Session, user: User, post_id: int, *, override_warnings
     resolved = resolve(session, post.unit, rev.category or "")
     _void_approvals(session, post)  # a new review round starts at step 1
     post.chain = resolved.chain.to_json()
-    post.status = "in_review"
+    post.status = POST.check(post.status, PostStatus.IN_REVIEW)
     post.step = 0
     post.submitted_at = utcnow()
     audit.record(session, "post.submit", object_type="post", object_id=post.id, unit=post.unit,

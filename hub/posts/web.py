@@ -211,15 +211,9 @@ def submit(post_id: int):
 @bp.post("/posts/<int:post_id>/approve")
 @login_required
 def approve(post_id: int):
-    from flask import current_app
-
-    from hub.dispatch.jobs.publish import enqueue_dispatches
-
     body = {"revision_hash": request.form.get("revision_hash", ""), "comment": request.form.get("comment", ""),
             "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CHECK_KEYS}}
-    result = run_action(lambda s: decisions_svc.approve_post(s, current_user, post_id, body), _("审核通过"))
-    if result:
-        enqueue_dispatches(current_app.config, result[1])
+    run_action(lambda s: decisions_svc.approve_post(s, current_user, post_id, body), _("审核通过"))
     return redirect(url_for("web.posts.post_page", post_id=post_id))
 
 

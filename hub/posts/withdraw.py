@@ -9,12 +9,13 @@ from sqlalchemy.orm import Session
 
 from hub import audit
 from hub.approval.chains import Chain, chain_for
+from hub.dispatch import queueing, state
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.models import Dispatch, Post, User, utcnow
+from hub.models.states import PostStatus
 from hub.permissions import is_admin_of
 from hub.posts.access import get_post
 from hub.posts.comments import MAX_COMMENT
-from hub.posts.schedule import cancel_pending
 
 WITHDRAWABLE_STATUSES = ("approved", "publishing", "published", "partially_published")
 
@@ -27,9 +28,9 @@ def may_withdraw(session: Session, user: User, post: Post) -> bool:
     return bool(chain.steps and chain.steps[-1].may_act(session, user, post))
 
 
-def withdraw_post(session: Session, user: User, post_id: int, body: Any) -> tuple[Post, list[int]]:
-    """Take a post down everywhere. Pending dispatches are cancelled; the ids of dispatches that
-    reached (or may have reached) a platform are returned for the withdraw jobs."""
+def withdraw_post(session: Session, user: User, post_id: int, body: Any) -> Post:
+    """Take a post down everywhere. Pending dispatches are cancelled; those that reached (or may
+    have reached) a platform get a withdraw job each after the commit."""
     post = get_post(session, user, post_id, lock=True)
     if not may_withdraw(session, user, post):
         raise Forbidden("只有管理员或终审人员可以撤稿", code="not_allowed_to_withdraw")
@@ -44,13 +45,14 @@ def withdraw_post(session: Session, user: User, post_id: int, body: Any) -> tupl
         raise BadRequest(f"撤稿原因不得超过 {MAX_COMMENT} 个字符", code="invalid_reason")
     reason = reason.strip()
     previous = post.status
-    cancelled = cancel_pending(session, post, f"已撤稿，取消发布：{reason[:100]}")
+    cancelled = state.cancel_pending(session, post, f"已撤稿，取消发布：{reason[:100]}")
     to_withdraw = list(session.scalars(select(Dispatch.id).where(
         Dispatch.post_id == post.id, Dispatch.status.in_(("published", "sending", "unconfirmed")))))
-    post.status = "withdrawn"
+    state.move_post(post, PostStatus.WITHDRAWN)
     post.updated_at = utcnow()
     audit.record(session, "post.withdraw", object_type="post", object_id=post.id, unit=post.unit,
                  summary=f"撤稿：{reason[:100]}",
                  details={"reason": reason, "previous_status": previous, "cancelled_dispatches": cancelled,
                           "withdraw_dispatches": to_withdraw})
-    return post, to_withdraw
+    queueing.withdraw_after_commit(session, to_withdraw)
+    return post

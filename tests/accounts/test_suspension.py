@@ -134,7 +134,7 @@ def test_suspended_account_cannot_be_targeted(more: dict[str, Any]) -> None:
 
 
 def test_queued_dispatch_is_held_while_suspended_and_published_after_resume(more: dict[str, Any], app: Any) -> None:
-    from hub.dispatch.jobs.publish import sweep
+    from hub.dispatch.jobs.sweep import sweep
 
     api, aid, sim = more["api"], more["accounts"][0], more["sim"]
     post = _through_review(api, aid)
@@ -171,7 +171,7 @@ def test_queued_dispatch_is_held_while_suspended_and_published_after_resume(more
 def test_sweeper_releases_held_dispatch_after_resume(more: dict[str, Any], app: Any) -> None:
     """Resume's own enqueue may be lost (Redis down): the sweeper finds the pending dispatch."""
     from hub.accounts.suspension import resume_account
-    from hub.dispatch.jobs.publish import sweep
+    from hub.dispatch.jobs.sweep import sweep
 
     api, aid, sim = more["api"], more["accounts"][0], more["sim"]
     post = _through_review(api, aid)

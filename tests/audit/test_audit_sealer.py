@@ -196,7 +196,7 @@ def test_a_commit_that_fails_at_commit_time_fails_the_action(pg: Any, app: Any, 
 
 def test_the_worker_sweep_chains_entries_of_a_writer_that_died_before_sealing(
         pg: Any, app: Any, instance: dict[str, str]) -> None:
-    from hub.dispatch.jobs.publish import sweep
+    from hub.dispatch.jobs.sweep import sweep
     from hub.models.audit import AuditQueued
 
     raw = _raw(instance)

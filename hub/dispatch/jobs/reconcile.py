@@ -36,25 +36,12 @@ from adapters.registry import UnknownPlatform
 from hub import audit
 from hub.accounts.service import decrypt_credentials
 from hub.db import db
-from hub.dispatch.jobs.publish import (
-    MAX_ATTEMPTS,
-    POLL_DELAY,
-    Holder,
-    _settle_post,
-    attempts_since_retry,
-    build_publication,
-    enqueue,
-    finish_attempt,
-    lease_seconds,
-    make_adapter,
-    mark_published,
-    mark_unconfirmed,
-    new_attempt,
-    platform_rate,
-    publish_dispatch,
-    setting,
-)
+from hub.dispatch import queueing, state
+from hub.dispatch.holder import Holder, lease_seconds, make_adapter, platform_rate, setting
+from hub.dispatch.publication import build_publication
+from hub.dispatch.state import MAX_ATTEMPTS, POLL_DELAY, attempts_since_retry, finish_attempt, new_attempt
 from hub.models import Dispatch, DispatchAttempt, RoleGrant, User, utcnow
+from hub.models.states import DispatchStatus
 from hub.runtime import get_app
 
 log = logging.getLogger(__name__)
@@ -178,7 +165,7 @@ def _reconcile(app: Any, dispatch_id: int) -> str:
 
 
 def _apply(app: Any, dispatch_id: int, claim: str, attempt_id: int, kind: str, lookup: Lookup) -> str:
-    later: tuple[Any, float] | None = None
+    later: tuple[str, float] | None = None
     with db.transaction() as s:
         d = s.get(Dispatch, dispatch_id)
         assert d is not None
@@ -193,13 +180,14 @@ def _apply(app: Any, dispatch_id: int, claim: str, attempt_id: int, kind: str, l
                           "in_progress": lookup.in_progress}
         if lookup.published is not None:
             was = d.status
-            mark_published(s, d, lookup.published, "reconciled")
+            state.mark_published(s, d, lookup.published, "reconciled")
             finish_attempt(s, attempt_id, "published", "平台上已有该发布", "", url=d.url)
             outcome = "published" if was != "failed" else "published-after-failure"
         elif lookup.failed is not None:
             reason = lookup.failed
-            if d.status != "failed":
-                d.status, d.error = "failed", reason
+            if d.status != DispatchStatus.FAILED:
+                state.move(d, DispatchStatus.FAILED)
+                d.error = reason
                 audit.record(s, "dispatch.failed", object_type="dispatch", object_id=d.id, unit=post.unit,
                              summary=f"发布到「{account.name}」：{reason}", details={**summary_detail,
                                                                                 "code": "platform_failed"})
@@ -207,13 +195,14 @@ def _apply(app: Any, dispatch_id: int, claim: str, attempt_id: int, kind: str, l
             finish_attempt(s, attempt_id, "failed", reason, "platform_failed")
             outcome = "failed"
         elif lookup.in_progress:
-            if d.status == "unconfirmed" and d.platform_ref:
+            if d.status == DispatchStatus.UNCONFIRMED and d.platform_ref:
                 # We know its publish id: it is simply still publishing.
-                d.status, d.stage, d.unconfirmed_since = "sending", "submitted", None
+                state.move(d, DispatchStatus.SENDING)
+                d.stage, d.unconfirmed_since = "submitted", None
             d.error = "平台正在处理发布，稍后确认结果"
             delay = _poll_delay(d)
             d.check_at = now + timedelta(seconds=delay)
-            later = (reconcile_dispatch, delay)
+            later = (queueing.RECONCILE, delay)
             finish_attempt(s, attempt_id, "waiting", d.error, "in_progress")
             outcome = "waiting"
         elif kind == "verify":
@@ -233,18 +222,15 @@ def _apply(app: Any, dispatch_id: int, claim: str, attempt_id: int, kind: str, l
             d.platform_ref = None
             d.absent_at = now
             if attempts_since_retry(s, d) >= MAX_ATTEMPTS:
-                d.status = "failed"
-                d.error = f"已尝试 {d.attempts} 次仍未成功：{d.error or ''}".rstrip("：")
-                d.check_at = None
+                state.mark_failed(d, f"已尝试 {d.attempts} 次仍未成功：{d.error or ''}".rstrip("："), verify=False)
                 finish_attempt(s, attempt_id, "failed", d.error, "max_attempts")
                 audit.record(s, "dispatch.failed", object_type="dispatch", object_id=d.id, unit=post.unit,
                              summary=f"发布到「{account.name}」：{d.error}",
                              details={**summary_detail, "code": "max_attempts"})
-                _settle_post(s, post)
+                state.settle_post(s, post)
                 return "failed"
-            d.status, d.not_before, d.check_at, d.unconfirmed_since = "pending", None, None, None
-            d.error = "已核实平台上没有该发布，自动重新发送" + ("（沿用已有草稿）" if lookup.drafts else "")
-            later = (publish_dispatch, 0)
+            state.requeue(d, "已核实平台上没有该发布，自动重新发送" + ("（沿用已有草稿）" if lookup.drafts else ""))
+            later = (queueing.PUBLISH, 0)
             finish_attempt(s, attempt_id, "requeued", d.error, "absent", draft_ref=d.draft_ref)
             audit.record(s, "dispatch.requeued", object_type="dispatch", object_id=d.id, unit=post.unit,
                          summary=f"核实后重新发送到「{account.name}」", details=summary_detail)
@@ -253,16 +239,16 @@ def _apply(app: Any, dispatch_id: int, claim: str, attempt_id: int, kind: str, l
             # A submit may have gone out and the platform does not list it yet: ask again soon.
             d.error = "已提交到平台但尚未查到发布结果，正在核实"
             outcome = _wait_or_alert(app, s, d, attempt_id, d.error, "not_listed_yet")
-            later = (reconcile_dispatch, (d.check_at - now).total_seconds()) if d.check_at else None
+            later = (queueing.RECONCILE, (d.check_at - now).total_seconds()) if d.check_at else None
         if outcome in ("published", "published-after-failure", "requeued", "failed"):
             audit.record(s, "dispatch.reconciled", object_type="dispatch", object_id=d.id, unit=post.unit,
                          summary=f"与「{account.name}」核实：" + {
                              "published": "平台上已有该发布", "published-after-failure": "平台上已有该发布",
                              "requeued": "平台上没有该发布", "failed": "平台发布失败"}[outcome],
                          details={**summary_detail, "outcome": outcome})
-        _settle_post(s, post)
+        state.settle_post(s, post)
     if later:
-        enqueue(app.config, later[0], dispatch_id, later[1])
+        queueing.enqueue(app.config, later[0], dispatch_id, later[1])
     return outcome
 
 
@@ -317,7 +303,7 @@ def _cannot_ask(app: Any, dispatch_id: int, claim: str, attempt_id: int, kind: s
             outcome = _wait_or_alert(app, s, d, attempt_id, reason, str(code))
             later = (d.check_at - utcnow()).total_seconds() if d.check_at else None
     if later is not None:
-        enqueue(app.config, reconcile_dispatch, dispatch_id, max(0.5, later))
+        queueing.enqueue(app.config, queueing.RECONCILE, dispatch_id, max(0.5, later))
     return outcome
 
 
@@ -348,12 +334,12 @@ def recover(app: Any) -> int:
                     DispatchAttempt.id != attempt.id)):
                 finish_attempt(s2, running.id, "lost", "处理该任务的工作进程已中断", "worker_lost")
             reason = "处理该任务的工作进程已中断，正在向平台核实结果"
-            mark_unconfirmed(s2, d, reason, delay=0)
+            state.mark_unconfirmed(s2, d, reason, delay=0)
             finish_attempt(s2, attempt.id, "unconfirmed", reason, "worker_lost")
             audit.record(s2, "dispatch.recovered", object_type="dispatch", object_id=d.id, unit=d.post.unit,
                          summary=f"发布到「{d.account.name}」的工作进程中断，转入核实",
                          details={"post_id": d.post_id, "stage": d.stage or "", "attempt": d.attempts})
-        if enqueue(app.config, reconcile_dispatch, did):
+        if queueing.enqueue(app.config, queueing.RECONCILE, did):
             enqueued += 1
     due = s.scalars(select(Dispatch.id).where(
         Dispatch.check_at.is_not(None), Dispatch.check_at <= now,
@@ -367,6 +353,6 @@ def recover(app: Any) -> int:
                        .values(check_at=now + timedelta(seconds=30))
                        .execution_options(synchronize_session=False))
     for did in due:
-        if enqueue(app.config, reconcile_dispatch, did):
+        if queueing.enqueue(app.config, queueing.RECONCILE, did):
             enqueued += 1
     return enqueued

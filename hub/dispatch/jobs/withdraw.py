@@ -10,15 +10,16 @@ be removed by hand.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from adapters.base import PlatformError
 from hub import audit
 from hub.accounts.service import decrypt_credentials
 from hub.db import db
-from hub.models import Dispatch, utcnow
-from hub.queue import RedisTokenCache, get_queue, get_redis
+from hub.dispatch import queueing, state
+from hub.models import Dispatch
+from hub.models.states import DispatchStatus
+from hub.queue import RedisTokenCache, get_redis
 from hub.runtime import get_app
 
 log = logging.getLogger(__name__)
@@ -28,20 +29,6 @@ MAX_WAITS = 60  # five minutes for an in-flight publication to settle
 MAX_RETRIES = 5
 NOT_SUPPORTED = "该平台不支持通过接口删除已发布内容：已标记为撤稿，请到平台后台手动删除"
 ALREADY_GONE = "平台上已没有该内容（已在平台后台删除，或上次撤稿请求已生效但未收到答复）：已标记为撤稿"
-
-
-def enqueue_withdrawals(config: dict[str, Any], dispatch_ids: list[int]) -> int:
-    """Queue one withdraw job per dispatch; a Redis outage is logged (the post stays withdrawn)."""
-    if not dispatch_ids:
-        return 0
-    try:
-        q = get_queue(config)
-        for did in dispatch_ids:
-            q.enqueue(withdraw_dispatch, did, 0, job_timeout=300)
-        return len(dispatch_ids)
-    except Exception:
-        log.warning("could not enqueue withdrawals %s", dispatch_ids, exc_info=False)
-        return 0
 
 
 def withdraw_dispatch(dispatch_id: int, attempt: int = 0) -> str:
@@ -57,8 +44,8 @@ def withdraw_dispatch(dispatch_id: int, attempt: int = 0) -> str:
 
 
 def _later(app: Any, dispatch_id: int, attempt: int) -> None:
-    get_queue(app.config).enqueue_in(timedelta(seconds=WAIT_SECONDS), withdraw_dispatch, dispatch_id,
-                                     attempt + 1, job_timeout=300)
+    queueing.enqueue(app.config, queueing.WITHDRAW, dispatch_id, WAIT_SECONDS, attempt + 1,
+                     timeout=queueing.WITHDRAW_TIMEOUT)
 
 
 def _withdraw(app: Any, dispatch_id: int, attempt: int) -> str:
@@ -71,12 +58,12 @@ def _withdraw(app: Any, dispatch_id: int, attempt: int) -> str:
         post, account = d.post, d.account
         if post.status != "withdrawn":
             return "post-not-withdrawn"
-        if d.status == "pending":
-            d.status, d.error = "cancelled", "已撤稿，取消发布"
+        if d.status == DispatchStatus.PENDING:
+            state.cancel(s, d, "已撤稿，取消发布")
             audit.record(s, "dispatch.cancelled", object_type="dispatch", object_id=d.id, unit=post.unit,
                          summary=f"撤稿：取消发布到「{account.name}」", details={"post_id": post.id})
             return "cancelled"
-        if d.status in ("sending", "unconfirmed"):
+        if d.status in (DispatchStatus.SENDING, DispatchStatus.UNCONFIRMED):
             if attempt < MAX_WAITS:
                 _later(app, dispatch_id, attempt)
                 return "waiting"
@@ -84,7 +71,7 @@ def _withdraw(app: Any, dispatch_id: int, attempt: int) -> str:
             audit.record(s, "dispatch.withdraw_failed", object_type="dispatch", object_id=d.id, unit=post.unit,
                          summary=f"撤稿未完成（「{account.name}」发布结果未确认）", details={"post_id": post.id})
             return "gave-up"
-        if d.status != "published":
+        if d.status != DispatchStatus.PUBLISHED:
             return f"skipped:{d.status}"
         platform, api_base, ref, article_id = account.platform, account.api_base, d.platform_ref, d.article_id
         try:
@@ -122,7 +109,7 @@ def _withdraw(app: Any, dispatch_id: int, attempt: int) -> str:
         assert d is not None
         post, account = d.post, d.account
         if outcome in ("withdrawn", "gone", "unsupported"):
-            d.status, d.error, d.updated_at = "withdrawn", message, utcnow()
+            state.mark_withdrawn(d, message)
             summary = {"withdrawn": f"已从「{account.name}」撤下",
                        "gone": f"「{account.name}」上已没有该内容，已标记撤稿",
                        "unsupported": f"「{account.name}」不支持接口删除，已标记撤稿"}[outcome]
