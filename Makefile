@@ -22,6 +22,7 @@ test: install lint typecheck pytest
 
 lint: install
 	$(BIN)/ruff check hub adapters review tests bench
+	$(BIN)/lint-imports --no-cache
 
 typecheck: install
 	$(BIN)/mypy hub adapters review

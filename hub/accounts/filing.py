@@ -28,6 +28,7 @@ from hub import audit
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.i18n_marks import N_
 from hub.models import Account, Filing, FilingDecision, RoleGrant, Unit, User, utcnow
+from hub.models.states import ACCOUNT, FILING, AccountStatus, FilingStatus
 
 KIND_LABELS = {"open": N_("开设备案"), "change": N_("变更备案"), "close": N_("关闭备案")}
 STATUS_LABELS = {"in_review": N_("审批中"), "approved": N_("已通过"), "rejected": N_("已退回"), "superseded": N_("已作废")}
@@ -125,10 +126,12 @@ def submit(session: Session, account: Account, kind: str, snapshot: dict[str, An
     """File a request for ``account``; a filing still in review is superseded by it."""
     prev = open_filing(session, account)
     if prev is not None:
-        prev.status, prev.reason, prev.decided_at = "superseded", f"被新的{KIND_LABELS[kind]}取代", utcnow()
+        prev.status = FILING.check(prev.status, FilingStatus.SUPERSEDED)
+        prev.reason, prev.decided_at = f"被新的{KIND_LABELS[kind]}取代", utcnow()
         prev.progress += 1
     path = [u.id for u in account.unit.path()]
-    f = Filing(account_id=account.id, kind=kind, status="in_review", snapshot=snapshot, path=path,
+    f = Filing(account_id=account.id, kind=kind, status=FILING.check(None, FilingStatus.IN_REVIEW),
+               snapshot=snapshot, path=path,
                progress=0, submitted_by_id=user.id if user else None)
     session.add(f)
     session.flush()
@@ -209,7 +212,8 @@ def reject(session: Session, user: User, account: Account, data: Any) -> Filing:
     if len(reason) > 2000:
         raise BadRequest("理由不能超过 2000 字", code="invalid_reason")
     _take(session, filing, level, user, "rejected", reason.strip())
-    filing.status, filing.reason, filing.decided_at = "rejected", reason.strip(), utcnow()
+    filing.status = FILING.check(filing.status, FilingStatus.REJECTED)
+    filing.reason, filing.decided_at = reason.strip(), utcnow()
     unit = session.get(Unit, filing.path[level])
     audit.record(session, "account.filing_reject", object_type="account", object_id=account.id,
                  unit=account.unit, summary=f"{unit.name if unit else ''}主管退回「{account.name}」的"
@@ -220,17 +224,17 @@ def reject(session: Session, user: User, account: Account, data: Any) -> Filing:
 
 def _complete(session: Session, account: Account, filing: Filing) -> None:
     now = utcnow()
-    filing.status, filing.decided_at = "approved", now
+    filing.status, filing.decided_at = FILING.check(filing.status, FilingStatus.APPROVED), now
     snap = filing.snapshot or {}
     if filing.kind == "open":
         apply_snapshot(account, snap)
-        account.status, account.activated_at = "active", now
+        account.status, account.activated_at = ACCOUNT.check(account.status, AccountStatus.ACTIVE), now
         summary = f"「{account.name}」开设备案审批完成，账号启用"
     elif filing.kind == "change":
         apply_snapshot(account, snap)
         summary = f"「{account.name}」变更备案审批完成，备案信息已更新"
     else:
-        account.status, account.closed_at = "closed", now
+        account.status, account.closed_at = ACCOUNT.check(account.status, AccountStatus.CLOSED), now
         account.closure_notice_text = snap.get("closure_notice_text")
         account.closure_notice_date = _date(snap.get("closure_notice_date"))
         summary = f"「{account.name}」关闭备案审批完成，账号已关闭"

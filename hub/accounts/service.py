@@ -39,6 +39,7 @@ from hub.errors import (
 )
 from hub.models import Account, AuditEntry, Credential, CredentialArchive, RotationTask, Unit, User, utcnow
 from hub.models.audit import REVEAL_ACTIONS
+from hub.models.states import ACCOUNT, FILING, AccountStatus, FilingStatus
 from hub.permissions import can_see_account, is_admin_of, overseen_unit_ids
 from hub.posts.media import store_media
 from hub.security import verify_password
@@ -208,7 +209,8 @@ def create_account(session: Session, user: User | None, data: Any, *, actor: Any
     filed = parse_filed_fields(data)
     if is_main:
         _check_main(session, unit, platform)
-    acc = Account(unit_id=unit.id, platform=platform, name=name, api_base=api_base, status="pending",
+    acc = Account(unit_id=unit.id, platform=platform, name=name, api_base=api_base,
+                  status=ACCOUNT.check(None, AccountStatus.PENDING),
                   is_main=is_main, justification=justification.strip() or None)
     acc.unit = unit
     filed.setdefault("host_unit", None)
@@ -313,9 +315,10 @@ def close_account(session: Session, user: User | None, account: Account, data: A
     if account.status == "pending":
         prev = filing_svc.open_filing(session, account)
         if prev is not None:
-            prev.status, prev.reason, prev.decided_at = "superseded", "账号撤回，未开通", utcnow()
+            prev.status = FILING.check(prev.status, FilingStatus.SUPERSEDED)
+            prev.reason, prev.decided_at = "账号撤回，未开通", utcnow()
             prev.progress += 1
-        account.status, account.closed_at = "closed", utcnow()
+        account.status, account.closed_at = ACCOUNT.check(account.status, AccountStatus.CLOSED), utcnow()
         account.closure_notice_text, account.closure_notice_date = snap["closure_notice_text"], \
             date.fromisoformat(notice_date)
         audit.record(session, "account.withdraw", object_type="account", object_id=account.id,

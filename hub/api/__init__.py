@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from pydantic import ConfigDict
 
 from hub.accounts import api as accounts_api
-from hub.api.base import _token_key, bp
+from hub.api.base import bp, token_key
 from hub.api.openapi import check_response, contract, spec
 from hub.approval import api as approval_api
 from hub.audit import api as audit_api
@@ -51,6 +51,6 @@ def init_app(app: Flask) -> None:
     if not getattr(bp, "_hub_rate_limited", False):
         # ``limiter`` and ``bp`` live as long as the process: registering the limit on every
         # create_app() would stack N copies of it, each counting every request.
-        limiter.limit(lambda: current_app.config["HUB_API_LIMIT"], key_func=_token_key)(bp)
+        limiter.limit(lambda: current_app.config["HUB_API_LIMIT"], key_func=token_key)(bp)
         bp._hub_rate_limited = True  # type: ignore[attr-defined]
     app.register_blueprint(bp)

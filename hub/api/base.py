@@ -20,7 +20,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 PUBLIC = {"api.openapi"}
 
 
-def _token_key() -> str:
+def token_key() -> str:
     auth = request.headers.get("Authorization", "")
     return "tok:" + token_digest(auth)[:16] if auth else "ip:" + (request.remote_addr or "")
 

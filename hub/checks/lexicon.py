@@ -413,23 +413,23 @@ def export_csv(session: Session, user: User, unit_code: str | None = None, share
 
 def shared_rows() -> list[dict[str, str]]:
     """The shared lexicon files as rows in the CSV's columns."""
-    from review.checks.lexicon import _rows
+    from review.checks.lexicon import lexicon_rows
 
     out: list[dict[str, str]] = []
-    for r in _rows("typo.tsv"):
+    for r in lexicon_rows("typo.tsv"):
         out.append({"category": "typo", **{k: r.get(k, "") for k in ("wrong", "right", "severity", "reason",
                                                                      "exceptions")}})
-    for r in _rows("outdated.tsv"):
+    for r in lexicon_rows("outdated.tsv"):
         out.append({"category": "outdated", **{k: r.get(k, "") for k in ("wrong", "right", "since", "severity",
                                                                          "reason", "exceptions")}})
-    for r in _rows("sensitive.tsv"):
+    for r in lexicon_rows("sensitive.tsv"):
         out.append({"category": "sensitive", "wrong": r["term"], "tag": r.get("tag", ""),
                     "severity": r.get("severity", ""), "reason": r.get("reason", ""),
                     "exceptions": r.get("exceptions", "")})
-    for r in _rows("ad.tsv"):
+    for r in lexicon_rows("ad.tsv"):
         out.append({"category": "ad", "wrong": r["term"], "severity": r.get("severity", ""),
                     "reason": r.get("reason", ""), "exceptions": r.get("exceptions", "")})
-    for r in _rows("sources.tsv"):
+    for r in lexicon_rows("sources.tsv"):
         out.append({"category": "source", "wrong": r["name"]})
     return out
 

@@ -27,7 +27,8 @@ from hub.checks import lexicon as lexicon_svc
 from hub.checks import service as checks_svc
 from hub.db import db
 from hub.errors import HubError
-from hub.web.base import N_, run_action
+from hub.i18n_marks import N_
+from hub.web.base import run_action
 
 bp = Blueprint("checks", __name__)
 

@@ -17,10 +17,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hub.models import states
 from hub.models.base import Base, utcnow
 from hub.models.org import Unit
 
-ACCOUNT_STATUSES = ("pending", "active", "suspended", "closed")
+ACCOUNT_STATUSES = tuple(str(s) for s in states.AccountStatus)  # hub/models/states.py
 
 
 class Media(Base):

@@ -15,11 +15,12 @@ from datetime import datetime
 from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hub.models import states
 from hub.models.base import Base, utcnow
 from hub.models.org import Unit, User
 
 FILING_KINDS = ("open", "change", "close")
-FILING_STATUSES = ("in_review", "approved", "rejected", "superseded")
+FILING_STATUSES = tuple(str(s) for s in states.FilingStatus)  # hub/models/states.py
 
 
 class Filing(Base):

@@ -8,16 +8,15 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from hub.models import states
 from hub.models.account import Account
 from hub.models.base import Base, utcnow
 from hub.models.org import Unit, User
 
-POST_STATUSES = (
-    "draft", "in_review", "approved", "publishing", "published",
-    "partially_published", "failed", "rejected", "withdrawn",
-)
-DISPATCH_STATUSES = ("pending", "sending", "unconfirmed", "published", "failed", "cancelled")
-DISPATCH_TERMINAL = ("published", "failed", "cancelled")
+# The statuses and their allowed moves are named in hub/models/states.py (docs/design.md §10).
+POST_STATUSES = tuple(str(s) for s in states.PostStatus)
+DISPATCH_STATUSES = tuple(str(s) for s in states.DispatchStatus)
+DISPATCH_TERMINAL = tuple(str(s) for s in states.DISPATCH_TERMINAL)
 
 
 class Post(Base):

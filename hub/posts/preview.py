@@ -17,9 +17,9 @@ from sqlalchemy import select
 
 from hub.content import sanitize_html
 from hub.errors import BadRequest, Unprocessable
+from hub.i18n_marks import PLATFORM_LABELS
 from hub.models import Account
 from hub.posts import access as post_access
-from hub.web.base import PLATFORM_LABELS
 
 __all__ = ["preview"]
 

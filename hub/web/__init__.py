@@ -19,7 +19,7 @@ from hub.dispatch import web as dispatch_web
 from hub.extensions import login_manager
 from hub.posts import web as posts_web
 from hub.web import views  # noqa: F401  (the parent's own pages: sign-in, language, dashboard)
-from hub.web.base import _wants_json, bp, log
+from hub.web.base import bp, log, wants_json
 
 for _child in (posts_web, approval_web, accounts_web, dispatch_web, checks_web, audit_web):
     bp.register_blueprint(_child.bp)
@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
         db.session.rollback()
-        if _wants_json():
+        if wants_json():
             return jsonify({"error": {"code": str(err.code), "message": err.description}}), err.code
         messages = {404: _("页面不存在或您无权查看"), 405: _("不支持该操作"), 429: _("操作过于频繁，请稍后再试"),
                     413: _("上传的内容过大"), 400: _("请求无效")}
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
     def _any(err: Exception):
         db.session.rollback()
         log.exception("unhandled error")
-        if _wants_json():
+        if wants_json():
             return jsonify({"error": {"code": "internal_error", "message": "服务器内部错误，已记录"}}), 500
         return render_template("error.html", code=500, message=_("服务器内部错误，已记录，请稍后重试")), 500
 

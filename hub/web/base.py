@@ -23,21 +23,11 @@ from hub import audit
 from hub.db import db
 from hub.errors import HubError
 from hub.extensions import LOCALES, login_manager
-from hub.i18n_marks import N_
+from hub.i18n_marks import PLATFORM_LABELS, STATUS_LABELS
 from hub.models import Post, User
 
 bp = Blueprint("web", __name__)
 log = logging.getLogger(__name__)
-
-STATUS_LABELS = {
-    "draft": N_("草稿"), "in_review": N_("审核中"), "approved": N_("已通过"), "publishing": N_("发布中"),
-    "published": N_("已发布"), "partially_published": N_("部分发布"), "failed": N_("发布失败"),
-    "rejected": N_("已退回"), "withdrawn": N_("已撤稿"), "pending": N_("待发送"), "sending": N_("发送中"),
-    "unconfirmed": N_("待核实"), "cancelled": N_("已取消"), "active": N_("启用"), "suspended": N_("暂停"),
-    "closed": N_("已关闭"),
-}
-PLATFORM_LABELS = {"wechat": N_("微信公众号"), "weibo": N_("微博"), "douyin": N_("抖音"), "website": N_("网站")}
-
 
 def status_label(value: str) -> str:
     return _(STATUS_LABELS[value]) if value in STATUS_LABELS else value
@@ -109,6 +99,6 @@ def run_action(fn: Any, ok_message: str) -> Any:
 
 
 
-def _wants_json() -> bool:
+def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 

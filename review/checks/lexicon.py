@@ -226,7 +226,7 @@ def char_class(word: str) -> str:
 # Reading the TSV files
 
 
-def _rows(name: str) -> Iterable[dict[str, str]]:
+def lexicon_rows(name: str) -> Iterable[dict[str, str]]:
     return _rows_in(LEXICON_DIR / name)
 
 
@@ -375,13 +375,13 @@ def ad_entry(term: str, severity: str, reason: str, rule: str = "", scope: int |
 
 
 def _load_typo(b: _Builder) -> None:
-    for row in _rows("typo.tsv"):
+    for row in lexicon_rows("typo.tsv"):
         b.add_entry(typo_entry(row["wrong"], row["right"], row.get("severity", ""), row.get("reason", ""),
                                row.get("id", "")), _split_exc(row.get("exceptions", "")))
 
 
 def _load_outdated(b: _Builder) -> None:
-    for row in _rows("outdated.tsv"):
+    for row in lexicon_rows("outdated.tsv"):
         wrong = row["wrong"]
         b.add_entry(outdated_entry(wrong, row["right"], row.get("since", ""), row.get("severity", ""),
                                    row.get("reason", ""), row.get("id", "")),
@@ -389,7 +389,7 @@ def _load_outdated(b: _Builder) -> None:
 
 
 def _load_sensitive(b: _Builder) -> None:
-    for row in _rows("sensitive.tsv"):
+    for row in lexicon_rows("sensitive.tsv"):
         try:
             entry = sensitive_entry(row["term"], row["tag"], row.get("severity", ""), row.get("id", ""))
         except ValueError as exc:
@@ -398,7 +398,7 @@ def _load_sensitive(b: _Builder) -> None:
 
 
 def _load_ad(b: _Builder) -> None:
-    for row in _rows("ad.tsv"):
+    for row in lexicon_rows("ad.tsv"):
         b.add_entry(ad_entry(row["term"], row.get("severity", ""), row.get("reason", ""), row.get("id", "")),
                     _split_exc(row.get("exceptions", "")))
 
@@ -477,7 +477,7 @@ def name_variants(names: Iterable[str]) -> dict[str, dict[str, tuple[str, str]]]
 
     by_reading = _homophone_index(compute_version())
     shapes: dict[str, str] = {}
-    for row in _rows("similar_shapes.tsv"):
+    for row in lexicon_rows("similar_shapes.tsv"):
         shapes[row["char"]] = shapes.get(row["char"], "") + row["similar"]
     out: dict[str, dict[str, tuple[str, str]]] = {}
     for name in names:
@@ -500,7 +500,7 @@ def _title_similarity(a: str, b: str) -> int:
 
 def _load_leaders(b: _Builder) -> tuple[list[Leader], dict[str, str]]:
     leaders: dict[str, Leader] = {}
-    for row in _rows("leaders.tsv"):
+    for row in lexicon_rows("leaders.tsv"):
         name = row["name"]
         ld = leaders.setdefault(name, Leader(name, int(row.get("rank") or 0)))
         if row.get("rank"):
@@ -535,7 +535,7 @@ def _load_leaders(b: _Builder) -> tuple[list[Leader], dict[str, str]]:
     past = _load_past_titles(b, leaders)
     # Names one character off: the curated table first (it may flag a 3-character variant alone) ...
     taken: set[str] = set()
-    for row in _rows("leader_variants.tsv"):
+    for row in lexicon_rows("leader_variants.tsv"):
         variant, name = row["variant"], row["name"]
         if name not in leaders:
             raise ValueError(f"leader_variants.tsv: unknown leader {name!r}")
@@ -636,7 +636,7 @@ def _build(overlay: Overlay | None = None) -> Lexicon:
         for w in words:
             b.add_pattern(w, (TRIG, len(triggers), 0))
             triggers.append(w)
-    sources = tuple(row["name"] for row in _rows("sources.tsv"))
+    sources = tuple(row["name"] for row in lexicon_rows("sources.tsv"))
     patterns = [""] * len(b.pattern_ids)
     for p, i in b.pattern_ids.items():
         patterns[i] = p

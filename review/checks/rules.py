@@ -259,7 +259,7 @@ def check_map(view: View, spots: Spots) -> list[Raw]:
 # --------------------------------------------------------------------------
 # link
 
-_URL_RX = re.compile(
+URL_RX = re.compile(
     r"(?:(?:https?|ftp)://|www\.)[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+", re.I,
 )
 _SAFE_SCHEMES = ("mailto:", "tel:", "sms:")
@@ -325,7 +325,7 @@ def check_links(view: View, allowed: tuple[str, ...], spots: Spots) -> list[Raw]
     for s, _e in sorted(spots):
         if s < covered:
             continue
-        m = _URL_RX.match(text, s)
+        m = URL_RX.match(text, s)
         if m:
             covered = m.end()
             url = m.group(0).rstrip(".,;:!?)]'")

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from review.checks import LEXICON_VERSION, Finding, check_content, has_blocking
-from review.checks.lexicon import _rows, get_lexicon
+from review.checks.lexicon import get_lexicon, lexicon_rows
 from review.checks.rules import luhn_ok, valid_resident_id
 
 NOTICES = Path(__file__).resolve().parents[1] / "data" / "notices"
@@ -47,7 +47,7 @@ def test_offsets_count_code_points():
 def test_lexicon_is_sound():
     lex = get_lexicon()
     assert lex.dropped == []
-    typo = list(_rows("typo.tsv"))
+    typo = list(lexicon_rows("typo.tsv"))
     assert len(typo) >= 300
     assert all(r["reason"] and r["right"] and r["wrong"] != r["right"] for r in typo)
     assert get_lexicon() is lex  # built once per version

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from review.checks import check_content, has_blocking
-from review.checks.lexicon import _rows, get_lexicon, name_variants
+from review.checks.lexicon import get_lexicon, lexicon_rows, name_variants
 
 NOTICES = Path(__file__).resolve().parents[1] / "data" / "notices"
 
@@ -27,7 +27,7 @@ def test_variants_are_generated_from_the_leaders_table():
     # Bounded candidate set: a handful per character, never the name itself.
     assert all(len(x) <= 3 * 15 for x in v.values())
     assert "李强" not in v["李强"]
-    names = {row["name"] for row in _rows("leaders.tsv")}
+    names = {row["name"] for row in lexicon_rows("leaders.tsv")}
     lex = get_lexicon()
     assert lex.dropped == []
     # None of the generated variants is itself a leader's name.
