@@ -262,13 +262,26 @@ def parse(name: str, value: Any) -> Any:
         raise _config_error(exc, name) from None
 
 
+@lru_cache(maxsize=256, typed=True)
+def _parse_cached(name: str, value: Any) -> Any:
+    return parse(name, value)
+
+
+def _parsed(name: str, value: Any) -> Any:
+    try:
+        hash(value)
+    except TypeError:  # a dict or list: parse it each time
+        return parse(name, value)
+    return _parse_cached(name, value)
+
+
 def get_settings(config: Mapping[str, Any] | None = None) -> Settings:
     """The settings now: the environment as it is at this call, with the ``HUB_*`` keys of
     ``config`` (a Flask config: ``create_app`` overrides, tests) winning when set (not None or "")."""
     settings = _from_environ(_hub_environ())
     if not config:
         return settings
-    updates = {FIELDS[k]: parse(k, v) for k, v in config.items() if k in FIELDS and v not in (None, "")}
+    updates = {FIELDS[k]: _parsed(k, v) for k, v in config.items() if k in FIELDS and v not in (None, "")}
     if not updates or all(getattr(settings, f) == v for f, v in updates.items()):
         return settings
     return settings.model_copy(update=updates)

@@ -167,10 +167,6 @@ class PlatformRateLimit:
 
 def platform_rates(config: dict[str, Any]) -> dict[str, int]:
     """``HUB_RATE_LIMITS`` ("wechat=400,weibo=20"): per-platform calls per second overriding the adapters'."""
-    raw = str(config.get("HUB_RATE_LIMITS") or os.environ.get("HUB_RATE_LIMITS") or "")
-    out: dict[str, int] = {}
-    for part in raw.split(","):
-        name, _, value = part.partition("=")
-        if name.strip() and value.strip().isdigit():
-            out[name.strip()] = int(value.strip())
-    return out
+    from hub.config import get_settings
+
+    return get_settings(config).rate_limits

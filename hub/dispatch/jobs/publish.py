@@ -33,6 +33,7 @@ from adapters.registry import UnknownPlatform, get_adapter
 from hub import audit
 from hub.accounts.service import decrypt_credentials
 from hub.approval.decisions import approval_set_valid
+from hub.config import get_settings
 from hub.db import db
 from hub.dispatch.pauses import publishing_paused
 from hub.models import DISPATCH_TERMINAL, Account, Dispatch, DispatchAttempt, Media, Post, utcnow
@@ -49,20 +50,9 @@ BUSY_ACCOUNT_DELAY = 2
 JOB_TIMEOUT = 600
 
 
-def setting(app: Any, name: str, default: float) -> float:
-    """A numeric engine setting: app config, then the environment (``HUB_*``), then ``default``."""
-    raw = app.config.get(name) if app is not None else None
-    if raw in (None, ""):
-        raw = os.environ.get(name)
-    try:
-        return float(raw) if raw not in (None, "") else default
-    except (TypeError, ValueError):
-        return default
-
-
 def lease_seconds(app: Any) -> float:
     """How long a worker holds a dispatch without renewing (``HUB_DISPATCH_LEASE``, default 40 s)."""
-    return max(2.0, setting(app, "HUB_DISPATCH_LEASE", 40.0))
+    return max(2.0, get_settings(app.config).dispatch_lease)
 
 
 def worker_label() -> str:
@@ -479,7 +469,7 @@ def sweep() -> int:
             ids = s.scalars(select(Dispatch.id).where(
                 Dispatch.status == "pending",
                 (Dispatch.not_before.is_(None)) | (Dispatch.not_before <= now),
-                Dispatch.updated_at <= now - timedelta(seconds=setting(app, "HUB_PENDING_GRACE", 20.0)),
+                Dispatch.updated_at <= now - timedelta(seconds=get_settings(app.config).pending_grace),
             ).limit(500)).all()
             s.rollback()
             # Scheduled posts whose time has come move to publishing.
