@@ -17,6 +17,8 @@ from typing import Any
 import redis
 from rq import Queue
 
+from hub.config import get_settings
+
 _lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 _embedded: dict[str, Any] = {}
@@ -167,6 +169,4 @@ class PlatformRateLimit:
 
 def platform_rates(config: dict[str, Any]) -> dict[str, int]:
     """``HUB_RATE_LIMITS`` ("wechat=400,weibo=20"): per-platform calls per second overriding the adapters'."""
-    from hub.config import get_settings
-
-    return get_settings(config).rate_limits
+    return dict(get_settings(config).rate_limits)
