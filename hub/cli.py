@@ -41,7 +41,20 @@ def fail(message: str, code: int = 1) -> None:
     sys.exit(code)
 
 
-@click.group()
+class HubGroup(click.Group):
+    """The ``hub`` group: a ``HUB_*`` value that does not parse is one clear line, not a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        from hub.config import ConfigError
+
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.echo(f"错误：{exc}", err=True)
+            raise click.exceptions.Exit(1) from None
+
+
+@click.group(cls=HubGroup)
 def main() -> None:
     """政务新媒体发布中心 (government new-media publishing hub)."""
 
@@ -166,8 +179,10 @@ def token_create(username: str) -> None:
 @click.option("--workers", default=2, show_default=True, type=int, help="web processes")
 def serve(host: str, port: int, workers: int) -> None:
     """Web server (gunicorn); --host :: serves IPv6 and IPv4 (dual stack)."""
+    from hub.config import get_settings
     from hub.server import run_gunicorn
 
+    get_settings()  # a bad HUB_* value stops here with one line, not in every gunicorn worker
     run_gunicorn(host, port, workers)
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import redis
 from rq import Queue
 
+from hub.config import get_settings
+
 _lock = threading.Lock()
 _clients: dict[str, redis.Redis] = {}
 _embedded: dict[str, Any] = {}
@@ -167,10 +169,4 @@ class PlatformRateLimit:
 
 def platform_rates(config: dict[str, Any]) -> dict[str, int]:
     """``HUB_RATE_LIMITS`` ("wechat=400,weibo=20"): per-platform calls per second overriding the adapters'."""
-    raw = str(config.get("HUB_RATE_LIMITS") or os.environ.get("HUB_RATE_LIMITS") or "")
-    out: dict[str, int] = {}
-    for part in raw.split(","):
-        name, _, value = part.partition("=")
-        if name.strip() and value.strip().isdigit():
-            out[name.strip()] = int(value.strip())
-    return out
+    return dict(get_settings(config).rate_limits)

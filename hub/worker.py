@@ -21,17 +21,16 @@ import redis
 from flask import Flask
 from rq import SimpleWorker
 
+from hub.config import get_settings
 from hub.queue import get_queue, get_redis
 from hub.runtime import set_app
 
-SWEEP_SECONDS = 10
 log = logging.getLogger(__name__)
 
 
 def sweep_seconds(app: Flask) -> float:
-    from hub.dispatch.holder import setting
-
-    return max(1.0, setting(app, "HUB_SWEEP_SECONDS", SWEEP_SECONDS))
+    """The sweeper's interval (``HUB_SWEEP_SECONDS``, at least 1 s)."""
+    return max(1.0, get_settings(app.config).sweep_seconds)
 
 
 def _sweeper(app: Flask, stop: threading.Event) -> None:

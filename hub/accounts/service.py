@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, object_session
 from adapters.registry import UnknownPlatform, get_adapter, platforms
 from hub import audit
 from hub.accounts import filing as filing_svc
+from hub.config import default, get_settings
 from hub.content import generated_cover
 from hub.errors import (
     BadRequest,
@@ -45,9 +46,9 @@ from hub.posts.media import store_media
 from hub.security import verify_password
 from hub.vault import Sealed, Vault, VaultError
 
-DEFAULT_MAX_AGE_DAYS = 90
-DEFAULT_GRACE_DAYS = 7
-DEFAULT_REVEALS_PER_HOUR = 5
+DEFAULT_MAX_AGE_DAYS: int = default("HUB_CREDENTIAL_MAX_AGE_DAYS")
+DEFAULT_GRACE_DAYS: int = default("HUB_CREDENTIAL_GRACE_DAYS")
+DEFAULT_REVEALS_PER_HOUR: int = default("HUB_REVEALS_PER_HOUR")
 PHONE_RE = re.compile(r"^[0-9+\-() ]{5,30}$")
 TEXT_LIMITS = {"host_unit": 200, "operating_unit": 200, "responsible_person": 100,
                "certification_name": 200}
@@ -57,21 +58,14 @@ def get_vault() -> Vault:
     return current_app.extensions["hub_vault"]
 
 
-def _setting(name: str, default: int) -> int:
-    try:
-        return max(0, int(current_app.config.get(name, default)))
-    except (TypeError, ValueError):
-        return default
-
-
 def max_age_days() -> int:
-    """Credentials older than this are due for rotation (``HUB_CREDENTIAL_MAX_AGE_DAYS``, default 90)."""
-    return _setting("HUB_CREDENTIAL_MAX_AGE_DAYS", DEFAULT_MAX_AGE_DAYS) or DEFAULT_MAX_AGE_DAYS
+    """Credentials older than this are due for rotation (``HUB_CREDENTIAL_MAX_AGE_DAYS``, default 90; 0: 90)."""
+    return max(0, get_settings(current_app.config).credential_max_age_days) or DEFAULT_MAX_AGE_DAYS
 
 
 def grace_days() -> int:
     """How long a replaced credential version is kept for rollback (``HUB_CREDENTIAL_GRACE_DAYS``, default 7)."""
-    return _setting("HUB_CREDENTIAL_GRACE_DAYS", DEFAULT_GRACE_DAYS)
+    return max(0, get_settings(current_app.config).credential_grace_days)
 
 
 def validate_api_base(value: str) -> str:
@@ -519,7 +513,7 @@ def reveal_credential(session: Session, user: User, account: Account, field_name
         raise BadRequest("查看密码必须填写理由（reason）", code="missing_reason")
     if len(reason) > 500:
         raise BadRequest("理由不能超过 500 字", code="invalid_reason")
-    limit = _setting("HUB_REVEALS_PER_HOUR", DEFAULT_REVEALS_PER_HOUR) or DEFAULT_REVEALS_PER_HOUR
+    limit = max(0, get_settings(current_app.config).reveals_per_hour) or DEFAULT_REVEALS_PER_HOUR
     since = utcnow() - timedelta(hours=1)
     recent = session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.actor_id == user.id, AuditEntry.at >= since,

@@ -38,6 +38,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from hub.config import default, get_settings
+
 log = logging.getLogger(__name__)
 
 WITNESS_FILE = "audit-witness.log"
@@ -47,9 +49,9 @@ PUBLIC_KEY_FILE = "audit-signing-key.pub"
 CHECKPOINT_DOMAIN = b"zhengwu-hub/audit-checkpoint/v1\n"
 CHECKPOINT_KINDS = ("interval", "daily", "adopt", "manual")
 
-DEFAULT_EVERY = 1000
-DEFAULT_DAILY_SECONDS = 86400
-DEFAULT_GRACE_SECONDS = 120
+DEFAULT_EVERY: int = default("HUB_AUDIT_CHECKPOINT_EVERY")
+DEFAULT_DAILY_SECONDS: int = default("HUB_AUDIT_CHECKPOINT_SECONDS")
+DEFAULT_GRACE_SECONDS: int = default("HUB_AUDIT_WITNESS_GRACE")
 
 
 def canonical(obj: Any) -> bytes:
@@ -355,15 +357,13 @@ def for_bind(bind: Any) -> Witness | None:
 
 
 def from_config(config: Any) -> Witness:
-    """A Witness for the instance described by a Flask config."""
+    """A Witness for the instance described by a Flask config (``HUB_AUDIT_*`` from it or the environment)."""
+    settings = get_settings(config)
     return Witness(
         config["HUB_INSTANCE_DIR"],
-        every=int(config.get("HUB_AUDIT_CHECKPOINT_EVERY") or os.environ.get("HUB_AUDIT_CHECKPOINT_EVERY")
-                  or DEFAULT_EVERY),
-        daily_seconds=int(config.get("HUB_AUDIT_CHECKPOINT_SECONDS")
-                          or os.environ.get("HUB_AUDIT_CHECKPOINT_SECONDS") or DEFAULT_DAILY_SECONDS),
-        grace_seconds=int(config.get("HUB_AUDIT_WITNESS_GRACE") or os.environ.get("HUB_AUDIT_WITNESS_GRACE")
-                          or DEFAULT_GRACE_SECONDS),
+        every=settings.audit_checkpoint_every,
+        daily_seconds=settings.audit_checkpoint_seconds,
+        grace_seconds=settings.audit_witness_grace,
         mac_key=queue_key(str(config.get("SECRET_KEY") or "")),
     )
 

@@ -36,18 +36,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub import audit
+from hub.config import get_settings
 from hub.db import db
-from hub.dispatch.holder import setting
 from hub.models import Account, CheckAlert, Dispatch, Post, Revision, ScanFinding, ScanRun, utcnow
 from hub.runtime import get_app
 
 log = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-WINDOW_DAYS = 30
-RUN_AT = time(3, 0)
-LINK_TIMEOUT = 5.0
-LINK_WORKERS = 8
 MAX_REDIRECTS = 5
 JOB_TIMEOUT = 3600
 #: A queued run whose job is gone from Redis (lost enqueue) is enqueued again after this long.
@@ -58,21 +54,12 @@ ALERT_SEVERITIES = ("block", "warn")
 # -- scheduling -------------------------------------------------------------------------------
 def run_at(app: Any) -> time:
     """``HUB_RESCAN_AT`` as a time of day in Asia/Shanghai (HH:MM; default 03:00)."""
-    from hub.checks.service import config_value
-
-    raw = config_value("HUB_RESCAN_AT", "").strip()
-    if not raw:
-        return RUN_AT
-    try:
-        hh, mm = raw.split(":")
-        return time(int(hh), int(mm))
-    except ValueError:
-        log.warning("HUB_RESCAN_AT=%r is not HH:MM; using %s", raw, RUN_AT.strftime("%H:%M"))
-        return RUN_AT
+    return get_settings(app.config).rescan_at
 
 
 def window_days(app: Any) -> int:
-    return max(1, int(setting(app, "HUB_RESCAN_DAYS", WINDOW_DAYS)))
+    """``HUB_RESCAN_DAYS`` (default 30, at least 1)."""
+    return max(1, get_settings(app.config).rescan_days)
 
 
 def job_id(run_id: int) -> str:
@@ -191,6 +178,7 @@ def _scan(app: Any, run_id: int) -> str:
     found: list[dict[str, Any]] = []  # finding dicts with post/revision/unit ids
     links: dict[str, list[tuple[dict[str, Any], int, int]]] = {}  # url -> [(context, start, end)]
     posts: dict[int, Post] = {}
+    allowed = checks_svc.allowed_domains()
     for (post_id, rev_id), _accounts in sorted(targets.items()):
         post = s.get(Post, post_id)
         rev = s.get(Revision, rev_id)
@@ -202,15 +190,16 @@ def _scan(app: Any, run_id: int) -> str:
             found.append({**f, **ctx, "url": ""})
         lex_domains = _unit_domains(s, overlay, post.unit_id)
         for url, start, end in outbound_links(rev.content):
-            if link_allowed(url, checks_svc.allowed_domains() + lex_domains):
+            if link_allowed(url, allowed + lex_domains):
                 links.setdefault(url, []).append((ctx, start, end))
     # A redirect may lead to any allowed domain (one check per URL serves every post linking it).
-    all_domains = checks_svc.allowed_domains() + tuple(
+    all_domains = allowed + tuple(
         a.wrong for a in (overlay.additions if overlay else ()) if a.category == "domain")
     s.rollback()  # end the read transaction before the network calls
 
-    timeout = setting(app, "HUB_LINK_TIMEOUT", LINK_TIMEOUT)
-    workers = max(1, int(setting(app, "HUB_LINK_WORKERS", LINK_WORKERS)))
+    settings = get_settings(app.config)
+    timeout = settings.link_timeout
+    workers = max(1, settings.link_workers)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = dict(zip(links, pool.map(lambda u: check_link(u, all_domains, timeout), links), strict=True))
     for url, problem in results.items():

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import html as html_mod
-import os
 import re
 import threading
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import audit
+from hub.config import get_settings
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
 from hub.i18n_marks import N_
 from hub.models import (
@@ -47,23 +47,12 @@ MAX_PREVIEW = 500_000  # characters of one preview request
 
 
 # -- configuration -----------------------------------------------------------------------------
-def config_value(name: str, default: str = "") -> str:
-    """A ``HUB_*`` setting: the app's config when there is an app, else the environment."""
-    try:
-        from flask import current_app
-
-        value = current_app.config.get(name)
-    except RuntimeError:
-        value = None
-    if value in (None, ""):
-        value = os.environ.get(name, default)
-    return str(value)
-
-
 def allowed_domains() -> tuple[str, ...]:
-    """Domains allowed in links besides *.gov.cn (``HUB_ALLOWED_DOMAINS``, comma-separated)."""
-    raw = config_value("HUB_ALLOWED_DOMAINS")
-    return tuple(d.strip().lower() for d in raw.replace("，", ",").split(",") if d.strip())
+    """Domains allowed in links besides *.gov.cn (``HUB_ALLOWED_DOMAINS``, comma-separated): the
+    app's config when there is an app and it sets them, else the environment."""
+    from flask import current_app, has_app_context
+
+    return get_settings(current_app.config if has_app_context() else None).allowed_domains
 
 
 # -- the database-held lexicon overlay --------------------------------------------------------

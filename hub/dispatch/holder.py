@@ -16,25 +16,15 @@ from sqlalchemy import update
 
 from adapters.base import Adapter, LostClaim
 from adapters.registry import UnknownPlatform, get_adapter
+from hub.config import get_settings
 from hub.db import db
 from hub.models import Account, Dispatch, utcnow
 from hub.queue import PlatformRateLimit, RedisTokenCache, get_redis, platform_rates
 
 
-def setting(app: Any, name: str, default: float) -> float:
-    """A numeric engine setting: app config, then the environment (``HUB_*``), then ``default``."""
-    raw = app.config.get(name) if app is not None else None
-    if raw in (None, ""):
-        raw = os.environ.get(name)
-    try:
-        return float(raw) if raw not in (None, "") else default
-    except (TypeError, ValueError):
-        return default
-
-
 def lease_seconds(app: Any) -> float:
     """How long a worker holds a dispatch without renewing (``HUB_DISPATCH_LEASE``, default 40 s)."""
-    return max(2.0, setting(app, "HUB_DISPATCH_LEASE", 40.0))
+    return max(2.0, get_settings(app.config).dispatch_lease)
 
 
 def worker_label() -> str:

@@ -19,7 +19,7 @@ drafts. Outcomes:
 * nothing, but a submit may have gone out (stage ``submitting``) → still ``unconfirmed``,
   asked again shortly: the platform lists a publication only once it is done;
 * the platform cannot be asked → still ``unconfirmed`` with the reason, asked again with
-  backoff; after ``ALERT_AFTER`` the unit's admins are alerted (once).
+  backoff; after ``HUB_UNCONFIRMED_ALERT`` (default 120 s) the unit's admins are alerted (once).
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ from adapters.base import Adapter, Lookup, LostClaim, PlatformError
 from adapters.registry import UnknownPlatform
 from hub import audit
 from hub.accounts.service import decrypt_credentials
+from hub.config import get_settings
 from hub.db import db
 from hub.dispatch import queueing, state
-from hub.dispatch.holder import Holder, lease_seconds, make_adapter, platform_rate, setting
+from hub.dispatch.holder import Holder, lease_seconds, make_adapter, platform_rate
 from hub.dispatch.publication import build_publication
 from hub.dispatch.state import MAX_ATTEMPTS, POLL_DELAY, attempts_since_retry, finish_attempt, new_attempt
 from hub.models import Dispatch, DispatchAttempt, RoleGrant, User, utcnow
@@ -48,14 +49,13 @@ log = logging.getLogger(__name__)
 
 #: Stages after which "nothing found" does not prove absence (a submit may be in flight).
 UNSAFE_STAGES = ("submitting",)
-#: An unconfirmed dispatch older than this alerts the unit's admins (once).
-ALERT_AFTER = 120.0
 #: Stop asking on a schedule after this long (the admins were alerted; the page shows the reason).
 GIVE_UP_AFTER = 24 * 3600.0
 
 
 def alert_after(app: Any) -> float:
-    return setting(app, "HUB_UNCONFIRMED_ALERT", ALERT_AFTER)
+    """An unconfirmed dispatch older than this alerts the unit's admins (once)."""
+    return get_settings(app.config).unconfirmed_alert
 
 
 def _recheck_delay(d: Dispatch) -> float:

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import select
 
 from hub import audit
+from hub.config import get_settings
 from hub.db import db
 from hub.dispatch import queueing, state
-from hub.dispatch.holder import setting
 from hub.dispatch.jobs.reconcile import recover
 from hub.models import Dispatch, Post, utcnow
 from hub.models.states import DispatchStatus, PostStatus
@@ -48,7 +48,7 @@ def sweep() -> int:
             ids = s.scalars(select(Dispatch.id).where(
                 Dispatch.status == DispatchStatus.PENDING,
                 (Dispatch.not_before.is_(None)) | (Dispatch.not_before <= now),
-                Dispatch.updated_at <= now - timedelta(seconds=setting(app, "HUB_PENDING_GRACE", 20.0)),
+                Dispatch.updated_at <= now - timedelta(seconds=get_settings(app.config).pending_grace),
             ).limit(500)).all()
             s.rollback()
             # Scheduled posts whose time has come move to publishing.
