@@ -34,26 +34,29 @@ from hub.posts.service import revision_fields
 from review import policy
 from review.chain import Chain, Step
 
-CHECK_KEYS = policy.CONFIRMATION_KEYS
-CHECK_LABELS = {"political": N_("政治关"), "legal": N_("法律关"), "policy": N_("政策关"), "secrecy": N_("保密关"),
+# The reviewer's five confirmations (国办发〔2018〕123号); the API and form field carrying them is
+# still called ``checks``. Not to be confused with the content-check findings (hub/checks).
+CONFIRMATION_KEYS = policy.CONFIRMATION_KEYS
+CONFIRMATION_LABELS = {"political": N_("政治关"), "legal": N_("法律关"), "policy": N_("政策关"), "secrecy": N_("保密关"),
                 "wording": N_("文字关")}
 
 
-def _checks_error(problems: list[ErrorDetails]) -> BadRequest:
+def _confirmations_error(problems: list[ErrorDetails]) -> BadRequest:
     """The five confirmations: which one is missing, or that they must be booleans."""
     if any(len(p["loc"]) == 1 for p in problems):
         return BadRequest("缺少五项审核确认 checks（政治关、法律关、政策关、保密关、文字关）", code="missing_checks")
-    missing = [k for k in CHECK_KEYS if any(p["loc"][1:] == (k,) and p["type"] == "missing" for p in problems)]
+    missing = [k for k in CONFIRMATION_KEYS
+               if any(p["loc"][1:] == (k,) and p["type"] == "missing" for p in problems)]
     if missing:
-        return BadRequest("缺少审核确认项：" + "、".join(CHECK_LABELS[k] for k in missing), code="missing_checks",
-                          missing=missing)
+        return BadRequest("缺少审核确认项：" + "、".join(CONFIRMATION_LABELS[k] for k in missing),
+                          code="missing_checks", missing=missing)
     return BadRequest("审核确认项必须是布尔值", code="invalid_checks")
 
 
 APPROVE_ERRORS: dict[str, Raise] = {
     ROOT: BadRequest("请求体必须是 JSON 对象", code="invalid_body"),
     "revision_hash": BadRequest("缺少 revision_hash：审核必须针对确定的版本", code="missing_revision_hash"),
-    "checks": _checks_error,
+    "checks": _confirmations_error,
     "comment": BadRequest(f"comment 必须是不超过 {MAX_COMMENT} 个字符的字符串", code="invalid_comment"),
 }
 
@@ -121,17 +124,17 @@ def approve_post(session: Session, user: User, post_id: int, body: Any) -> tuple
     """Approve the current step. Returns the post and the ids of dispatches to enqueue now."""
     post, chain, rev, step = _reviewable(session, user, post_id, body)
     data = parse(ApproveIn, body, APPROVE_ERRORS)  # the body after 404/403/409 (docs/design.md §8)
-    given_hash, checks, comment = data.revision_hash, data.checks.model_dump(), data.comment
+    given_hash, confirmations, comment = data.revision_hash, data.checks.model_dump(), data.comment
     if given_hash != rev.hash:
         raise Conflict("稿件已被修改，您审核的不是最新版本，请刷新后重新审核", code="stale_revision",
                        current_hash=rev.hash)
-    unconfirmed = policy.unconfirmed(checks)
+    unconfirmed = policy.unconfirmed(confirmations)
     if unconfirmed:
-        raise Unprocessable("以下审核项未确认：" + "、".join(CHECK_LABELS[k] for k in unconfirmed),
+        raise Unprocessable("以下审核项未确认：" + "、".join(CONFIRMATION_LABELS[k] for k in unconfirmed),
                             code="checks_not_confirmed")
     step_index = post.step
     session.add(Approval(post_id=post.id, revision_id=rev.id, revision_hash=rev.hash, step=step_index,
-                         step_name=step.name, reviewer_id=user.id, decision="approved", checks=checks,
+                         step_name=step.name, reviewer_id=user.id, decision="approved", checks=confirmations,
                          comment=comment))
     session.flush()
     eligible = eligible_for_step(session, post, chain, step_index, rev) if step.needs_everyone else set()
@@ -147,7 +150,7 @@ def approve_post(session: Session, user: User, post_id: int, body: Any) -> tuple
                  summary=f"{step.name}通过《{rev.title}》第 {rev.number} 版"
                          + ("" if complete else f"（本环节还需 {len(waiting)} 人通过）"),
                  details={"step": step_index, "step_name": step.name, "revision_hash": rev.hash,
-                          "checks": checks, "comment": comment, "step_complete": complete,
+                          "checks": confirmations, "comment": comment, "step_complete": complete,
                           "waiting_for": waiting})
     to_enqueue: list[int] = []
     if progress.final:

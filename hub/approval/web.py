@@ -132,7 +132,7 @@ def review_post(post_id: int):
         "post": post, "data": data, "rev": rev, "previews": _previews(s, post), "diffs": diffs,
         "progress": _progress(s, post), "history": _history(s, post),
         "comments": comments_svc.list_comments(s, post), "can_review": can_review,
-        "check_labels": decisions_svc.CHECK_LABELS, "step": data["step"],
+        "confirmation_labels": decisions_svc.CONFIRMATION_LABELS, "step": data["step"],
     }
     html = render_template("approval/review_post.html", **context)
     if can_review or post_access.reviews_post(s, current_user, post):
@@ -146,7 +146,7 @@ def review_post(post_id: int):
 def review_approve(post_id: int):
     body: dict[str, Any] = {
         "revision_hash": request.form.get("revision_hash", ""), "comment": request.form.get("comment", ""),
-        "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CHECK_KEYS}}
+        "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CONFIRMATION_KEYS}}
     step = request.form.get("step", "")
     if step.isdigit():
         body["step"] = int(step)
