@@ -22,7 +22,7 @@ import pytest
 import requests
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, select, text
-from support import ALL_CHECKS, PASSWORD, Api, run_burst_worker, wait_for  # noqa: F401  (re-exported)
+from support import ALL_CONFIRMATIONS, PASSWORD, Api, run_burst_worker, wait_for  # noqa: F401  (re-exported)
 
 from hub.db import db
 

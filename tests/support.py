@@ -28,7 +28,7 @@ class Api:
         return self.client.put("/api/v1" + path, json=json, headers=self._h())
 
 
-ALL_CHECKS = {"political": True, "legal": True, "policy": True, "secrecy": True, "wording": True}
+ALL_CONFIRMATIONS = {"political": True, "legal": True, "policy": True, "secrecy": True, "wording": True}
 
 
 def run_burst_worker(app: Any, timeout: float = 60) -> None:

@@ -1,8 +1,11 @@
 """Review decisions (分级审核): approve or reject the current step, finalize, and the worker's
 re-check of the approval set.
 
-Every function runs inside the caller's transaction, checks permissions and state in the order
-DESIGN gives (404, 403, 409, 400/422), and writes its audit entry in that same transaction.
+The rules (who may decide now, quorum, the validity of an approval set) are pure and live in
+``review/policy.py``; this module reads the rows, turns them into plain data, calls those rules
+and records the outcome. Every function runs inside the caller's transaction, checks permissions
+and state in the order DESIGN gives (404, 403, 409, 400/422), and writes its audit entry in that
+same transaction.
 Decisions lock the post row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's writer lock) and
 move the review step with a conditional update, so two racing reviewers cannot both take the
 same step.
@@ -17,52 +20,69 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from hub import audit
-from hub.approval.chains import Chain, Step, chain_for
+from hub.approval.chains import candidates, person, post_chain, unit_path
 from hub.approval.schemas import ApproveIn
 from hub.content import revision_hash
 from hub.contracts import ROOT, Raise, parse
 from hub.dispatch import queueing, state
-from hub.errors import BadRequest, Conflict, Forbidden, Unprocessable
+from hub.errors import BadRequest, Conflict, Forbidden, HubError, Unprocessable
 from hub.i18n_marks import N_
 from hub.models import Approval, Post, Revision, User, utcnow
-from hub.models.states import PostStatus
+from hub.models.states import POST, PostStatus
 from hub.posts.access import contributors, get_post
 from hub.posts.comments import MAX_COMMENT
 from hub.posts.schedule import fmt_local, iso_utc
 from hub.posts.service import revision_fields
+from review import policy
+from review.chain import Chain, Step
 
-CHECK_KEYS = ("political", "legal", "policy", "secrecy", "wording")
-CHECK_LABELS = {"political": N_("政治关"), "legal": N_("法律关"), "policy": N_("政策关"), "secrecy": N_("保密关"),
+# The reviewer's five confirmations (国办发〔2018〕123号); the API and form field carrying them is
+# still called ``checks``. Not to be confused with the content-check findings (hub/checks).
+CONFIRMATION_KEYS = policy.CONFIRMATION_KEYS
+CONFIRMATION_LABELS = {"political": N_("政治关"), "legal": N_("法律关"), "policy": N_("政策关"), "secrecy": N_("保密关"),
                 "wording": N_("文字关")}
 
 
-def _checks_error(problems: list[ErrorDetails]) -> BadRequest:
+def _confirmations_error(problems: list[ErrorDetails]) -> BadRequest:
     """The five confirmations: which one is missing, or that they must be booleans."""
     if any(len(p["loc"]) == 1 for p in problems):
         return BadRequest("缺少五项审核确认 checks（政治关、法律关、政策关、保密关、文字关）", code="missing_checks")
-    missing = [k for k in CHECK_KEYS if any(p["loc"][1:] == (k,) and p["type"] == "missing" for p in problems)]
+    missing = [k for k in CONFIRMATION_KEYS
+               if any(p["loc"][1:] == (k,) and p["type"] == "missing" for p in problems)]
     if missing:
-        return BadRequest("缺少审核确认项：" + "、".join(CHECK_LABELS[k] for k in missing), code="missing_checks",
-                          missing=missing)
+        return BadRequest("缺少审核确认项：" + "、".join(CONFIRMATION_LABELS[k] for k in missing),
+                          code="missing_checks", missing=missing)
     return BadRequest("审核确认项必须是布尔值", code="invalid_checks")
 
 
 APPROVE_ERRORS: dict[str, Raise] = {
     ROOT: BadRequest("请求体必须是 JSON 对象", code="invalid_body"),
     "revision_hash": BadRequest("缺少 revision_hash：审核必须针对确定的版本", code="missing_revision_hash"),
-    "checks": _checks_error,
+    "checks": _confirmations_error,
     "comment": BadRequest(f"comment 必须是不超过 {MAX_COMMENT} 个字符的字符串", code="invalid_comment"),
 }
 
 
-def _requested_step(body: Any) -> int | None:
-    """The optional ``step`` (0-based index) the reviewer believes they are acting on."""
-    if isinstance(body, dict) and "step" in body and body["step"] is not None:
-        value = body["step"]
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise BadRequest("step 必须是从 0 开始的环节序号", code="invalid_step")
-        return int(value)
-    return None
+_REFUSALS: dict[str, type[HubError]] = {"forbidden": Forbidden, "conflict": Conflict, "bad_request": BadRequest}
+
+
+def _refuse(refusal: policy.Refusal | None) -> None:
+    """Raise the error for a refusal of the review rules (nothing if there is none)."""
+    if refusal is not None:
+        raise _REFUSALS[refusal.kind](refusal.message, code=refusal.code, **refusal.details)
+
+
+def _decision(a: Approval) -> policy.Decision:
+    return policy.Decision(reviewer_id=a.reviewer_id, step=a.step, step_name=a.step_name, decision=a.decision,
+                           revision_hash=a.revision_hash, confirmations=a.checks or {})
+
+
+def _live_decisions(session: Session, rev: Revision, *, approved_only: bool = False) -> list[policy.Decision]:
+    """The decisions on ``rev`` that count (not voided), oldest first."""
+    stmt = select(Approval).where(Approval.revision_id == rev.id, Approval.voided.is_(False))
+    if approved_only:
+        stmt = stmt.where(Approval.decision == "approved")
+    return [_decision(a) for a in session.scalars(stmt.order_by(Approval.id))]
 
 
 def _reviewable(session: Session, user: User, post_id: int, body: Any = None) -> tuple[Post, Chain, Revision, Step]:
@@ -71,38 +91,20 @@ def _reviewable(session: Session, user: User, post_id: int, body: Any = None) ->
     Returns the post, its chain, the current revision and the step the user acts on now.
     """
     post = get_post(session, user, post_id, lock=True)
-    chain = Chain.from_json(post.chain) if post.chain else chain_for(session, post)
-    if not chain.may_act_anywhere(session, user, post):
-        raise Forbidden("您没有审核本稿件的权限", code="not_reviewer")
-    if user.id in contributors(session, post):
-        raise Forbidden("不能审核自己撰写或修改过的稿件", code="own_revision")
+    chain = post_chain(session, post)
     rev = post.current_revision
     assert rev is not None
-    if post.status != "in_review":
-        raise Conflict(f"稿件不在审核中（当前状态：{post.status}）", code="not_in_review", status=post.status)
-    acted = session.scalars(select(Approval).where(
-        Approval.revision_id == rev.id, Approval.reviewer_id == user.id, Approval.voided.is_(False))).first()
-    if acted:
-        raise Conflict(f"您已在「{acted.step_name}」审核过本版本，同一人不能审核多个环节", code="already_acted")
-    index = post.step
-    current = chain.steps[index]
-    requested = _requested_step(body)
-    if requested is not None and requested != index:
-        taken = chain.steps[requested].name if requested < len(chain.steps) else str(requested)
-        raise Conflict(f"「{taken}」环节已不是当前环节（已由他人处理），稿件现处于「{current.name}」环节，请刷新",
-                       code="step_taken", step=index, step_name=current.name)
-    if not current.may_act(session, user, post):
-        if any(s.may_act(session, user, post) for s in chain.steps[:index]):
-            raise Conflict(f"您负责的环节已由他人处理，稿件现处于「{current.name}」环节", code="step_taken",
-                           step=index, step_name=current.name)
-        raise Conflict(f"稿件现处于「{current.name}」环节，尚未轮到您审核", code="not_your_step",
-                       step=index, step_name=current.name)
-    return post, chain, rev, current
+    requested = body.get("step") if isinstance(body, dict) else None
+    _refuse(policy.refusal_to_decide(chain, post.step, person(user), unit_path(post),
+                                     contributors=contributors(session, post), status=post.status,
+                                     decisions=_live_decisions(session, rev), requested=requested))
+    return post, chain, rev, chain.steps[post.step]
 
 
 def _move_step(session: Session, post: Post, rev: Revision, step_index: int, *, to_step: int,
                status: str = "in_review") -> None:
     """Conditional update: only succeeds if nobody moved the post since we read it."""
+    POST.check(PostStatus.IN_REVIEW, status)
     won = session.execute(
         update(Post).where(Post.id == post.id, Post.status == "in_review", Post.step == step_index,
                            Post.current_revision_id == rev.id)
@@ -114,57 +116,46 @@ def _move_step(session: Session, post: Post, rev: Revision, step_index: int, *, 
     post.step, post.status = to_step, status
 
 
-def _approvers(session: Session, rev: Revision, step: int | None = None) -> dict[int, int]:
-    """reviewer id → step, for the live approvals of ``rev`` (optionally of one step)."""
-    stmt = select(Approval.reviewer_id, Approval.step).where(
-        Approval.revision_id == rev.id, Approval.voided.is_(False), Approval.decision == "approved")
-    if step is not None:
-        stmt = stmt.where(Approval.step == step)
-    return {rid: st for rid, st in session.execute(stmt).all()}
-
-
 def eligible_for_step(session: Session, post: Post, chain: Chain, index: int, rev: Revision) -> set[int]:
     """Who may still approve step ``index`` of ``rev``: named by the step, not a contributor,
     and not already the approver of another step (one person, one step)."""
-    others = {rid for rid, st in _approvers(session, rev).items() if st != index}
-    return chain.steps[index].candidates(session, post) - contributors(session, post) - others
+    return policy.eligible_for_step(index, candidates(session, post, chain.steps[index]), contributors(session, post),
+                                    _live_decisions(session, rev, approved_only=True))
 
 
 def approve_post(session: Session, user: User, post_id: int, body: Any) -> Post:
     """Approve the current step. The last one arms the dispatches, queued after the commit."""
     post, chain, rev, step = _reviewable(session, user, post_id, body)
     data = parse(ApproveIn, body, APPROVE_ERRORS)  # the body after 404/403/409 (docs/design.md §8)
-    given_hash, checks, comment = data.revision_hash, data.checks.model_dump(), data.comment
+    given_hash, confirmations, comment = data.revision_hash, data.checks.model_dump(), data.comment
     if given_hash != rev.hash:
         raise Conflict("稿件已被修改，您审核的不是最新版本，请刷新后重新审核", code="stale_revision",
                        current_hash=rev.hash)
-    if not all(checks.values()):
-        unconfirmed = [CHECK_LABELS[k] for k, v in checks.items() if not v]
-        raise Unprocessable("以下审核项未确认：" + "、".join(unconfirmed), code="checks_not_confirmed")
+    unconfirmed = policy.unconfirmed(confirmations)
+    if unconfirmed:
+        raise Unprocessable("以下审核项未确认：" + "、".join(CONFIRMATION_LABELS[k] for k in unconfirmed),
+                            code="checks_not_confirmed")
     step_index = post.step
     session.add(Approval(post_id=post.id, revision_id=rev.id, revision_hash=rev.hash, step=step_index,
-                         step_name=step.name, reviewer_id=user.id, decision="approved", checks=checks,
+                         step_name=step.name, reviewer_id=user.id, decision="approved", checks=confirmations,
                          comment=comment))
     session.flush()
-    complete = True
-    waiting: list[int] = []
-    if step.quorum == "all":
-        approved = set(_approvers(session, rev, step_index))
-        waiting = sorted(eligible_for_step(session, post, chain, step_index, rev) - approved)
-        complete = not waiting
-        if complete:
-            # Record who made up "all" at completion: the worker checks the set against it.
-            snapshot = [dict(s) for s in (post.chain or chain.to_json())]
-            snapshot[step_index]["required"] = sorted(approved)
-            post.chain = snapshot
-    _move_step(session, post, rev, step_index, to_step=step_index + 1 if complete else step_index)
+    eligible = eligible_for_step(session, post, chain, step_index, rev) if step.needs_everyone else set()
+    progress = policy.step_progress(chain, step_index, _live_decisions(session, rev, approved_only=True), eligible)
+    complete, waiting = progress.complete, list(progress.waiting)
+    if complete and step.needs_everyone:
+        # Record who made up "all" at completion: the worker checks the set against it.
+        snapshot = [dict(s) for s in (post.chain or chain.to_json())]
+        snapshot[step_index]["required"] = list(progress.approved)
+        post.chain = snapshot
+    _move_step(session, post, rev, step_index, to_step=progress.next_index)
     audit.record(session, "post.approve", object_type="post", object_id=post.id, unit=post.unit,
                  summary=f"{step.name}通过《{rev.title}》第 {rev.number} 版"
                          + ("" if complete else f"（本环节还需 {len(waiting)} 人通过）"),
                  details={"step": step_index, "step_name": step.name, "revision_hash": rev.hash,
-                          "checks": checks, "comment": comment, "step_complete": complete,
+                          "checks": confirmations, "comment": comment, "step_complete": complete,
                           "waiting_for": waiting})
-    if complete and step_index + 1 >= len(chain.steps):
+    if progress.final:
         finalize_approval(session, post)
     session.expire(post, ["approvals"])
     return post
@@ -233,10 +224,10 @@ def finalize_approval(session: Session, post: Post) -> None:
 def approval_set_valid(session: Session, post: Post, rev: Revision) -> tuple[bool, str]:
     """Defence in depth for the worker: a complete, valid approval set for this exact hash.
 
-    Every step of the chain the post was submitted under needs live approvals of this
-    revision's hash, with the five checks confirmed, from people the step names, none of
-    whom created or edited the post, each acting on one step only; an "all" step needs
-    everyone recorded as required when it completed.
+    The revision must still match its hash and be the post's current one, the post must have
+    its chain snapshot and not be withdrawn; then the set itself must satisfy
+    ``review.policy.approval_set_problem`` (every step approved by people it names, five
+    confirmations, no contributor, one person one step, "all" steps complete).
     """
     recomputed = revision_hash(revision_fields(rev))
     if recomputed != rev.hash:
@@ -247,37 +238,10 @@ def approval_set_valid(session: Session, post: Post, rev: Revision) -> tuple[boo
         return False, "稿件没有审核流程记录"
     if post.status == "withdrawn":
         return False, "稿件已撤稿"
-    chain = Chain.from_json(post.chain)
-    approvals = session.scalars(select(Approval).where(
-        Approval.revision_id == rev.id, Approval.voided.is_(False), Approval.decision == "approved")).all()
-    if any(a.revision_hash != rev.hash for a in approvals):
-        return False, "存在与版本哈希不一致的审核记录"
-    by_step: dict[int, list[Approval]] = {}
-    for a in approvals:
-        by_step.setdefault(a.step, []).append(a)
-    if set(by_step) - set(range(len(chain.steps))):
-        return False, "存在不属于审核流程的审核记录"
-    authors = contributors(session, post)
-    seen: set[int] = set()
-    for i, step in enumerate(chain.steps):
-        group = by_step.get(i, [])
-        if not group:
-            return False, f"缺少「{step.name}」环节的审核通过记录"
-        for a in group:
-            if a.reviewer_id in authors:
-                return False, f"「{step.name}」环节的审核人撰写或修改过本稿件"
-            if a.reviewer_id in seen:
-                return False, f"「{step.name}」环节的审核人已审核过其他环节"
-            if not all((a.checks or {}).get(k) is True for k in CHECK_KEYS):
-                return False, f"「{step.name}」环节未确认五项审核"
-            reviewer = session.get(User, a.reviewer_id)
-            if reviewer is None or not step.may_act(session, reviewer, post):
-                return False, f"「{step.name}」环节的审核人无权审核"
-            seen.add(a.reviewer_id)
-        if step.quorum == "all":
-            required = set((post.chain[i] or {}).get("required") or [])
-            if not required or not required <= {a.reviewer_id for a in group}:
-                return False, f"「{step.name}」环节要求全部审核人通过，审核记录不完整"
-        elif len(group) != 1:
-            return False, f"「{step.name}」环节的审核记录数量异常"
-    return True, ""
+    approvals = _live_decisions(session, rev, approved_only=True)
+    reviewers = {u.id: person(u) for u in session.scalars(
+        select(User).where(User.id.in_({a.reviewer_id for a in approvals}))).unique()} if approvals else {}
+    problem = policy.approval_set_problem(Chain.from_json(post.chain), approvals, revision_hash=rev.hash,
+                                          contributors=contributors(session, post), reviewers=reviewers,
+                                          unit_path=unit_path(post))
+    return (False, problem) if problem else (True, "")

@@ -2,7 +2,7 @@
 
 A post is in a user's queue when it is in review, its current step names the
 user, the user did not create or edit it, and the user has not yet acted on
-its current revision. Comparisons use difflib over the fields the revision
+its current revision (the rule is ``review.policy.awaits_decision``). Comparisons use difflib over the fields the revision
 hash covers, against the last revision the reviewer saw and against the last
 revision that passed every step.
 """
@@ -20,31 +20,36 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hub.approval.chains import Chain
+from hub.approval.chains import person, unit_path
 from hub.content import html_to_text
 from hub.i18n_marks import N_
 from hub.models import Account, Approval, AuditEntry, Post, Revision, RevisionView, User, utcnow
 from hub.posts.access import contributors
+from review import policy
+from review.chain import Chain
 
 QUEUE_LIMIT = 500
 AGE_CHOICES = (1, 3, 7)
 
 
 def awaiting_review(session: Session, user: User) -> list[Post]:
-    """Posts waiting for ``user`` to decide on their current step, oldest submission first."""
+    """Posts waiting for ``user`` to decide on their current step, oldest submission first
+    (the rule: ``review.policy.awaits_decision``)."""
     posts = session.scalars(select(Post).where(Post.status == "in_review").order_by(Post.submitted_at, Post.id)
                             .limit(QUEUE_LIMIT)).unique().all()
+    me = person(user)
     out = []
     for p in posts:
         chain = Chain.from_json(p.chain or [])
-        if p.step >= len(chain.steps) or not chain.steps[p.step].may_act(session, user, p):
-            continue
-        if user.id in contributors(session, p):
-            continue
+        path = unit_path(p)
+        step = chain.step_at(p.step)
+        if step is None or not policy.named_by(step, me, path):
+            continue  # the cheap test first: most posts in review do not name this user now
         acted = session.scalar(select(Approval.id).where(Approval.revision_id == p.current_revision_id,
                                                          Approval.reviewer_id == user.id,
                                                          Approval.voided.is_(False)).limit(1))
-        if acted is None:
+        if policy.awaits_decision(chain, p.step, me, path, contributors=contributors(session, p),
+                                  acted=acted is not None):
             out.append(p)
     return out
 

@@ -29,6 +29,7 @@ from hub.posts import comments as comments_svc
 from hub.posts import schedule as schedule_svc
 from hub.posts import withdraw as withdraw_svc
 from hub.web.base import run_action
+from review.chain import MAX_STEPS
 
 bp = Blueprint("approval", __name__)
 
@@ -95,7 +96,7 @@ def _history(s: Any, post: Post) -> list[AuditEntry]:
 
 def _progress(s: Any, post: Post) -> list[dict[str, Any]]:
     """Each step of the chain with who approved it on the current revision."""
-    chain = chains_svc.Chain.from_json(post.chain) if post.chain else chains_svc.chain_for(s, post)
+    chain = chains_svc.post_chain(s, post)
     live = [a for a in post.approvals if not a.voided and a.revision_id == post.current_revision_id]
     out = []
     for i, step in enumerate(chain.steps):
@@ -106,7 +107,7 @@ def _progress(s: Any, post: Post) -> list[dict[str, Any]]:
             state = "waiting"
         else:
             state = "done" if done else "waiting"
-        out.append({"index": i, "name": step.name, "who": step.describe(), "state": state, "approvals": done})
+        out.append({"index": i, "name": step.name, "who": chains_svc.describe(step), "state": state, "approvals": done})
     return out
 
 
@@ -131,7 +132,7 @@ def review_post(post_id: int):
         "post": post, "data": data, "rev": rev, "previews": _previews(s, post), "diffs": diffs,
         "progress": _progress(s, post), "history": _history(s, post),
         "comments": comments_svc.list_comments(s, post), "can_review": can_review,
-        "check_labels": decisions_svc.CHECK_LABELS, "step": data["step"],
+        "confirmation_labels": decisions_svc.CONFIRMATION_LABELS, "step": data["step"],
     }
     html = render_template("approval/review_post.html", **context)
     if can_review or post_access.reviews_post(s, current_user, post):
@@ -145,7 +146,7 @@ def review_post(post_id: int):
 def review_approve(post_id: int):
     body: dict[str, Any] = {
         "revision_hash": request.form.get("revision_hash", ""), "comment": request.form.get("comment", ""),
-        "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CHECK_KEYS}}
+        "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CONFIRMATION_KEYS}}
     step = request.form.get("step", "")
     if step.isdigit():
         body["step"] = int(step)
@@ -274,7 +275,7 @@ def _row_value(step: dict[str, Any]) -> dict[str, Any]:
 def _steps_from_form(form: Any) -> list[dict[str, Any]]:
     steps = []
     count = int(form.get("rows", "0")) if (form.get("rows", "0") or "0").isdigit() else 0
-    for i in range(min(count, chains_svc.MAX_STEPS + EMPTY_ROWS)):
+    for i in range(min(count, MAX_STEPS + EMPTY_ROWS)):
         name = (form.get(f"name_{i}") or "").strip()
         if not name:
             continue

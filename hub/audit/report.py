@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import audit
-from hub.approval.decisions import CHECK_KEYS, CHECK_LABELS
+from hub.approval.decisions import CONFIRMATION_KEYS, CONFIRMATION_LABELS
 from hub.audit.search import post_entries
 from hub.i18n_marks import N_
 from hub.models import Account, Approval, Dispatch, Post, Revision, User
@@ -100,8 +100,8 @@ def build_record(session: Session, post: Post, witness: Any, viewer: User | None
                        "at": local(r.created_at)} for r in revisions],
         "reviews": [{"step": a.step + 1, "step_name": a.step_name, "reviewer": _person(a.reviewer),
                      "decision": a.decision, "decision_label": DECISION_LABELS.get(a.decision, a.decision),
-                     "checks": [{"key": k, "label": CHECK_LABELS.get(k, k), "ok": bool((a.checks or {}).get(k))}
-                                for k in CHECK_KEYS],
+                     "checks": [{"key": k, "label": CONFIRMATION_LABELS.get(k, k),
+                                 "ok": bool((a.checks or {}).get(k))} for k in CONFIRMATION_KEYS],
                      "revision_hash": a.revision_hash, "revision_number": rev_number.get(a.revision_id),
                      "comment": a.comment or "", "at": local(a.at), "voided": bool(a.voided)}
                     for a in approvals],

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from hub.approval.chains import Chain
+from hub.approval.chains import Chain, may_act_anywhere
 from hub.errors import NotFound
 from hub.models import Approval, Post, Revision, User
 from hub.permissions import can_see_post
@@ -36,7 +36,7 @@ def get_post(session: Session, user: User, post_id: int, *, lock: bool = False) 
 
 def reviews_post(session: Session, user: User, post: Post) -> bool:
     """Whether ``user`` is named by the post's review chain or has decided on the post before."""
-    if post.chain and Chain.from_json(post.chain).may_act_anywhere(session, user, post):
+    if post.chain and may_act_anywhere(user, post, Chain.from_json(post.chain)):
         return True
     return session.scalar(select(Approval.id).where(Approval.post_id == post.id,
                                                     Approval.reviewer_id == user.id).limit(1)) is not None

@@ -182,7 +182,8 @@ def post_page(post_id: int):
     accounts = {a.id: a for a in s.scalars(select(Account).where(
         Account.id.in_(post.current_revision.account_ids if post.current_revision else [])))}
     return render_template("posts/post.html", post=post, data=data, can_review=can_review, can_edit=can_edit,
-                           can_submit=can_submit, accounts=accounts, check_labels=decisions_svc.CHECK_LABELS)
+                           can_submit=can_submit, accounts=accounts,
+                           confirmation_labels=decisions_svc.CONFIRMATION_LABELS)
 
 
 @bp.get("/posts/<int:post_id>/status.json")
@@ -212,7 +213,7 @@ def submit(post_id: int):
 @login_required
 def approve(post_id: int):
     body = {"revision_hash": request.form.get("revision_hash", ""), "comment": request.form.get("comment", ""),
-            "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CHECK_KEYS}}
+            "checks": {k: request.form.get(f"check_{k}") == "on" for k in decisions_svc.CONFIRMATION_KEYS}}
     run_action(lambda s: decisions_svc.approve_post(s, current_user, post_id, body), _("审核通过"))
     return redirect(url_for("web.posts.post_page", post_id=post_id))
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub import audit
-from hub.approval.chains import Chain, chain_for
+from hub.approval.chains import person, post_chain, unit_path
 from hub.dispatch import queueing, state
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.models import Dispatch, Post, User, utcnow
@@ -16,6 +16,7 @@ from hub.models.states import PostStatus
 from hub.permissions import is_admin_of
 from hub.posts.access import get_post
 from hub.posts.comments import MAX_COMMENT
+from review import policy
 
 WITHDRAWABLE_STATUSES = ("approved", "publishing", "published", "partially_published")
 
@@ -24,8 +25,7 @@ def may_withdraw(session: Session, user: User, post: Post) -> bool:
     """Admins of the post's unit and the people its final review step names."""
     if is_admin_of(session, user, post.unit_id):
         return True
-    chain = Chain.from_json(post.chain) if post.chain else chain_for(session, post)
-    return bool(chain.steps and chain.steps[-1].may_act(session, user, post))
+    return policy.names_final_step(post_chain(session, post), person(user), unit_path(post))
 
 
 def withdraw_post(session: Session, user: User, post_id: int, body: Any) -> Post:

@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 import pytest
-from support import ALL_CHECKS, PASSWORD, Api, run_burst_worker
+from support import ALL_CONFIRMATIONS, PASSWORD, Api, run_burst_worker
 
 from hub.db import db
 from hub.models import AuditEntry, Dispatch
@@ -30,7 +30,7 @@ def _through_review(api: dict[str, Api], account_id: int) -> dict[str, Any]:
     assert api["editor"].post(f"/posts/{post['id']}/submit").status_code == 200
     for reviewer in ("r1", "r2", "r3"):
         r = api[reviewer].post(f"/posts/{post['id']}/approve",
-                               json={"revision_hash": post["revision"]["hash"], "checks": ALL_CHECKS})
+                               json={"revision_hash": post["revision"]["hash"], "checks": ALL_CONFIRMATIONS})
         assert r.status_code == 200, r.get_json()
     body = r.get_json()
     assert body["status"] == "publishing" and [d["status"] for d in body["dispatches"]] == ["pending"]

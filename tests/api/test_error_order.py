@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support import ALL_CHECKS
+from support import ALL_CONFIRMATIONS
 
 
 def _post(world, **kw):
@@ -68,10 +68,10 @@ def test_403_reviewer_who_edited_may_not_approve(world):
     assert r.status_code == 200
     h = r.get_json()["revision"]["hash"]
     world["api"]["editor"].post(f"/posts/{p['id']}/submit")
-    _err(world["api"]["r1"].post(f"/posts/{p['id']}/approve", json={"revision_hash": h, "checks": ALL_CHECKS}),
+    _err(world["api"]["r1"].post(f"/posts/{p['id']}/approve", json={"revision_hash": h, "checks": ALL_CONFIRMATIONS}),
          403, "own_revision")
     assert world["api"]["r2"].post(f"/posts/{p['id']}/approve",
-                                   json={"revision_hash": h, "checks": ALL_CHECKS}).status_code == 200
+                                   json={"revision_hash": h, "checks": ALL_CONFIRMATIONS}).status_code == 200
 
 
 def test_409_states(world):
@@ -83,20 +83,20 @@ def test_409_states(world):
     _err(world["api"]["editor"].post(f"/posts/{p['id']}/submit"), 409)
     # Stale hash: 409.
     _err(world["api"]["r1"].post(f"/posts/{p['id']}/approve",
-                                 json={"revision_hash": "0" * 64, "checks": ALL_CHECKS}), 409, "stale_revision")
+                                 json={"revision_hash": "0" * 64, "checks": ALL_CONFIRMATIONS}), 409, "stale_revision")
     assert world["api"]["r1"].post(f"/posts/{p['id']}/approve",
-                                   json={"revision_hash": h, "checks": ALL_CHECKS}).status_code == 200
+                                   json={"revision_hash": h, "checks": ALL_CONFIRMATIONS}).status_code == 200
     # The same person cannot take a second step of the same revision.
-    _err(world["api"]["r1"].post(f"/posts/{p['id']}/approve", json={"revision_hash": h, "checks": ALL_CHECKS}),
+    _err(world["api"]["r1"].post(f"/posts/{p['id']}/approve", json={"revision_hash": h, "checks": ALL_CONFIRMATIONS}),
          409, "already_acted")
 
 
 @pytest.mark.parametrize("body,code", [
     ({}, "missing_revision_hash"),
-    ({"checks": ALL_CHECKS}, "missing_revision_hash"),
+    ({"checks": ALL_CONFIRMATIONS}, "missing_revision_hash"),
     ({"revision_hash": "HASH"}, "missing_checks"),
     ({"revision_hash": "HASH", "checks": {"political": True}}, "missing_checks"),
-    ({"revision_hash": "HASH", "checks": {**ALL_CHECKS, "legal": "yes"}}, "invalid_checks"),
+    ({"revision_hash": "HASH", "checks": {**ALL_CONFIRMATIONS, "legal": "yes"}}, "invalid_checks"),
 ])
 def test_400_approve_body(world, body, code):
     p = _submitted(world)
@@ -109,7 +109,7 @@ def test_400_approve_body(world, body, code):
 def test_422_unconfirmed_check(world):
     p = _submitted(world)
     r = world["api"]["r1"].post(f"/posts/{p['id']}/approve", json={
-        "revision_hash": p["revision"]["hash"], "checks": {**ALL_CHECKS, "secrecy": False}})
+        "revision_hash": p["revision"]["hash"], "checks": {**ALL_CONFIRMATIONS, "secrecy": False}})
     assert "保密关" in _err(r, 422, "checks_not_confirmed")["message"]
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from support import ALL_CHECKS, run_burst_worker, wait_for
+from support import ALL_CONFIRMATIONS, run_burst_worker, wait_for
 
 
 def _create(api, accounts, **kw):
@@ -13,7 +13,7 @@ def _create(api, accounts, **kw):
 
 
 def _approve(api, post_id, h, **kw):
-    return api.post(f"/posts/{post_id}/approve", json={"revision_hash": h, "checks": ALL_CHECKS, **kw})
+    return api.post(f"/posts/{post_id}/approve", json={"revision_hash": h, "checks": ALL_CONFIRMATIONS, **kw})
 
 
 def test_golden_path_publishes_exactly_once(world, app):

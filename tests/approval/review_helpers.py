@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from support import ALL_CHECKS
+from support import ALL_CONFIRMATIONS
 
 TITLE = "关于做好2026年春季森林草原防火工作的通知"
 CONTENT = "<p>各苏木镇人民政府、旗直各部门：</p><p>请切实做好春季防火工作。</p>"
@@ -20,7 +20,7 @@ def create(api: Any, accounts: list[int], **kw: Any) -> dict[str, Any]:
 
 
 def approve(api: Any, post_id: int, revision_hash: str, **kw: Any) -> Any:
-    return api.post(f"/posts/{post_id}/approve", json={"revision_hash": revision_hash, "checks": ALL_CHECKS, **kw})
+    return api.post(f"/posts/{post_id}/approve", json={"revision_hash": revision_hash, "checks": ALL_CONFIRMATIONS, **kw})
 
 
 def submit(api: Any, post_id: int) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 from review_helpers import create, submit
-from support import ALL_CHECKS, Api
+from support import ALL_CONFIRMATIONS, Api
 
 
 def _race(app: Any, tokens: list[str], post_id: int, bodies: list[tuple[str, dict[str, Any]]]) -> list[Any]:
@@ -36,7 +36,7 @@ def test_two_reviewers_race_on_the_same_step(world, app, factory):
     for _round in range(4):
         post = create(api["editor"], world["accounts"])
         submit(api["editor"], post["id"])
-        body = {"revision_hash": post["revision"]["hash"], "checks": ALL_CHECKS, "step": 0}
+        body = {"revision_hash": post["revision"]["hash"], "checks": ALL_CONFIRMATIONS, "step": 0}
         results = _race(app, tokens, post["id"], [("approve", body), ("approve", body)])
         codes = sorted(code for code, _ in results)
         assert codes == [200, 409], results
@@ -54,7 +54,7 @@ def test_approve_and_reject_race(world, app, factory):
     submit(api["editor"], post["id"])
     h = post["revision"]["hash"]
     results = _race(app, tokens, post["id"], [
-        ("approve", {"revision_hash": h, "checks": ALL_CHECKS, "step": 0}),
+        ("approve", {"revision_hash": h, "checks": ALL_CONFIRMATIONS, "step": 0}),
         ("reject", {"reason": "不同意", "revision_hash": h, "step": 0})])
     assert sorted(code for code, _ in results) == [200, 409], results
     state = api["editor"].get(f"/posts/{post['id']}").get_json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from review_helpers import approve, create, err, submit, through
-from support import ALL_CHECKS, Api, run_burst_worker
+from support import ALL_CONFIRMATIONS, Api, run_burst_worker
 
 
 def test_no_step_before_submission_and_none_skipped(world):
@@ -47,12 +47,12 @@ def test_stale_hash_and_missing_fields(world):
     h = post["revision"]["hash"]
     submit(api["editor"], post["id"])
     pid = post["id"]
-    assert err(api["r1"].post(f"/posts/{pid}/approve", json={"checks": ALL_CHECKS})) == (400, "missing_revision_hash")
+    assert err(api["r1"].post(f"/posts/{pid}/approve", json={"checks": ALL_CONFIRMATIONS})) == (400, "missing_revision_hash")
     assert err(api["r1"].post(f"/posts/{pid}/approve", json={"revision_hash": h})) == (400, "missing_checks")
-    partial = {k: v for k, v in ALL_CHECKS.items() if k != "secrecy"}
+    partial = {k: v for k, v in ALL_CONFIRMATIONS.items() if k != "secrecy"}
     r = api["r1"].post(f"/posts/{pid}/approve", json={"revision_hash": h, "checks": partial})
     assert err(r) == (400, "missing_checks") and "保密关" in r.get_json()["error"]["message"]
-    r = api["r1"].post(f"/posts/{pid}/approve", json={"revision_hash": h, "checks": {**ALL_CHECKS, "legal": False}})
+    r = api["r1"].post(f"/posts/{pid}/approve", json={"revision_hash": h, "checks": {**ALL_CONFIRMATIONS, "legal": False}})
     assert err(r) == (422, "checks_not_confirmed")
     assert err(approve(api["r1"], pid, "0" * 64)) == (409, "stale_revision")
     assert api["r1"].get(f"/posts/{pid}").get_json()["approvals"] == []
@@ -135,7 +135,7 @@ def test_quorum_all_by_role_and_reject_by_one(world, factory, client):
 
 
 def test_worker_refuses_a_revision_without_a_valid_approval_set(world, app):
-    """Defence in depth: a tampered approval (here: its checks) makes the worker refuse."""
+    """Defence in depth: a tampered approval (here: its confirmations) makes the worker refuse."""
     from sqlalchemy import update
 
     from hub.db import db
@@ -147,7 +147,7 @@ def test_worker_refuses_a_revision_without_a_valid_approval_set(world, app):
     assert final["status"] == "publishing"
     with db.transaction() as s:
         s.execute(update(Approval).where(Approval.post_id == post["id"], Approval.step == 1)
-                  .values(checks={**ALL_CHECKS, "secrecy": False}))
+                  .values(checks={**ALL_CONFIRMATIONS, "secrecy": False}))
     run_burst_worker(app)
     body = api["editor"].get(f"/posts/{post['id']}").get_json()
     assert body["dispatches"][0]["status"] == "failed"

@@ -20,7 +20,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import select
-from support import ALL_CHECKS, run_burst_worker
+from support import ALL_CONFIRMATIONS, run_burst_worker
 
 USERS = ("editor", "editor2", "r1", "r2", "r3", "admin", "supervisor", "outsider", "outsider_rev")
 MARKER = re.compile(r"#hub-dispatch-(\d+)")
@@ -63,7 +63,7 @@ def check_simulator_against_approvals(sim_state: dict[str, Any]) -> None:
                 post.creator_id}
             assert not (set(reviewers) & authors), "an author or editor approved"
             for a in approvals:
-                assert all(a.checks.get(k) is True for k in ALL_CHECKS), a.checks
+                assert all(a.checks.get(k) is True for k in ALL_CONFIRMATIONS), a.checks
                 grant = s.scalar(select(RoleGrant.id).join(User, User.id == RoleGrant.user_id).where(
                     RoleGrant.user_id == a.reviewer_id, RoleGrant.role == "reviewer",
                     RoleGrant.unit_id == post.unit_id, User.active.is_(True)))
@@ -118,11 +118,11 @@ class ReviewMachine(RuleBasedStateMachine):
         _ok(self.api[user].post(f"/posts/{post}/submit"))
 
     @rule(post=posts, user=st.sampled_from(USERS), which=st.sampled_from(("current", "current", "stale", "junk")),
-          all_checks=st.booleans(), name_step=st.booleans())
-    def approve(self, post: int, user: str, which: str, all_checks: bool, name_step: bool) -> None:
+          all_confirmed=st.booleans(), name_step=st.booleans())
+    def approve(self, post: int, user: str, which: str, all_confirmed: bool, name_step: bool) -> None:
         h = {"current": self.hashes[post][-1], "stale": self.hashes[post][0], "junk": "f" * 64}[which]
         body: dict[str, Any] = {"revision_hash": h,
-                                "checks": ALL_CHECKS if all_checks else {**ALL_CHECKS, "policy": False}}
+                                "checks": ALL_CONFIRMATIONS if all_confirmed else {**ALL_CONFIRMATIONS, "policy": False}}
         if name_step:
             body["step"] = self._current(post)["step"]["index"]
         _ok(self.api[user].post(f"/posts/{post}/approve", json=body))
@@ -153,7 +153,7 @@ class ReviewMachine(RuleBasedStateMachine):
         _ok(self.api["editor"].post(f"/posts/{post}/submit"))
         for name in order:
             _ok(self.api[name].post(f"/posts/{post}/approve",
-                                    json={"revision_hash": self.hashes[post][-1], "checks": ALL_CHECKS}))
+                                    json={"revision_hash": self.hashes[post][-1], "checks": ALL_CONFIRMATIONS}))
 
     @rule()
     def worker(self) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from audit_helpers import Attacker, make_trail  # type: ignore[import-not-found]
 from flask import g
 from sqlalchemy import select, text
-from support import ALL_CHECKS, run_burst_worker, shanghai_day  # type: ignore[import-not-found]
+from support import ALL_CONFIRMATIONS, run_burst_worker, shanghai_day  # type: ignore[import-not-found]
 
 from hub.db import db
 from hub.models import AuditEntry, User
@@ -35,7 +35,7 @@ def published_post(world: Any, app: Any) -> dict[str, Any]:
     assert api["editor"].post(f"/posts/{post['id']}/submit").status_code == 200
     for i, who in enumerate(["r1", "r2", "r3"]):
         r = api[who].post(f"/posts/{post['id']}/approve",
-                          json={"revision_hash": h, "checks": ALL_CHECKS, "comment": f"第{i + 1}审同意"})
+                          json={"revision_hash": h, "checks": ALL_CONFIRMATIONS, "comment": f"第{i + 1}审同意"})
         assert r.status_code == 200, r.get_json()
     run_burst_worker(app)
     final = api["editor"].get(f"/posts/{post['id']}").get_json()

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import g
 from sqlalchemy import select
-from support import ALL_CHECKS, run_burst_worker  # type: ignore[import-not-found]
+from support import ALL_CONFIRMATIONS, run_burst_worker  # type: ignore[import-not-found]
 
 from hub.db import db
 from hub.models import User
@@ -34,7 +34,7 @@ def publish(world: dict[str, Any], app: Any, content: str, title: str = "关于�
     assert api["editor"].post(f"/posts/{post['id']}/submit").status_code == 200
     h = post["revision"]["hash"]
     for who in ("r1", "r2", "r3"):
-        r = api[who].post(f"/posts/{post['id']}/approve", json={"revision_hash": h, "checks": ALL_CHECKS})
+        r = api[who].post(f"/posts/{post['id']}/approve", json={"revision_hash": h, "checks": ALL_CONFIRMATIONS})
         assert r.status_code == 200, r.get_json()
     run_burst_worker(app)
     out = api["editor"].get(f"/posts/{post['id']}").get_json()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks_helpers import BLOCK_TEXT, draft, finding  # type: ignore[import-not-found]
-from support import ALL_CHECKS  # type: ignore[import-not-found]
+from support import ALL_CONFIRMATIONS  # type: ignore[import-not-found]
 
 
 def test_findings_carry_stable_ids_field_and_lexicon_version(world):
@@ -103,7 +103,7 @@ def test_no_override_once_the_post_left_review(world):
     assert api["editor"].post(f"/posts/{pid}/submit").status_code == 200
     h = post["revision"]["hash"]
     for who in ("r1", "r2", "r3"):
-        assert api[who].post(f"/posts/{pid}/approve", json={"revision_hash": h, "checks": ALL_CHECKS}).status_code == 200
+        assert api[who].post(f"/posts/{pid}/approve", json={"revision_hash": h, "checks": ALL_CONFIRMATIONS}).status_code == 200
     r = api["admin"].post(url, json={"reason": "再次豁免"})
     assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_overridable"
 

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import requests
-from support import ALL_CHECKS, wait_for
+from support import ALL_CONFIRMATIONS, wait_for
 
 HUB = [sys.executable, "-m", "hub"]
 
@@ -57,7 +57,7 @@ def test_demo_serves_and_publishes_once(tmp_path):
         assert requests.post(base + f"/api/v1/posts/{post['id']}/submit", headers=ed, timeout=10).ok
         for rv in ("reviewer1", "reviewer2", "reviewer3"):
             r = requests.post(base + f"/api/v1/posts/{post['id']}/approve", headers=token(rv), timeout=10,
-                              json={"revision_hash": post["revision"]["hash"], "checks": ALL_CHECKS})
+                              json={"revision_hash": post["revision"]["hash"], "checks": ALL_CONFIRMATIONS})
             assert r.status_code == 200, r.text
 
         def published():

@@ -14,7 +14,7 @@ from typing import Any
 
 import requests
 from sqlalchemy import select
-from support import ALL_CHECKS
+from support import ALL_CONFIRMATIONS
 
 from adapters.simulators.base import SimRequest, SimResponse
 from adapters.simulators.wechat import WeChatSimulator, make_server
@@ -32,7 +32,7 @@ def approve_post(api: dict[str, Any], account_ids: list[int], **fields: Any) -> 
     assert api["editor"].post(f"/posts/{post['id']}/submit").status_code == 200
     for reviewer in ("r1", "r2", "r3"):
         r = api[reviewer].post(f"/posts/{post['id']}/approve",
-                               json={"revision_hash": post["revision"]["hash"], "checks": ALL_CHECKS})
+                               json={"revision_hash": post["revision"]["hash"], "checks": ALL_CONFIRMATIONS})
         assert r.status_code == 200, r.get_json()
     return int(post["id"])
 

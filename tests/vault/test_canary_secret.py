@@ -13,7 +13,7 @@ from typing import Any
 
 from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
-from support import ALL_CHECKS, PASSWORD, Api, run_burst_worker
+from support import ALL_CONFIRMATIONS, PASSWORD, Api, run_burst_worker
 
 from hub.audit.export import export
 from hub.cli import main
@@ -129,7 +129,7 @@ def test_canary_secret_never_leaves(world: dict[str, Any], factory: Any, app: An
     for reviewer in ("r1", "r2", "r3"):
         api = Recorder(world["api"][reviewer], seen)
         h = api.get(f"/posts/{post['id']}").get_json()["revision"]["hash"]
-        assert api.post(f"/posts/{post['id']}/approve", {"revision_hash": h, "checks": ALL_CHECKS}).status_code == 200
+        assert api.post(f"/posts/{post['id']}/approve", {"revision_hash": h, "checks": ALL_CONFIRMATIONS}).status_code == 200
     run_burst_worker(app)
     assert editor.get(f"/posts/{post['id']}").get_json()["status"] == "published"
     # Rotate the master key; a wrong-password reveal through the API.
