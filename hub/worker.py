@@ -2,7 +2,7 @@
 
 The worker runs jobs in its own process (RQ's ``SimpleWorker``: no fork per job), which keeps
 a publish run cheap and means a killed worker takes its job with it — the sweeper of any
-other worker then recovers the dispatch through reconciliation (hub/jobs/reconcile.py).
+other worker then recovers the dispatch through reconciliation (hub/dispatch/jobs/reconcile.py).
 
 The sweeper thread runs every ``HUB_SWEEP_SECONDS`` (default 10 s; one sweeper at a time
 across all workers, by a short Redis key). If Redis goes away (a restart), the worker waits
@@ -48,7 +48,7 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 purge_expired(app)  # previous credential versions past their grace period
                 from hub.checks.jobs import schedule_daily
 
-                schedule_daily(app)  # the daily re-scan (巡检), once a day after HUB_RESCAN_AT
+                schedule_daily(app)  # the daily inspection (巡检), once a day after HUB_RESCAN_AT
         except Exception:
             log.warning("sweep failed", exc_info=True)
 

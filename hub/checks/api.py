@@ -24,21 +24,21 @@ from hub.checks import inspections as inspection_svc
 from hub.checks import lexicon as lexicon_svc
 from hub.checks import service as checks_svc
 from hub.checks.schemas import (
-    AlertOut,
-    Alerts,
     ChecksIn,
     ChecksOut,
     FindingOverrideOut,
     ImportResult,
+    InspectionAlertOut,
+    InspectionAlerts,
+    InspectionRunDetail,
+    InspectionRunOut,
+    InspectionRuns,
     LexiconCsv,
     LexiconEntryIn,
     LexiconRecord,
     LexiconView,
     OverrideIn,
     RuleDisableIn,
-    ScanRunDetail,
-    ScanRunOut,
-    ScanRuns,
 )
 from hub.checks.service import run_checks
 from hub.contracts import NoBody
@@ -153,52 +153,54 @@ def lexicon_import():
 
 # -- 巡检 -----------------------------------------------------------------------------------
 @bp.get("/scans")
-@contract("Re-scan (巡检) runs", out=ScanRuns, errors={403: "forbidden"})
+@contract("Re-scan (巡检) runs", out=InspectionRuns, errors={403: "forbidden"})
 def scans():
     runs = inspection_svc.list_runs(db.session(), user())
-    return jsonify(ScanRuns.model_validate({"runs": [inspection_svc.run_json(r) for r in runs]}).dump())
+    return jsonify(InspectionRuns.model_validate({"runs": [inspection_svc.run_json(r) for r in runs]}).dump())
 
 
 @bp.post("/scans")
-@contract("Start a re-scan now", out=ScanRunOut, status=202, body=NoBody, body_required=False,
+@contract("Start a re-scan now", out=InspectionRunOut, status=202, body=NoBody, body_required=False,
           errors={403: "not an admin", 409: "one is running"})
 def start_scan():
-    from hub.checks.jobs import enqueue_scan
+    from hub.checks.jobs import enqueue_inspection
 
     body(optional=True)
     with db.transaction() as s:
         run = inspection_svc.start_run(s, user(), current_app)
         run_id = run.id
-    enqueue_scan(current_app.config, run_id)
+    enqueue_inspection(current_app.config, run_id)
     run = inspection_svc.get_run(db.session(), user(), run_id)
-    return jsonify(ScanRunOut.model_validate(inspection_svc.run_json(run)).dump()), 202
+    return jsonify(InspectionRunOut.model_validate(inspection_svc.run_json(run)).dump()), 202
 
 
 @bp.get("/scans/<int:run_id>")
-@contract("A run with its findings (new=1: only new ones)", out=ScanRunDetail, errors=SEEN, query={"new": str})
+@contract("A run with its findings (new=1: only new ones)", out=InspectionRunDetail, errors=SEEN,
+          query={"new": str})
 def scan(run_id: int):
     s = db.session()
     run = inspection_svc.get_run(s, user(), run_id)
     rows = inspection_svc.run_findings(s, user(), run, only_new=request.args.get("new") in ("1", "true"))
-    return jsonify(ScanRunDetail.model_validate(
+    return jsonify(InspectionRunDetail.model_validate(
         {**inspection_svc.run_json(run), "findings": [inspection_svc.finding_json(f) for f in rows]}).dump())
 
 
 @bp.get("/check-alerts")
-@contract("Unhandled re-scan alerts for the caller's units (all=1: handled too)", out=Alerts, query={"all": str})
+@contract("Unhandled re-scan alerts for the caller's units (all=1: handled too)", out=InspectionAlerts,
+          query={"all": str})
 def check_alerts():
     rows = inspection_svc.alerts_for(db.session(), user(), include_acknowledged=request.args.get("all") == "1")
-    return jsonify(Alerts.model_validate({"alerts": [inspection_svc.alert_json(a) for a in rows]}).dump())
+    return jsonify(InspectionAlerts.model_validate({"alerts": [inspection_svc.alert_json(a) for a in rows]}).dump())
 
 
 @bp.post("/check-alerts/<int:alert_id>/ack")
-@contract("Mark an alert as handled", out=AlertOut, body=NoBody, body_required=False, errors=ADMIN)
+@contract("Mark an alert as handled", out=InspectionAlertOut, body=NoBody, body_required=False, errors=ADMIN)
 def ack_alert(alert_id: int):
     body(optional=True)
     with db.transaction() as s:
         alert = inspection_svc.acknowledge(s, user(), alert_id)
         out = inspection_svc.alert_json(alert)
-    return jsonify(AlertOut.model_validate(out).dump())
+    return jsonify(InspectionAlertOut.model_validate(out).dump())
 
 
 # -- checks ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The daily re-scan (巡检, issue 6): current lexicons over published content, outbound links
+"""The daily inspection (巡检, issue 6): current lexicons over published content, outbound links
 checked on loopback servers only, new findings, alerts for unit admins, one run per day kept."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from support import run_burst_worker  # type: ignore[import-not-found]
 
 from hub.db import db
-from hub.models import AuditEntry, Dispatch, ScanRun
+from hub.models import AuditEntry, Dispatch, InspectionRun
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -86,7 +86,7 @@ def test_outbound_links_in_attributes_and_text():
     assert all(html[s:e] == u for u, s, e in got)
 
 
-def test_rescan_finds_new_problems_alerts_admins_and_keeps_each_run(world, app, client, links_server):
+def test_inspection_finds_new_problems_alerts_admins_and_keeps_each_run(world, app, client, links_server):
     app.config["HUB_ALLOWED_DOMAINS"] = "127.0.0.1"
     app.config["HUB_LINK_TIMEOUT"] = "2"
     api = world["api"]
@@ -170,7 +170,7 @@ def test_daily_trigger_creates_one_run_per_day(world, app):
     assert schedule_daily(app, now=late + timedelta(hours=3)) is None  # once a day
     run_burst_worker(app)
     s = db.session()
-    (run,) = s.scalars(select(ScanRun)).all()
+    (run,) = s.scalars(select(InspectionRun)).all()
     assert (run.run_key, run.trigger, run.status) == ("daily-2025-03-10", "daily", "done")
     assert schedule_daily(app, now=late + timedelta(days=1)) not in (None, run_id)
     db.session.remove()
@@ -186,11 +186,11 @@ def test_inspection_started_and_alert_acknowledged_from_the_pages(world, app, cl
     r = client.post("/inspections/run", data={"csrf_token": token})
     assert r.status_code == 302 and r.location.endswith("/inspections")
     assert "巡检已开始，完成后结果显示在此页" in client.get("/inspections").get_data(as_text=True)
-    (run,) = db.session().scalars(select(ScanRun)).all()
+    (run,) = db.session().scalars(select(InspectionRun)).all()
     assert run.trigger == "manual" and run.status == "queued"
     db.session.remove()
-    run_burst_worker(app)  # the start enqueued the scan: a real worker runs it
-    assert db.session().get(ScanRun, run.id).status == "done"
+    run_burst_worker(app)  # the start enqueued the inspection: a real worker runs it
+    assert db.session().get(InspectionRun, run.id).status == "done"
     db.session.remove()
     (alert,) = api["admin"].get("/check-alerts").get_json()["alerts"]
     assert alert["post_id"] == post["id"]
@@ -208,19 +208,19 @@ def test_inspection_started_and_alert_acknowledged_from_the_pages(world, app, cl
 
 
 @pytest.fixture
-def rescan_now(monkeypatch):
+def inspect_now(monkeypatch):
     """Make the daily time 00:00 and the sweeper fast, for a worker process started after this."""
     monkeypatch.setenv("HUB_RESCAN_AT", "00:00")
     monkeypatch.setenv("HUB_SWEEP_SECONDS", "1")
 
 
-def test_worker_sweeper_runs_the_daily_scan(world, app, rescan_now, worker_process):
+def test_worker_sweeper_runs_the_daily_inspection(world, app, inspect_now, worker_process):
     from support import wait_for  # type: ignore[import-not-found]
 
     def done():
         s = db.session()
         try:
-            return s.scalars(select(ScanRun).where(ScanRun.trigger == "daily", ScanRun.status == "done")).all()
+            return s.scalars(select(InspectionRun).where(InspectionRun.trigger == "daily", InspectionRun.status == "done")).all()
         finally:
             db.session.remove()
 
