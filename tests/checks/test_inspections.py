@@ -129,7 +129,7 @@ def test_inspection_finds_new_problems_alerts_admins_and_keeps_each_run(world, a
     assert api["r1"].get("/check-alerts").get_json()["alerts"] == []  # admins only
     login(client, "admin")
     page = client.get("/").get_data(as_text=True)
-    assert 'id="check-alerts"' in page and "3 个新问题" in page
+    assert 'id="inspection-alerts"' in page and "3 个新问题" in page
 
     # The next day's run keeps its own findings; nothing is new, so nobody is alerted again.
     r = api["admin"].post("/scans")
@@ -151,7 +151,7 @@ def test_inspection_finds_new_problems_alerts_admins_and_keeps_each_run(world, a
     assert actions.count("check.rescan") == 2 and "post.rescan_alert" in actions and "check.alert_ack" in actions
 
     page = client.get("/inspections").get_data(as_text=True)
-    assert "巡检记录" in page and 'id="start-scan"' in page
+    assert "巡检记录" in page and 'id="start-inspection"' in page
     page = client.get(f"/inspections/{run_id}?new=1").get_data(as_text=True)
     assert "巴彦淖儿" in page and "link.redirect_external" in page
     login(client, "editor")
