@@ -103,13 +103,13 @@ def test_inspection_finds_new_problems_alerts_admins_and_keeps_each_run(world, a
     # The lexicon changes after publication.
     assert api["admin"].post("/lexicon/entries", json={"unit": "cbeh", "category": "typo", "wrong": "巴彦淖儿",
                                                        "right": "巴彦淖尔"}).status_code == 201
-    assert api["editor"].post("/scans").status_code == 403
-    r = api["admin"].post("/scans")
+    assert api["editor"].post("/inspections").status_code == 403
+    r = api["admin"].post("/inspections")
     assert r.status_code == 202, r.get_json()
     run_id = r.get_json()["id"]
     assert r.get_json()["status"] == "queued"
     run_burst_worker(app)
-    run = api["admin"].get(f"/scans/{run_id}").get_json()
+    run = api["admin"].get(f"/inspections/{run_id}").get_json()
     assert run["status"] == "done", run
     assert run["posts_checked"] == 1 and run["lexicon_version"].endswith("+1")
     got = {(f["rule"], f["url"] or f["text"]): f for f in run["findings"]}
@@ -123,30 +123,30 @@ def test_inspection_finds_new_problems_alerts_admins_and_keeps_each_run(world, a
     assert "/draft-only" not in paths  # only published content is fetched
     assert not any("casino" in p for p in paths)  # a redirect off the allow-list is never followed
 
-    alerts = api["admin"].get("/check-alerts").get_json()["alerts"]
+    alerts = api["admin"].get("/inspection-alerts").get_json()["alerts"]
     assert len(alerts) == 1 and alerts[0]["post_id"] == post["id"] and alerts[0]["findings"] == 3
     assert alerts[0]["unit"] == "cbeh"
-    assert api["r1"].get("/check-alerts").get_json()["alerts"] == []  # admins only
+    assert api["r1"].get("/inspection-alerts").get_json()["alerts"] == []  # admins only
     login(client, "admin")
     page = client.get("/").get_data(as_text=True)
     assert 'id="inspection-alerts"' in page and "3 个新问题" in page
 
     # The next day's run keeps its own findings; nothing is new, so nobody is alerted again.
-    r = api["admin"].post("/scans")
+    r = api["admin"].post("/inspections")
     run_burst_worker(app)
-    second = api["admin"].get(f"/scans/{r.get_json()['id']}").get_json()
+    second = api["admin"].get(f"/inspections/{r.get_json()['id']}").get_json()
     assert second["status"] == "done" and len(second["findings"]) == 3 and second["new_findings"] == 0
     assert not any(f["is_new"] for f in second["findings"])
-    assert [x["id"] for x in api["admin"].get("/scans").get_json()["runs"]] == [second["id"], run_id]
-    assert len(api["admin"].get("/check-alerts").get_json()["alerts"]) == 1
-    assert api["admin"].get(f"/scans/{run_id}?new=1").get_json()["findings"]
+    assert [x["id"] for x in api["admin"].get("/inspections").get_json()["runs"]] == [second["id"], run_id]
+    assert len(api["admin"].get("/inspection-alerts").get_json()["alerts"]) == 1
+    assert api["admin"].get(f"/inspections/{run_id}?new=1").get_json()["findings"]
 
     # Acknowledged alerts leave the dashboard; the ack is audited.
     aid = alerts[0]["id"]
-    assert api["r1"].post(f"/check-alerts/{aid}/ack").status_code == 404
-    assert api["admin"].post(f"/check-alerts/{aid}/ack").status_code == 200
-    assert api["admin"].post(f"/check-alerts/{aid}/ack").status_code == 409
-    assert api["admin"].get("/check-alerts").get_json()["alerts"] == []
+    assert api["r1"].post(f"/inspection-alerts/{aid}/ack").status_code == 404
+    assert api["admin"].post(f"/inspection-alerts/{aid}/ack").status_code == 200
+    assert api["admin"].post(f"/inspection-alerts/{aid}/ack").status_code == 409
+    assert api["admin"].get("/inspection-alerts").get_json()["alerts"] == []
     actions = [e.action for e in db.session().scalars(select(AuditEntry))]
     assert actions.count("check.rescan") == 2 and "post.rescan_alert" in actions and "check.alert_ack" in actions
 
@@ -192,7 +192,7 @@ def test_inspection_started_and_alert_acknowledged_from_the_pages(world, app, cl
     run_burst_worker(app)  # the start enqueued the inspection: a real worker runs it
     assert db.session().get(InspectionRun, run.id).status == "done"
     db.session.remove()
-    (alert,) = api["admin"].get("/check-alerts").get_json()["alerts"]
+    (alert,) = api["admin"].get("/inspection-alerts").get_json()["alerts"]
     assert alert["post_id"] == post["id"]
 
     page = client.get("/inspections").get_data(as_text=True)
@@ -200,7 +200,7 @@ def test_inspection_started_and_alert_acknowledged_from_the_pages(world, app, cl
     r = client.post(f"/inspections/alerts/{alert['id']}/ack", data=form)
     assert r.status_code == 302 and r.location.endswith("/inspections")
     assert "告警已标记为已处理" in client.get("/inspections").get_data(as_text=True)
-    assert api["admin"].get("/check-alerts").get_json()["alerts"] == []
+    assert api["admin"].get("/inspection-alerts").get_json()["alerts"] == []
     # A second click (another tab) says so instead of failing.
     r = client.post(f"/inspections/alerts/{alert['id']}/ack", data={**form, "next": "dashboard"})
     assert r.status_code == 302 and r.location.endswith("/")
