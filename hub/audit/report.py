@@ -3,7 +3,7 @@
 Built from the post's rows and its audit entries, with the verification of
 the audit trail from the post's first entry to the head (chain, witness and
 signed checkpoints), so that a printed or exported record says whether the
-trail behind it is intact. Rendered as HTML (templates/accountability.html)
+trail behind it is intact. Rendered as HTML (templates/audit/accountability.html)
 and as PDF (reportlab, built-in CID font STSong-Light: no system fonts).
 """
 
