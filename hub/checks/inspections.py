@@ -45,10 +45,12 @@ def get_run(session: Session, user: User, run_id: int) -> InspectionRun:
     return run
 
 
-def run_findings(session: Session, user: User, run: InspectionRun, *, only_new: bool = False) -> list[InspectionFinding]:
+def run_findings(session: Session, user: User, run: InspectionRun, *,
+                 only_new: bool = False) -> list[InspectionFinding]:
     """The run's findings on content of units ``user`` oversees, new ones first."""
     units = overseen_unit_ids(session, user)
-    stmt = select(InspectionFinding).where(InspectionFinding.run_id == run.id, InspectionFinding.unit_id.in_(units or {-1}))
+    stmt = select(InspectionFinding).where(InspectionFinding.run_id == run.id,
+                                           InspectionFinding.unit_id.in_(units or {-1}))
     if only_new:
         stmt = stmt.where(InspectionFinding.is_new.is_(True))
     rows = list(session.scalars(stmt.order_by(InspectionFinding.id).limit(5000)).unique())
@@ -56,7 +58,8 @@ def run_findings(session: Session, user: User, run: InspectionRun, *, only_new: 
     return sorted(rows, key=lambda f: (not f.is_new, sev.get(f.severity, 3), f.post_id, f.start_offset))
 
 
-def alerts_for(session: Session, user: User, *, include_acknowledged: bool = False, limit: int = 50) -> list[InspectionAlert]:
+def alerts_for(session: Session, user: User, *, include_acknowledged: bool = False,
+               limit: int = 50) -> list[InspectionAlert]:
     """Alerts for the units ``user`` is an admin of (their dashboard)."""
     units: set[int] = set()
     for g in user.roles:
@@ -93,7 +96,7 @@ def start_run(session: Session, user: User, app: Any) -> InspectionRun:
     if not user.has_role("admin"):
         raise Forbidden("只有管理员可以发起巡检", code="not_admin")
     active = session.scalars(select(InspectionRun).where(InspectionRun.status.in_(("queued", "running")),
-                                                   InspectionRun.trigger == "manual")).first()
+                                                         InspectionRun.trigger == "manual")).first()
     if active is not None:
         raise Conflict("已有一次巡检在进行中，请稍后再试", code="scan_running", run=active.id)
     return create_manual_run(session, user, app)

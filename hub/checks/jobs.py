@@ -161,7 +161,8 @@ def run_inspection(run_id: int) -> str:
         token = audit.current_actor.set(audit.Actor.system("inspector"))
         try:
             with db.transaction() as s:
-                won = s.execute(update(InspectionRun).where(InspectionRun.id == run_id, InspectionRun.status == "queued")
+                won = s.execute(update(InspectionRun)
+                                .where(InspectionRun.id == run_id, InspectionRun.status == "queued")
                                 .values(status="running", started_at=utcnow())
                                 .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
             if won != 1:

@@ -34,6 +34,7 @@ __all__ = [
     "Credential",
     "Dispatch", "DispatchAttempt", "Media", "Post", "Revision", "RoleGrant", "Unit", "User", "utcnow",
     "ReviewChain", "RevisionView", "UnitPause",
-    "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun", "LexiconDisable", "LexiconEntry",
+    "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
+    "LexiconDisable", "LexiconEntry",
     "LexiconVersion",
 ]

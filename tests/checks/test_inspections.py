@@ -220,7 +220,8 @@ def test_worker_sweeper_runs_the_daily_inspection(world, app, inspect_now, worke
     def done():
         s = db.session()
         try:
-            return s.scalars(select(InspectionRun).where(InspectionRun.trigger == "daily", InspectionRun.status == "done")).all()
+            return s.scalars(select(InspectionRun).where(InspectionRun.trigger == "daily",
+                                                         InspectionRun.status == "done")).all()
         finally:
             db.session.remove()
 
