@@ -87,7 +87,7 @@ def generated_cover(title: str, seed: str = "") -> bytes:
 
 
 def revision_hash(fields: dict[str, Any]) -> str:
-    """SHA-256 over the content an approval binds to (DESIGN rule 1)."""
+    """SHA-256 over the content an approval binds to (docs/design.md §4.1)."""
     body = {
         "title": fields.get("title", ""),
         "content": fields.get("content", ""),

@@ -1,6 +1,6 @@
 """Errors raised by services and turned into JSON (API) or flash messages (UI).
 
-Status order when several apply (DESIGN): 401, 404, 403, 409, 400/422.
+Status order when several apply (docs/design.md §8): 401, 404, 403, 409, 400/422.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Background jobs run by RQ workers. Jobs carry ids only (DESIGN rule 3)."""
+"""Background jobs run by RQ workers. Jobs carry ids only (docs/design.md §4.3)."""
 
 from __future__ import annotations
 

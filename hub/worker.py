@@ -47,7 +47,7 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 purge_expired(app)  # previous credential versions past their grace period
                 from hub.checks.jobs import schedule_daily
 
-                schedule_daily(app)  # the daily re-scan (巡检), once a day after HUB_RESCAN_AT
+                schedule_daily(app)  # the daily inspection (巡检), once a day after HUB_RESCAN_AT
         except Exception:
             log.warning("sweep failed", exc_info=True)
 

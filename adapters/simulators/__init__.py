@@ -1,4 +1,4 @@
-"""Loopback simulators of the publishing platforms (see DESIGN.md "Simulators").
+"""Loopback simulators of the publishing platforms (see docs/design.md §7).
 
 Each simulator module exposes ``make_server(host, port, simulator=None)`` and
 ``serve(host, port)``; :func:`run` picks one by platform name.

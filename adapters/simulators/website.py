@@ -3,7 +3,7 @@
 Implements the receiving side of the protocol documented in docs/publishing.md: signature
 and timestamp checks, idempotent ``PUT`` by article key, ``GET`` for reconciliation,
 ``DELETE`` for withdrawal, ``GET /hub-push/v1/ping``. Published articles are served at
-``/articles/<id>``. Control surface as DESIGN.md gives it (``/_sim/apps`` takes
+``/articles/<id>``. Control surface as docs/design.md §7 gives it (``/_sim/apps`` takes
 ``{appid: site id, secret: push key}``), never subject to faults; busy answers are HTTP 503.
 """
 

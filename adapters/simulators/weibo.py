@@ -13,7 +13,7 @@ errors are HTTP 400/403 with ``{"request", "error_code", "error"}``; a status is
 
 Tokens expire (``/_sim/expire_tokens`` → 21327), quotas (``quota_exhausted`` → 10023),
 busy (10009), the text limit (140 汉字, 20012) and duplicate text (20019) behave like the
-real platform. Control surface as in DESIGN.md (``/_sim/apps`` takes ``{appid (app key),
+real platform. Control surface as in docs/design.md §7 (``/_sim/apps`` takes ``{appid (app key),
 secret, access_token?, safe_domain?, expires_in?}``), never subject to faults.
 """
 

@@ -8,7 +8,7 @@ is added later. When no level above is left, the filing is approved and takes ef
 open → the account becomes active; change → the new data is applied; close → the
 account is closed with its public notice (停更公告).
 
-Order of refusals (DESIGN): 404 the caller may not see the account; 403 the caller
+Order of refusals (docs/design.md §8): 404 the caller may not see the account; 403 the caller
 is not a supervisor on the path (or filed it); 409 not in review, out of turn, or the
 caller already decided on this filing; 400 a rejection without a reason.
 """

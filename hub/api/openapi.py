@@ -40,6 +40,7 @@ class Contract:
     query: Mapping[str, Query] = field(default_factory=dict)
     files: tuple[str, ...] = ()
     public: bool = False
+    deprecated: bool = False  # an old path kept working for existing clients (OpenAPI ``deprecated``)
 
 
 def contract(summary: str, *, out: type[BaseModel] | None, status: int = 200, body: type[BaseModel] | None = None,
@@ -106,6 +107,8 @@ def _operation(c: Contract, params: list[dict[str, Any]]) -> dict[str, Any]:
         op["requestBody"] = {"required": c.body_required, "content": _json(c.body, c.body_media)}
     if c.public:
         op["security"] = []
+    if c.deprecated:
+        op["deprecated"] = True
     return op
 
 

@@ -4,7 +4,8 @@ re-check of the approval set.
 The rules (who may decide now, quorum, the validity of an approval set) are pure and live in
 ``review/policy.py``; this module reads the rows, turns them into plain data, calls those rules
 and records the outcome. Every function runs inside the caller's transaction, checks permissions
-and state in the order DESIGN gives (404, 403, 409, 400/422), and writes its audit entry in that
+and state in the order docs/design.md §8
+gives (404, 403, 409, 400/422), and writes its audit entry in that
 same transaction.
 Decisions lock the post row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's writer lock) and
 move the review step with a conditional update, so two racing reviewers cannot both take the
@@ -86,7 +87,7 @@ def _live_decisions(session: Session, rev: Revision, *, approved_only: bool = Fa
 
 
 def _reviewable(session: Session, user: User, post_id: int, body: Any = None) -> tuple[Post, Chain, Revision, Step]:
-    """Checks shared by approve and reject, in DESIGN's status order (404, 403, 409).
+    """Checks shared by approve and reject, in the status order of docs/design.md §8 (404, 403, 409).
 
     Returns the post, its chain, the current revision and the step the user acts on now.
     """

@@ -5,7 +5,7 @@ queues the entry on the session; when that transaction commits, a
 ``before_commit`` hook takes the append lock, gives the queued entries their
 sequence numbers and hashes and inserts them, all inside the same transaction.
 If the entry cannot be written the commit fails and the action is rolled back
-too (DESIGN rule 4).
+too (docs/design.md §4.4).
 
 Appends are serialised on the single ``audit_head`` row: on PostgreSQL a row
 lock, on SQLite the database writer lock.

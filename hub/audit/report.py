@@ -3,7 +3,7 @@
 Built from the post's rows and its audit entries, with the verification of
 the audit trail from the post's first entry to the head (chain, witness and
 signed checkpoints), so that a printed or exported record says whether the
-trail behind it is intact. Rendered as HTML (templates/accountability.html)
+trail behind it is intact. Rendered as HTML (templates/audit/accountability.html)
 and as PDF (reportlab, built-in CID font STSong-Light: no system fonts).
 """
 
@@ -26,6 +26,8 @@ from hub.models import Account, Approval, Dispatch, Post, Revision, User
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
+# Keyed by the audit actions as stored: never rename a key. Some keep an older word for what the code now
+# calls otherwise (post.rescan_alert is an inspection alert: hub/checks/jobs.py).
 ACTION_LABELS = {
     "post.create": N_("创建稿件"), "post.edit": N_("修改稿件"), "post.submit": N_("提交审核"), "post.approve": N_("审核通过"),
     "post.reject": N_("退回修改"), "post.reschedule": N_("修改定时"), "post.scheduled": N_("等待定时发布"),

@@ -6,39 +6,46 @@
   ``POST /lexicon/entries/<id>/disable {reason?}``, ``POST /lexicon/disables {unit, rule, reason}``,
   ``POST /lexicon/disables/<id>/lift``, ``GET /lexicon/export`` (CSV; ``unit``, ``shared``),
   ``POST /lexicon/import?unit=CODE`` (a CSV body) — lexicon management for admins.
-* ``GET /scans``, ``POST /scans`` (start a re-scan now), ``GET /scans/<id>`` (``new=1``),
-  ``GET /check-alerts``, ``POST /check-alerts/<id>/ack`` — the 巡检.
+* ``GET /inspections``, ``POST /inspections`` (start an inspection now), ``GET /inspections/<id>``
+  (``new=1``), ``GET /inspection-alerts``, ``POST /inspection-alerts/<id>/ack`` — the inspection
+  (巡检). The paths these had before, ``/scans``, ``/scans/<id>``, ``/check-alerts`` and
+  ``/check-alerts/<id>/ack``, stay as aliases (same views, deprecated in the OpenAPI document).
 
 ``POST /checks`` stays exactly as docs/design.md §6.2 gives it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from hub.api.base import body, lenient_body, user
-from hub.api.openapi import contract
+from hub.api.openapi import Contract, contract
 from hub.api.validation import body_as
 from hub.approval.schemas import OptionalReasonIn
 from hub.checks import inspections as inspection_svc
 from hub.checks import lexicon as lexicon_svc
 from hub.checks import service as checks_svc
 from hub.checks.schemas import (
-    AlertOut,
-    Alerts,
     ChecksIn,
     ChecksOut,
     FindingOverrideOut,
     ImportResult,
+    InspectionAlertOut,
+    InspectionAlerts,
+    InspectionRunDetail,
+    InspectionRunOut,
+    InspectionRuns,
     LexiconCsv,
     LexiconEntryIn,
     LexiconRecord,
     LexiconView,
     OverrideIn,
     RuleDisableIn,
-    ScanRunDetail,
-    ScanRunOut,
-    ScanRuns,
 )
 from hub.checks.service import run_checks
 from hub.contracts import NoBody
@@ -151,54 +158,76 @@ def lexicon_import():
     return jsonify(ImportResult.model_validate(result).dump())
 
 
-# -- 巡检 -----------------------------------------------------------------------------------
-@bp.get("/scans")
-@contract("Re-scan (巡检) runs", out=ScanRuns, errors={403: "forbidden"})
-def scans():
+# -- inspections (巡检) ---------------------------------------------------------------------
+@bp.get("/inspections")
+@contract("Inspection (巡检) runs", out=InspectionRuns, errors={403: "forbidden"})
+def inspections():
     runs = inspection_svc.list_runs(db.session(), user())
-    return jsonify(ScanRuns.model_validate({"runs": [inspection_svc.run_json(r) for r in runs]}).dump())
+    return jsonify(InspectionRuns.model_validate({"runs": [inspection_svc.run_json(r) for r in runs]}).dump())
 
 
-@bp.post("/scans")
-@contract("Start a re-scan now", out=ScanRunOut, status=202, body=NoBody, body_required=False,
+@bp.post("/inspections")
+@contract("Start an inspection now", out=InspectionRunOut, status=202, body=NoBody, body_required=False,
           errors={403: "not an admin", 409: "one is running"})
-def start_scan():
-    from hub.checks.jobs import enqueue_scan
-
+def start_inspection():
     body(optional=True)
     with db.transaction() as s:
-        run = inspection_svc.start_run(s, user(), current_app)
-        run_id = run.id
-    enqueue_scan(current_app.config, run_id)
+        run_id = inspection_svc.start_run(s, user(), current_app).id
     run = inspection_svc.get_run(db.session(), user(), run_id)
-    return jsonify(ScanRunOut.model_validate(inspection_svc.run_json(run)).dump()), 202
+    return jsonify(InspectionRunOut.model_validate(inspection_svc.run_json(run)).dump()), 202
 
 
-@bp.get("/scans/<int:run_id>")
-@contract("A run with its findings (new=1: only new ones)", out=ScanRunDetail, errors=SEEN, query={"new": str})
-def scan(run_id: int):
+@bp.get("/inspections/<int:run_id>")
+@contract("A run with its findings (new=1: only new ones)", out=InspectionRunDetail, errors=SEEN,
+          query={"new": str})
+def inspection(run_id: int):
     s = db.session()
     run = inspection_svc.get_run(s, user(), run_id)
     rows = inspection_svc.run_findings(s, user(), run, only_new=request.args.get("new") in ("1", "true"))
-    return jsonify(ScanRunDetail.model_validate(
+    return jsonify(InspectionRunDetail.model_validate(
         {**inspection_svc.run_json(run), "findings": [inspection_svc.finding_json(f) for f in rows]}).dump())
 
 
-@bp.get("/check-alerts")
-@contract("Unhandled re-scan alerts for the caller's units (all=1: handled too)", out=Alerts, query={"all": str})
-def check_alerts():
+@bp.get("/inspection-alerts")
+@contract("Unhandled inspection alerts for the caller's units (all=1: handled too)", out=InspectionAlerts,
+          query={"all": str})
+def inspection_alerts():
     rows = inspection_svc.alerts_for(db.session(), user(), include_acknowledged=request.args.get("all") == "1")
-    return jsonify(Alerts.model_validate({"alerts": [inspection_svc.alert_json(a) for a in rows]}).dump())
+    return jsonify(InspectionAlerts.model_validate({"alerts": [inspection_svc.alert_json(a) for a in rows]}).dump())
 
 
-@bp.post("/check-alerts/<int:alert_id>/ack")
-@contract("Mark an alert as handled", out=AlertOut, body=NoBody, body_required=False, errors=ADMIN)
-def ack_alert(alert_id: int):
+@bp.post("/inspection-alerts/<int:alert_id>/ack")
+@contract("Mark an alert as handled", out=InspectionAlertOut, body=NoBody, body_required=False, errors=ADMIN)
+def ack_inspection_alert(alert_id: int):
     body(optional=True)
     with db.transaction() as s:
         alert = inspection_svc.acknowledge(s, user(), alert_id)
         out = inspection_svc.alert_json(alert)
-    return jsonify(AlertOut.model_validate(out).dump())
+    return jsonify(InspectionAlertOut.model_validate(out).dump())
+
+
+def _alias(rule: str, view: Callable[..., Any], method: str, canonical: str) -> None:
+    """Serve ``view`` at ``rule`` too: an old path that other clients still call. Same code, same
+    answers; its OpenAPI operation is the canonical one's, marked deprecated."""
+
+    @functools.wraps(view)
+    def legacy(**kwargs: Any) -> Any:
+        return view(**kwargs)
+
+    c: Contract = view.__contract__  # type: ignore[attr-defined]
+    legacy.__contract__ = dataclasses.replace(  # type: ignore[attr-defined]
+        c, summary=f"{c.summary} (deprecated: use {canonical})", deprecated=True)
+    bp.add_url_rule(rule, endpoint=f"legacy_{view.__name__}", view_func=legacy, methods=[method])
+
+
+# The paths before "inspection" became the one word (GET/POST /scans, /check-alerts, ...).
+for _rule, _view, _method, _canonical in (
+        ("/scans", inspections, "GET", "/inspections"),
+        ("/scans", start_inspection, "POST", "/inspections"),
+        ("/scans/<int:run_id>", inspection, "GET", "/inspections/{id}"),
+        ("/check-alerts", inspection_alerts, "GET", "/inspection-alerts"),
+        ("/check-alerts/<int:alert_id>/ack", ack_inspection_alert, "POST", "/inspection-alerts/{id}/ack")):
+    _alias(_rule, _view, _method, _canonical)
 
 
 # -- checks ------------------------------------------------------------------------------

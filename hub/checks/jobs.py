@@ -1,8 +1,8 @@
-"""Daily re-scan (每日巡检) of published content.
+"""Daily inspection (每日巡检) of published content.
 
 Once a day, after ``HUB_RESCAN_AT`` (Asia/Shanghai, default 03:00), the worker's sweeper
-creates that day's :class:`ScanRun` (``run_key`` ``daily-YYYY-MM-DD`` is unique, so racing
-workers create it once) and enqueues :func:`run_scan` with the run's id. Admins may also
+creates that day's :class:`InspectionRun` (``run_key`` ``daily-YYYY-MM-DD`` is unique, so racing
+workers create it once) and enqueues :func:`run_inspection` with the run's id. Admins may also
 start a run by hand. The job:
 
 1. reads every revision published (a ``published`` dispatch) within the last
@@ -18,15 +18,20 @@ start a run by hand. The job:
 
 Network calls happen outside any database transaction; all writes of a run are one
 transaction with its audit entries.
+
+Names kept from when this was called the "re-scan", because they are data already written
+elsewhere: the settings ``HUB_RESCAN_AT`` and ``HUB_RESCAN_DAYS`` (operators have them set),
+the RQ job ids ``hub-rescan-<run id>`` and the job function ``run_scan`` (jobs already in
+Redis), and the audit actions ``check.rescan_start``, ``check.rescan`` and
+``post.rescan_alert`` with object type ``scan_run`` (entries hashed into the audit chain).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
@@ -36,43 +41,31 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub import audit
+from hub.checks.inspections import enqueue_inspection, job_id, run_at, window_days
 from hub.config import get_settings
 from hub.db import db
-from hub.models import Account, CheckAlert, Dispatch, Post, Revision, ScanFinding, ScanRun, utcnow
+from hub.models import (
+    Account,
+    Dispatch,
+    InspectionAlert,
+    InspectionFinding,
+    InspectionRun,
+    Post,
+    Revision,
+    utcnow,
+)
 from hub.runtime import get_app
 
 log = logging.getLogger(__name__)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 MAX_REDIRECTS = 5
-JOB_TIMEOUT = 3600
 #: A queued run whose job is gone from Redis (lost enqueue) is enqueued again after this long.
 REQUEUE_AFTER = timedelta(minutes=10)
 ALERT_SEVERITIES = ("block", "warn")
 
 
 # -- scheduling -------------------------------------------------------------------------------
-def run_at(app: Any) -> time:
-    """``HUB_RESCAN_AT`` as a time of day in Asia/Shanghai (HH:MM; default 03:00)."""
-    return get_settings(app.config).rescan_at
-
-
-def window_days(app: Any) -> int:
-    """``HUB_RESCAN_DAYS`` (default 30, at least 1)."""
-    return max(1, get_settings(app.config).rescan_days)
-
-
-def job_id(run_id: int) -> str:
-    return f"hub-rescan-{run_id}"
-
-
-def enqueue_scan(config: dict[str, Any], run_id: int) -> None:
-    """Put the run's job on the queue (ids only)."""
-    from hub.queue import get_queue
-
-    get_queue(config).enqueue(run_scan, run_id, job_id=job_id(run_id), job_timeout=JOB_TIMEOUT)
-
-
 def schedule_daily(app: Any, now: datetime | None = None) -> int | None:
     """Called by the worker's sweeper: once today's time has come, create today's run (once,
     however many workers race) and enqueue it; re-enqueue a queued run whose job was lost.
@@ -87,7 +80,7 @@ def schedule_daily(app: Any, now: datetime | None = None) -> int | None:
             return None
         try:
             s = db.session()
-            run = s.scalars(select(ScanRun).where(ScanRun.run_key == key)).first()
+            run = s.scalars(select(InspectionRun).where(InspectionRun.run_key == key)).first()
             if run is not None:
                 if run.status != "queued" or utcnow() - run.created_at < REQUEUE_AFTER:
                     return None
@@ -98,57 +91,50 @@ def schedule_daily(app: Any, now: datetime | None = None) -> int | None:
                 s.rollback()
                 try:
                     with db.transaction() as s2:
-                        run = ScanRun(run_key=key, trigger="daily", day=day, status="queued",
+                        run = InspectionRun(run_key=key, trigger="daily", day=day, status="queued",
                                       window_days=window_days(app))
                         s2.add(run)
                         s2.flush()
                         run_id = run.id
                 except IntegrityError:
                     return None  # another worker created it
-            enqueue_scan(app.config, run_id)
-            log.info("daily re-scan %s enqueued (run %s)", day, run_id)
+            enqueue_inspection(app.config, run_id)
+            log.info("daily inspection %s enqueued (run %s)", day, run_id)
             return run_id
         finally:
             db.session.remove()
 
 
-def create_manual_run(session: Any, user: Any, app: Any) -> ScanRun:
-    """A run started by an admin now (enqueue it after the commit)."""
-    local = datetime.now(UTC).astimezone(SHANGHAI)
-    run = ScanRun(run_key=f"manual-{uuid.uuid4().hex[:12]}", trigger="manual", day=local.date().isoformat(),
-                  status="queued", window_days=window_days(app), requested_by_id=user.id)
-    session.add(run)
-    session.flush()
-    audit.record(session, "check.rescan_start", object_type="scan_run", object_id=run.id, unit=user.unit,
-                 summary=f"手动发起巡检（近 {run.window_days} 天已发布内容）", details={"run": run.id})
-    return run
-
-
 # -- the job ----------------------------------------------------------------------------------
-def run_scan(run_id: int) -> str:
-    """RQ job: run one re-scan (ids only)."""
+def run_inspection(run_id: int) -> str:
+    """RQ job: run one inspection (ids only)."""
     app = get_app()
     with app.app_context():
         token = audit.current_actor.set(audit.Actor.system("inspector"))
         try:
             with db.transaction() as s:
-                won = s.execute(update(ScanRun).where(ScanRun.id == run_id, ScanRun.status == "queued")
+                won = s.execute(update(InspectionRun)
+                                .where(InspectionRun.id == run_id, InspectionRun.status == "queued")
                                 .values(status="running", started_at=utcnow())
                                 .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
             if won != 1:
                 return "not queued"
             try:
-                return _scan(app, run_id)
+                return _inspect(app, run_id)
             except Exception as exc:
-                log.exception("re-scan %s failed", run_id)
+                log.exception("inspection %s failed", run_id)
                 db.session.rollback()
                 with db.transaction() as s:
-                    s.execute(update(ScanRun).where(ScanRun.id == run_id).values(
+                    s.execute(update(InspectionRun).where(InspectionRun.id == run_id).values(
                         status="failed", finished_at=utcnow(), error=f"{type(exc).__name__}: {str(exc)[:500]}"))
                 return "failed"
         finally:
             audit.current_actor.reset(token)
             db.session.remove()
+
+
+#: The job's name before the rename: jobs enqueued by an older release name ``hub.checks.jobs.run_scan``.
+run_scan = run_inspection
 
 
 def _fingerprint(*parts: Any) -> str:
@@ -166,11 +152,11 @@ def _targets(s: Any, since: datetime) -> dict[tuple[int, int], set[int]]:
     return out
 
 
-def _scan(app: Any, run_id: int) -> str:
+def _inspect(app: Any, run_id: int) -> str:
     from hub.checks import service as checks_svc
     from review.checks import lexicon_label
     s = db.session()
-    run = s.get(ScanRun, run_id)
+    run = s.get(InspectionRun, run_id)
     assert run is not None
     targets = _targets(s, utcnow() - timedelta(days=run.window_days))
     overlay = checks_svc.current_overlay(s)
@@ -212,11 +198,11 @@ def _scan(app: Any, run_id: int) -> str:
                           "lexicon_version": label, "url": url})
 
     with db.transaction() as s:
-        run = s.get(ScanRun, run_id)
+        run = s.get(InspectionRun, run_id)
         assert run is not None
         post_ids = list(posts)
-        previous = set(s.scalars(select(ScanFinding.fingerprint).where(
-            ScanFinding.post_id.in_(post_ids or [-1]), ScanFinding.run_id != run_id)).all())
+        previous = set(s.scalars(select(InspectionFinding.fingerprint).where(
+            InspectionFinding.post_id.in_(post_ids or [-1]), InspectionFinding.run_id != run_id)).all())
         new_by_post: dict[int, list[dict[str, Any]]] = {}
         for f in found:
             if f["url"]:
@@ -225,7 +211,7 @@ def _scan(app: Any, run_id: int) -> str:
                 fp = _fingerprint(f["post_id"], f["revision_id"], f["field"], f["rule"], f["start"], f["end"])
             is_new = fp not in previous
             previous.add(fp)  # the same link twice in one post counts once
-            s.add(ScanFinding(run_id=run_id, post_id=f["post_id"], revision_id=f["revision_id"],
+            s.add(InspectionFinding(run_id=run_id, post_id=f["post_id"], revision_id=f["revision_id"],
                               unit_id=f["unit_id"], field=f["field"], rule=f["rule"][:200], category=f["category"],
                               severity=f["severity"], start_offset=f["start"], end_offset=f["end"], text=f["text"],
                               suggestion=f.get("suggestion"), message=f["message"], url=f["url"][:1000],
@@ -274,7 +260,7 @@ def _raise_alerts(s: Any, run_id: int, new_by_post: dict[int, list[dict[str, Any
         rules = "、".join(dict.fromkeys(f"「{f['text'][:20]}」" for f in fs[:5]))
         summary = f"巡检发现已发布稿件《{title}》有 {len(fs)} 个新问题：{rules}"
         for unit_id, acc in sorted(by_unit.items()):
-            s.add(CheckAlert(run_id=run_id, unit_id=unit_id, post_id=post_id, account_id=acc.id, findings=len(fs),
+            s.add(InspectionAlert(run_id=run_id, unit_id=unit_id, post_id=post_id, account_id=acc.id, findings=len(fs),
                              summary=summary[:1000]))
             count += 1
         audit.record(s, "post.rescan_alert", object_type="post", object_id=post_id, unit=post.unit,

@@ -1,5 +1,5 @@
 """The contracts of the content-check area: findings (docs/design.md §11), POST /checks, overrides,
-the lexicon and the 巡检 runs and alerts."""
+the lexicon and the inspection (巡检) runs and alerts."""
 
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ class ImportResult(Out):
     model_config = ConfigDict(extra="allow")
 
 
-class ScanRunOut(Out):
+class InspectionRunOut(Out):
     id: int
     trigger: str
     day: str = Field(description="Asia/Shanghai date, YYYY-MM-DD")
@@ -123,7 +123,7 @@ class ScanRunOut(Out):
     requested_by: UserRef | None
 
 
-class ScanFindingOut(Out):
+class InspectionFindingOut(Out):
     id: int
     post_id: int | None
     unit: str
@@ -141,15 +141,15 @@ class ScanFindingOut(Out):
     lexicon_version: str | None
 
 
-class ScanRunDetail(ScanRunOut):
-    findings: list[ScanFindingOut]
+class InspectionRunDetail(InspectionRunOut):
+    findings: list[InspectionFindingOut]
 
 
-class ScanRuns(Out):
-    runs: list[ScanRunOut]
+class InspectionRuns(Out):
+    runs: list[InspectionRunOut]
 
 
-class AlertOut(Out):
+class InspectionAlertOut(Out):
     id: int
     run_id: int | None
     unit: str
@@ -161,5 +161,5 @@ class AlertOut(Out):
     acknowledged_at: Timestamp | None
 
 
-class Alerts(Out):
-    alerts: list[AlertOut]
+class InspectionAlerts(Out):
+    alerts: list[InspectionAlertOut]

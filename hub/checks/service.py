@@ -214,7 +214,7 @@ def may_override(session: Session, user: User, post: Post) -> bool:
 def override_finding(session: Session, user: User, post_id: int, fid: str, body: Any) -> dict[str, Any]:
     """Accept one blocking finding of the post's current revision, with a reason (audited).
 
-    Status order as DESIGN gives it: 404 post or finding unknown, 403 not allowed, 409 state
+    Status order as docs/design.md §8 gives it: 404 post or finding unknown, 403 not allowed, 409 state
     (not before/in review, stale revision, already overridden), 400 bad body, 422 the finding
     does not block.
     """

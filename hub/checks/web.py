@@ -1,6 +1,6 @@
 """Pages of the content-check area (see hub.web): the editor's 检查 button (a session JSON
-endpoint), overriding a finding from the post page, lexicon management, the 巡检 pages and
-the dashboard alerts."""
+endpoint), overriding a finding from the post page, lexicon management, the inspection (巡检)
+pages and the dashboard alerts."""
 
 from __future__ import annotations
 
@@ -37,19 +37,19 @@ __all__ = ["bp"]
 SEVERITY_LABELS = {"block": N_("必须修改"), "warn": N_("提示"), "info": N_("参考")}
 FIELD_LABELS = {"title": N_("标题"), "summary": N_("摘要"), "content": N_("正文"), "text": N_("正文")}
 TRIGGER_LABELS = {"daily": N_("每日巡检"), "manual": N_("手动巡检")}
-SCAN_STATUS_LABELS = {"queued": N_("排队中"), "running": N_("进行中"), "done": N_("已完成"), "failed": N_("失败")}
+INSPECTION_STATUS_LABELS = {"queued": N_("排队中"), "running": N_("进行中"), "done": N_("已完成"), "failed": N_("失败")}
 
 
 @bp.app_context_processor
 def _checks_globals() -> dict[str, Any]:
     def checks_panel() -> dict[str, Any]:
-        """Dashboard: unhandled re-scan alerts for the units the user is an admin of."""
+        """Dashboard: unhandled inspection alerts for the units the user is an admin of."""
         if not current_user.is_authenticated:
             return {"alerts": []}
         try:
             return {"alerts": inspection_svc.alerts_for(db.session(), current_user, limit=20)}
         except Exception:  # never let a panel break the dashboard
-            current_app.logger.warning("check alerts panel failed", exc_info=True)
+            current_app.logger.warning("inspection alerts panel failed", exc_info=True)
             return {"alerts": []}
 
     def checks_for_post(post: Any, data: dict[str, Any]) -> dict[str, Any]:
@@ -196,7 +196,7 @@ def lexicon_export():
                     headers={"Content-Disposition": "attachment; filename=lexicon.csv"})
 
 
-# -- 巡检 -----------------------------------------------------------------------------------
+# -- inspections (巡检) ---------------------------------------------------------------------
 def _view_or_404() -> None:
     if not inspection_svc.may_view(current_user):
         abort(404)
@@ -208,20 +208,16 @@ def inspections():
     _view_or_404()
     s = db.session()
     return render_template("checks/inspections.html", runs=inspection_svc.list_runs(s, current_user),
-                           trigger_labels=TRIGGER_LABELS, status_labels=SCAN_STATUS_LABELS,
+                           trigger_labels=TRIGGER_LABELS, status_labels=INSPECTION_STATUS_LABELS,
                            alerts=inspection_svc.alerts_for(s, current_user, include_acknowledged=True, limit=100))
 
 
 @bp.post("/inspections/run")
 @login_required
 def inspection_start():
-    from hub.checks.jobs import enqueue_scan
-
     _view_or_404()
-    run_id = run_action(lambda s: inspection_svc.start_run(s, current_user, current_app).id,
-                        _("巡检已开始，完成后结果显示在此页"))
-    if run_id is not None:
-        enqueue_scan(current_app.config, run_id)
+    run_action(lambda s: inspection_svc.start_run(s, current_user, current_app).id,
+               _("巡检已开始，完成后结果显示在此页"))
     return redirect(url_for("web.checks.inspections"))
 
 
@@ -237,7 +233,7 @@ def inspection(run_id: int):
     only_new = request.args.get("new") == "1"
     rows = inspection_svc.run_findings(s, current_user, run, only_new=only_new)
     return render_template("checks/inspection.html", run=run, rows=rows, only_new=only_new,
-                           trigger_labels=TRIGGER_LABELS, status_labels=SCAN_STATUS_LABELS)
+                           trigger_labels=TRIGGER_LABELS, status_labels=INSPECTION_STATUS_LABELS)
 
 
 @bp.post("/inspections/alerts/<int:alert_id>/ack")

@@ -6,7 +6,13 @@ from hub.models.base import Base, utcnow
 from hub.models.chain import ReviewChain, RevisionView, UnitPause
 from hub.models.dispatch_attempt import ATTEMPT_KINDS, DispatchAttempt
 from hub.models.filing import FILING_KINDS, FILING_STATUSES, Filing, FilingDecision
-from hub.models.inspection import SCAN_STATUSES, CheckAlert, FindingOverride, ScanFinding, ScanRun
+from hub.models.inspection import (
+    INSPECTION_STATUSES,
+    FindingOverride,
+    InspectionAlert,
+    InspectionFinding,
+    InspectionRun,
+)
 from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
 from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
 from hub.models.post import (
@@ -28,6 +34,7 @@ __all__ = [
     "Credential",
     "Dispatch", "DispatchAttempt", "Media", "Post", "Revision", "RoleGrant", "Unit", "User", "utcnow",
     "ReviewChain", "RevisionView", "UnitPause",
-    "SCAN_STATUSES", "CheckAlert", "FindingOverride", "ScanFinding", "ScanRun", "LexiconDisable", "LexiconEntry",
+    "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
+    "LexiconDisable", "LexiconEntry",
     "LexiconVersion",
 ]

@@ -21,5 +21,5 @@ class Base(DeclarativeBase):
 
 
 def utcnow() -> datetime:
-    """Naive UTC now: every stored time is UTC (DESIGN rule 7)."""
+    """Naive UTC now: every stored time is UTC (docs/design.md §4.7)."""
     return datetime.now(UTC).replace(tzinfo=None)

@@ -1,6 +1,10 @@
 """Content-check results kept in the database (issue 6): reviewers' overrides of blocking
-findings, the daily re-scan (巡检) runs with their findings, and the alerts they raise for
-the admins of the accounts' units."""
+findings, the daily inspection (巡检) runs with their findings, and the alerts they raise for
+the admins of the accounts' units.
+
+The classes were named ``ScanRun``, ``ScanFinding`` and ``CheckAlert`` before; their tables keep
+the old names (``scan_runs``, ``scan_findings``, ``check_alerts``: no migration), as do the
+audit entries they are recorded under (``object_type`` ``scan_run`` and ``check_alert``)."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from hub.models.base import Base, utcnow
 from hub.models.org import Unit, User
 from hub.models.post import Post
 
-SCAN_STATUSES = ("queued", "running", "done", "failed")
+INSPECTION_STATUSES = ("queued", "running", "done", "failed")
 
 
 class FindingOverride(Base):
@@ -45,8 +49,8 @@ class FindingOverride(Base):
     user: Mapped[User] = relationship(lazy="joined")
 
 
-class ScanRun(Base):
-    """One re-scan of published content. ``run_key`` is ``daily-YYYY-MM-DD`` for the daily run
+class InspectionRun(Base):
+    """One inspection of published content. ``run_key`` is ``daily-YYYY-MM-DD`` for the daily run
     (unique: one per day however many workers race) or ``manual-<n>`` for one an admin started."""
 
     __tablename__ = "scan_runs"
@@ -72,8 +76,8 @@ class ScanRun(Base):
     requested_by: Mapped[User | None] = relationship(lazy="joined")
 
 
-class ScanFinding(Base):
-    """A finding of a re-scan on a published revision (content check or link check)."""
+class InspectionFinding(Base):
+    """A finding of an inspection on a published revision (content check or link check)."""
 
     __tablename__ = "scan_findings"
 
@@ -100,8 +104,8 @@ class ScanFinding(Base):
     unit: Mapped[Unit] = relationship(lazy="joined")
 
 
-class CheckAlert(Base):
-    """New re-scan findings on a post, for the admins of one publishing account's unit."""
+class InspectionAlert(Base):
+    """New inspection findings on a post, for the admins of one publishing account's unit."""
 
     __tablename__ = "check_alerts"
 

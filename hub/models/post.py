@@ -120,7 +120,7 @@ class Dispatch(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
-    # Dispatch engine bookkeeping (migration 0004; see hub/jobs/publish.py and reconcile.py).
+    # Dispatch engine bookkeeping (migration 0004; see hub/dispatch/jobs/publish.py and reconcile.py).
     stage: Mapped[str | None] = mapped_column(String(20))  # how far the platform calls got
     claim: Mapped[str | None] = mapped_column(String(40))  # token of the worker holding the dispatch
     lease_until: Mapped[datetime | None] = mapped_column(DateTime)  # the holder's lease

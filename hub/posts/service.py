@@ -5,7 +5,7 @@ in ``hub.posts.comments``, who may see a post in ``hub.posts.access``, and the r
 ``hub.approval.decisions``.
 
 Every function runs inside the caller's transaction, checks permissions and state in the order
-DESIGN gives (404, 403, 409, 400/422), and writes its audit entry in that same transaction.
+docs/design.md §8 gives (404, 403, 409, 400/422), and writes its audit entry in that same transaction.
 Transitions lock the post row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's writer lock).
 """
 

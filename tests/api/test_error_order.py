@@ -1,4 +1,4 @@
-"""Status order of DESIGN: 401, 404, 403, 409, 400/422 — and bad input changes nothing."""
+"""Status order of docs/design.md §8: 401, 404, 403, 409, 400/422 — and bad input changes nothing."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fail closed: if the audit entry cannot be written, the action did not happen (DESIGN rule 4)."""
+"""Fail closed: if the audit entry cannot be written, the action did not happen (docs/design.md §4.4)."""
 
 from __future__ import annotations
 

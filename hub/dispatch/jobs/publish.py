@@ -10,7 +10,7 @@ attempt's row in ``dispatch_attempts``.
 Errors are classified (see ``adapters.base.PlatformError``): what is known not to have
 happened is retried with backoff, a used-up daily quota waits for the next day, permanent
 errors fail with a zh-CN reason, and an ambiguous failure makes the dispatch ``unconfirmed``
-and schedules reconciliation (hub/jobs/reconcile.py) — never a blind resend.
+and schedules reconciliation (hub/dispatch/jobs/reconcile.py) — never a blind resend.
 
 The database is the source of truth: every delayed job is also found by the sweeper
 (``sweep``), so a lost enqueue, a restarted Redis or a killed worker never loses a dispatch.

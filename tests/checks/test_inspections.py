@@ -1,4 +1,4 @@
-"""The daily re-scan (巡检, issue 6): current lexicons over published content, outbound links
+"""The daily inspection (巡检, issue 6): current lexicons over published content, outbound links
 checked on loopback servers only, new findings, alerts for unit admins, one run per day kept."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from support import run_burst_worker  # type: ignore[import-not-found]
 
 from hub.db import db
-from hub.models import AuditEntry, Dispatch, ScanRun
+from hub.models import AuditEntry, Dispatch, InspectionRun
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -86,7 +86,7 @@ def test_outbound_links_in_attributes_and_text():
     assert all(html[s:e] == u for u, s, e in got)
 
 
-def test_rescan_finds_new_problems_alerts_admins_and_keeps_each_run(world, app, client, links_server):
+def test_inspection_finds_new_problems_alerts_admins_and_keeps_each_run(world, app, client, links_server):
     app.config["HUB_ALLOWED_DOMAINS"] = "127.0.0.1"
     app.config["HUB_LINK_TIMEOUT"] = "2"
     api = world["api"]
@@ -103,13 +103,13 @@ def test_rescan_finds_new_problems_alerts_admins_and_keeps_each_run(world, app, 
     # The lexicon changes after publication.
     assert api["admin"].post("/lexicon/entries", json={"unit": "cbeh", "category": "typo", "wrong": "巴彦淖儿",
                                                        "right": "巴彦淖尔"}).status_code == 201
-    assert api["editor"].post("/scans").status_code == 403
-    r = api["admin"].post("/scans")
+    assert api["editor"].post("/inspections").status_code == 403
+    r = api["admin"].post("/inspections")
     assert r.status_code == 202, r.get_json()
     run_id = r.get_json()["id"]
     assert r.get_json()["status"] == "queued"
     run_burst_worker(app)
-    run = api["admin"].get(f"/scans/{run_id}").get_json()
+    run = api["admin"].get(f"/inspections/{run_id}").get_json()
     assert run["status"] == "done", run
     assert run["posts_checked"] == 1 and run["lexicon_version"].endswith("+1")
     got = {(f["rule"], f["url"] or f["text"]): f for f in run["findings"]}
@@ -123,35 +123,35 @@ def test_rescan_finds_new_problems_alerts_admins_and_keeps_each_run(world, app, 
     assert "/draft-only" not in paths  # only published content is fetched
     assert not any("casino" in p for p in paths)  # a redirect off the allow-list is never followed
 
-    alerts = api["admin"].get("/check-alerts").get_json()["alerts"]
+    alerts = api["admin"].get("/inspection-alerts").get_json()["alerts"]
     assert len(alerts) == 1 and alerts[0]["post_id"] == post["id"] and alerts[0]["findings"] == 3
     assert alerts[0]["unit"] == "cbeh"
-    assert api["r1"].get("/check-alerts").get_json()["alerts"] == []  # admins only
+    assert api["r1"].get("/inspection-alerts").get_json()["alerts"] == []  # admins only
     login(client, "admin")
     page = client.get("/").get_data(as_text=True)
-    assert 'id="check-alerts"' in page and "3 个新问题" in page
+    assert 'id="inspection-alerts"' in page and "3 个新问题" in page
 
     # The next day's run keeps its own findings; nothing is new, so nobody is alerted again.
-    r = api["admin"].post("/scans")
+    r = api["admin"].post("/inspections")
     run_burst_worker(app)
-    second = api["admin"].get(f"/scans/{r.get_json()['id']}").get_json()
+    second = api["admin"].get(f"/inspections/{r.get_json()['id']}").get_json()
     assert second["status"] == "done" and len(second["findings"]) == 3 and second["new_findings"] == 0
     assert not any(f["is_new"] for f in second["findings"])
-    assert [x["id"] for x in api["admin"].get("/scans").get_json()["runs"]] == [second["id"], run_id]
-    assert len(api["admin"].get("/check-alerts").get_json()["alerts"]) == 1
-    assert api["admin"].get(f"/scans/{run_id}?new=1").get_json()["findings"]
+    assert [x["id"] for x in api["admin"].get("/inspections").get_json()["runs"]] == [second["id"], run_id]
+    assert len(api["admin"].get("/inspection-alerts").get_json()["alerts"]) == 1
+    assert api["admin"].get(f"/inspections/{run_id}?new=1").get_json()["findings"]
 
     # Acknowledged alerts leave the dashboard; the ack is audited.
     aid = alerts[0]["id"]
-    assert api["r1"].post(f"/check-alerts/{aid}/ack").status_code == 404
-    assert api["admin"].post(f"/check-alerts/{aid}/ack").status_code == 200
-    assert api["admin"].post(f"/check-alerts/{aid}/ack").status_code == 409
-    assert api["admin"].get("/check-alerts").get_json()["alerts"] == []
+    assert api["r1"].post(f"/inspection-alerts/{aid}/ack").status_code == 404
+    assert api["admin"].post(f"/inspection-alerts/{aid}/ack").status_code == 200
+    assert api["admin"].post(f"/inspection-alerts/{aid}/ack").status_code == 409
+    assert api["admin"].get("/inspection-alerts").get_json()["alerts"] == []
     actions = [e.action for e in db.session().scalars(select(AuditEntry))]
     assert actions.count("check.rescan") == 2 and "post.rescan_alert" in actions and "check.alert_ack" in actions
 
     page = client.get("/inspections").get_data(as_text=True)
-    assert "巡检记录" in page and 'id="start-scan"' in page
+    assert "巡检记录" in page and 'id="start-inspection"' in page
     page = client.get(f"/inspections/{run_id}?new=1").get_data(as_text=True)
     assert "巴彦淖儿" in page and "link.redirect_external" in page
     login(client, "editor")
@@ -170,7 +170,7 @@ def test_daily_trigger_creates_one_run_per_day(world, app):
     assert schedule_daily(app, now=late + timedelta(hours=3)) is None  # once a day
     run_burst_worker(app)
     s = db.session()
-    (run,) = s.scalars(select(ScanRun)).all()
+    (run,) = s.scalars(select(InspectionRun)).all()
     assert (run.run_key, run.trigger, run.status) == ("daily-2025-03-10", "daily", "done")
     assert schedule_daily(app, now=late + timedelta(days=1)) not in (None, run_id)
     db.session.remove()
@@ -186,13 +186,13 @@ def test_inspection_started_and_alert_acknowledged_from_the_pages(world, app, cl
     r = client.post("/inspections/run", data={"csrf_token": token})
     assert r.status_code == 302 and r.location.endswith("/inspections")
     assert "巡检已开始，完成后结果显示在此页" in client.get("/inspections").get_data(as_text=True)
-    (run,) = db.session().scalars(select(ScanRun)).all()
+    (run,) = db.session().scalars(select(InspectionRun)).all()
     assert run.trigger == "manual" and run.status == "queued"
     db.session.remove()
-    run_burst_worker(app)  # the start enqueued the scan: a real worker runs it
-    assert db.session().get(ScanRun, run.id).status == "done"
+    run_burst_worker(app)  # the start enqueued the inspection: a real worker runs it
+    assert db.session().get(InspectionRun, run.id).status == "done"
     db.session.remove()
-    (alert,) = api["admin"].get("/check-alerts").get_json()["alerts"]
+    (alert,) = api["admin"].get("/inspection-alerts").get_json()["alerts"]
     assert alert["post_id"] == post["id"]
 
     page = client.get("/inspections").get_data(as_text=True)
@@ -200,7 +200,7 @@ def test_inspection_started_and_alert_acknowledged_from_the_pages(world, app, cl
     r = client.post(f"/inspections/alerts/{alert['id']}/ack", data=form)
     assert r.status_code == 302 and r.location.endswith("/inspections")
     assert "告警已标记为已处理" in client.get("/inspections").get_data(as_text=True)
-    assert api["admin"].get("/check-alerts").get_json()["alerts"] == []
+    assert api["admin"].get("/inspection-alerts").get_json()["alerts"] == []
     # A second click (another tab) says so instead of failing.
     r = client.post(f"/inspections/alerts/{alert['id']}/ack", data={**form, "next": "dashboard"})
     assert r.status_code == 302 and r.location.endswith("/")
@@ -208,19 +208,20 @@ def test_inspection_started_and_alert_acknowledged_from_the_pages(world, app, cl
 
 
 @pytest.fixture
-def rescan_now(monkeypatch):
+def inspect_now(monkeypatch):
     """Make the daily time 00:00 and the sweeper fast, for a worker process started after this."""
     monkeypatch.setenv("HUB_RESCAN_AT", "00:00")
     monkeypatch.setenv("HUB_SWEEP_SECONDS", "1")
 
 
-def test_worker_sweeper_runs_the_daily_scan(world, app, rescan_now, worker_process):
+def test_worker_sweeper_runs_the_daily_inspection(world, app, inspect_now, worker_process):
     from support import wait_for  # type: ignore[import-not-found]
 
     def done():
         s = db.session()
         try:
-            return s.scalars(select(ScanRun).where(ScanRun.trigger == "daily", ScanRun.status == "done")).all()
+            return s.scalars(select(InspectionRun).where(InspectionRun.trigger == "daily",
+                                                         InspectionRun.status == "done")).all()
         finally:
             db.session.remove()
 
