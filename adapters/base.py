@@ -3,6 +3,8 @@
 An adapter turns one approved revision into one publication on one account,
 and answers the questions the dispatch engine asks around that:
 
+* ``render``        — the exact fields this platform will be sent for a revision (``Rendering``):
+                      what the content checks read, reviewers see and the revision hash covers;
 * ``validate``      — problems (zh-CN) the platform would refuse, before anything is sent;
 * ``publish``       — make the publication; may resume from a checkpoint (``Publication.resume``);
 * ``status``        — how a submitted publication is doing (platforms that publish asynchronously);
@@ -52,6 +54,31 @@ class Publication:
     resume: dict[str, Any] = field(default_factory=dict)
     #: Link to the post in the hub (used by platforms whose text must carry a link).
     link: str = ""
+
+
+@dataclass
+class Rendering:
+    """What one platform will be sent for one revision, field by field, as the platform keeps it.
+
+    ``fields`` maps a field name to the text (or HTML) sent: ``title``, ``digest``, ``author``,
+    ``content`` (WeChat), ``status`` (the Weibo status with its link), ``articles.1.title`` … for
+    extra articles. The content checks run on every field (findings name ``rendering.<platform>.<field>``),
+    reviewers see every field, and the revision hash covers them. ``html_fields`` are shown as HTML in a
+    sandboxed frame, the others as text. ``pictures`` names the pictures sent ("cover", body image hashes).
+    ``warnings``: what the platform would strip and the rendering removed (zh-CN). ``problems``: what the
+    platform would refuse (zh-CN) — blocking at submit, never first discovered at publish.
+    """
+
+    platform: str
+    fields: dict[str, str]
+    html_fields: tuple[str, ...] = ()
+    pictures: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"platform": self.platform, "fields": dict(self.fields), "html_fields": list(self.html_fields),
+                "pictures": list(self.pictures), "warnings": list(self.warnings), "problems": list(self.problems)}
 
 
 @dataclass
@@ -156,6 +183,18 @@ class Adapter:
                  variant: dict[str, Any] | None = None) -> list[str]:
         """Problems (zh-CN) that the platform would refuse; empty if fine."""
         return []
+
+    @classmethod
+    def render(cls, pub: Publication, settings: dict[str, str] | None = None) -> Rendering:
+        """The fields this platform will be sent for ``pub`` (``settings``: the account's non-secret
+        settings, e.g. Weibo's ``safe_url``). Adapters whose platform rewrites or composes content
+        override this; ``publish`` sends what it returns and nothing else."""
+        v = pub.variant or {}
+        fields = {"title": v.get("title") or pub.title, "digest": v.get("summary") or pub.summary,
+                  "author": pub.author, "content": pub.content}
+        return Rendering(cls.platform, {k: val for k, val in fields.items() if val}, html_fields=("content",),
+                         pictures=["cover"] if pub.cover else [],
+                         problems=cls.validate(pub.title, pub.content, pub.summary, pub.author, v))
 
     def verify_credentials(self) -> tuple[bool, str]:
         """One real call with the stored credentials: (ok, zh-CN message)."""
