@@ -37,26 +37,6 @@ class CredentialField:
 
 
 @dataclass
-class Publication:
-    """What the worker hands an adapter: content of one approved revision for one account."""
-
-    dispatch_id: int
-    title: str
-    content: str
-    summary: str
-    author: str
-    source_url: str
-    cover: bytes
-    cover_mime: str
-    marker_url: str  # identifies this dispatch among the account's publications (reconciliation)
-    variant: dict[str, Any] = field(default_factory=dict)
-    #: Where an earlier attempt got to: {"stage": ..., "draft_ref": ..., "platform_ref": ...}.
-    resume: dict[str, Any] = field(default_factory=dict)
-    #: Link to the post in the hub (used by platforms whose text must carry a link).
-    link: str = ""
-
-
-@dataclass
 class Rendering:
     """What one platform will be sent for one revision, field by field, as the platform keeps it.
 
@@ -79,6 +59,35 @@ class Rendering:
     def to_json(self) -> dict[str, Any]:
         return {"platform": self.platform, "fields": dict(self.fields), "html_fields": list(self.html_fields),
                 "pictures": list(self.pictures), "warnings": list(self.warnings), "problems": list(self.problems)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Rendering:
+        return cls(str(data.get("platform", "")), dict(data.get("fields") or {}),
+                   tuple(data.get("html_fields") or ()), list(data.get("pictures") or []),
+                   list(data.get("warnings") or []), list(data.get("problems") or []))
+
+
+@dataclass
+class Publication:
+    """What the worker hands an adapter: content of one approved revision for one account."""
+
+    dispatch_id: int
+    title: str
+    content: str
+    summary: str
+    author: str
+    source_url: str
+    cover: bytes
+    cover_mime: str
+    marker_url: str  # identifies this dispatch among the account's publications (reconciliation)
+    variant: dict[str, Any] = field(default_factory=dict)
+    #: Where an earlier attempt got to: {"stage": ..., "draft_ref": ..., "platform_ref": ...}.
+    resume: dict[str, Any] = field(default_factory=dict)
+    #: Link to the post in the hub (used by platforms whose text must carry a link).
+    link: str = ""
+    #: The rendering the reviewers approved for this account (``render`` of the same revision):
+    #: what ``publish`` sends. None only for revisions made before renderings were stored.
+    rendering: Rendering | None = None
 
 
 @dataclass

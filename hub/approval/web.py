@@ -18,7 +18,6 @@ from sqlalchemy import select
 from hub.approval import chains as chains_svc
 from hub.approval import decisions as decisions_svc
 from hub.approval import queue as queue_svc
-from hub.content import html_to_text
 from hub.db import db
 from hub.dispatch import pauses as pauses_svc
 from hub.errors import HubError
@@ -63,26 +62,27 @@ def review_queue():
 
 # -- review screen ----------------------------------------------------------------------------
 def _previews(s: Any, post: Post) -> list[dict[str, Any]]:
-    """How the revision will look on each target account's platform."""
-    from adapters.registry import get_adapter
+    """What each target account will be sent: the rendering stored with the revision (the one the
+    approval binds to), rendered again for revisions made before renderings were stored."""
+    from hub.posts.rendering import render_targets
 
     rev = post.current_revision
     assert rev is not None
+    stored = dict(rev.renderings or {})
+    if not stored:
+        from hub.posts.service import revision_fields
+
+        stored = render_targets(s, revision_fields(rev))
     out = []
     for acc in s.scalars(select(Account).where(Account.id.in_(rev.account_ids or [])).order_by(Account.id)):
-        variant = (rev.variants or {}).get(acc.platform) or {}
-        try:
-            adapter = get_adapter(acc.platform)
-            limits = dict(getattr(adapter, "limits", {}) or {})
-            problems = adapter.validate(rev.title, rev.content, rev.summary, rev.author, variant)
-        except Exception as exc:  # a missing adapter is a finding here, never a crash
-            limits, problems = {}, [str(exc)]
-        text = variant.get("text") or html_to_text(rev.content)
+        r = stored.get(str(acc.id)) or {"platform": acc.platform, "fields": {}, "html_fields": [],
+                                         "warnings": [], "problems": [_("无法生成该平台的发布内容")]}
+        html_fields = set(r.get("html_fields") or ())
+        fields = [{"key": k, "value": v, "html": k in html_fields} for k, v in (r.get("fields") or {}).items()]
         cover_id = rev.cover_id or getattr(acc, "default_cover_id", None)
-        out.append({"account": acc, "platform": acc.platform, "title": variant.get("title") or rev.title,
-                    "summary": variant.get("summary") or rev.summary, "text": text, "content": rev.content,
-                    "author": rev.author, "cover_id": cover_id, "limits": limits, "problems": problems,
-                    "variant": variant})
+        out.append({"account": acc, "platform": acc.platform, "fields": fields, "cover_id": cover_id,
+                    "pictures": r.get("pictures") or [], "warnings": r.get("warnings") or [],
+                    "problems": r.get("problems") or []})
     return out
 
 

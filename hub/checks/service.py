@@ -40,7 +40,8 @@ from hub.models import (
 from hub.permissions import is_admin_of
 
 FIELDS = ("title", "summary", "content")
-FIELD_LABELS = {"title": N_("标题"), "summary": N_("摘要"), "content": N_("正文")}
+FIELD_LABELS = {"title": N_("标题"), "summary": N_("摘要"), "content": N_("正文"), "author": N_("作者"),
+                "source_url": N_("原文链接")}
 OVERRIDABLE_STATUSES = ("draft", "rejected", "in_review")
 MAX_REASON = 2000
 MAX_PREVIEW = 500_000  # characters of one preview request
@@ -170,13 +171,55 @@ def check_fields(session: Session, unit_id: int, fields: dict[str, tuple[str, bo
     return out
 
 
+def revision_fields_to_check(rev: Revision) -> dict[str, tuple[str, bool | None]]:
+    """Every field of a revision that may reach a reader, by name: the revision's own fields, each
+    platform variant, and each field of each target account's rendering (what the platform is sent),
+    a rendering field checked once when it repeats a field already read."""
+    fields: dict[str, tuple[str, bool | None]] = {
+        "title": (rev.title, False), "summary": (rev.summary, False), "content": (rev.content, True),
+        "author": (rev.author, False), "source_url": (rev.source_url, False)}
+    for platform, variant in sorted((rev.variants or {}).items()):
+        for key, value in sorted((variant or {}).items()):
+            if isinstance(value, str) and value.strip():
+                fields[f"variants.{platform}.{key}"] = (value, False)
+    seen = {(text, bool(html)) for text, html in fields.values()}
+    for _acc, r in sorted((rev.renderings or {}).items(), key=lambda kv: int(kv[0])):
+        html_fields = set(r.get("html_fields") or ())
+        for key, value in sorted((r.get("fields") or {}).items()):
+            html = key in html_fields
+            if not isinstance(value, str) or not value.strip() or (value, html) in seen:
+                continue
+            seen.add((value, html))
+            fields[f"rendering.{r.get('platform', '')}.{key}"] = (value, html)
+    return fields
+
+
+def rendering_findings(rev: Revision) -> list[dict[str, Any]]:
+    """What a platform would refuse (block) or strip (warn), as findings of its rendering."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for _acc, r in sorted((rev.renderings or {}).items(), key=lambda kv: int(kv[0])):
+        platform = r.get("platform", "")
+        for severity, key in (("block", "problems"), ("warn", "warnings")):
+            for message in r.get(key) or ():
+                rule = f"platform.{platform}.{'refused' if severity == 'block' else 'stripped'}"
+                fid = finding_id(f"rendering.{platform}", rule + message, 0, 0)
+                if fid in seen:
+                    continue
+                seen.add(fid)
+                out.append({"id": fid, "rule": rule, "category": "platform", "severity": severity, "start": 0,
+                            "end": 0, "text": "", "suggestion": None, "message": message,
+                            "field": f"rendering.{platform}", "lexicon_version": ""})
+    return out
+
+
 def revision_findings(session: Session, rev: Revision, unit_id: int | None = None) -> list[dict[str, Any]]:
-    """Findings over a revision's title, summary and body (body offsets into its HTML)."""
+    """Findings over every field of a revision that may reach a reader (body offsets into its HTML),
+    and what each target platform would refuse or strip."""
     if unit_id is None:
         post = session.get(Post, rev.post_id)
         unit_id = post.unit_id if post is not None else 0
-    return check_fields(session, unit_id, {"title": (rev.title, False), "summary": (rev.summary, False),
-                                           "content": (rev.content, True)})
+    return check_fields(session, unit_id, revision_fields_to_check(rev)) + rendering_findings(rev)
 
 
 def findings_for_revision(session: Session, rev: Revision) -> list[dict[str, Any]]:
@@ -286,10 +329,28 @@ def preview(session: Session, user: User, body: Any) -> dict[str, Any]:
         if len(v) > MAX_PREVIEW:
             raise Unprocessable(f"字段 {key} 过长（不超过 {MAX_PREVIEW} 个字符）", code="field_too_long", field=key)
         values[key] = v
+    extra: dict[str, tuple[str, bool | None]] = {}
+    for key in ("author", "source_url"):
+        v = body.get(key)
+        if v not in (None, ""):
+            if not isinstance(v, str) or len(v) > 1000:
+                raise BadRequest(f"字段 {key} 必须是不超过 1000 字的字符串", code="invalid_field", field=key)
+            extra[key] = (v, False)
+    variants = body.get("variants") or {}
+    if not isinstance(variants, dict) or not all(
+            isinstance(p, str) and isinstance(o, dict) and all(isinstance(k, str) and isinstance(t, str)
+                                                               for k, t in o.items()) for p, o in variants.items()):
+        raise BadRequest("variants 必须形如 {平台: {title?, summary?, text?}}", code="invalid_variants")
+    for platform, o in sorted(variants.items()):
+        for key, text in sorted(o.items()):
+            if key in ("title", "summary", "text") and text.strip():
+                if len(text) > MAX_PREVIEW:
+                    raise Unprocessable(f"字段 variants.{platform}.{key} 过长", code="field_too_long")
+                extra[f"variants.{platform}.{key}"] = (text, False)
     unit_id = _preview_unit(session, user, body.get("post_id"))
     findings = check_fields(session, unit_id, {"title": (values["title"], False),
                                                "summary": (values["summary"], False),
-                                               "text": (values["text"], False)})
+                                               "text": (values["text"], False), **extra})
     if values["content"]:
         shown = {(f["rule"], f["text"]) for f in findings}
         for f in check_fields(session, unit_id, {"content": (values["content"], True)}):

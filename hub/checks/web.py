@@ -35,7 +35,31 @@ bp = Blueprint("checks", __name__)
 __all__ = ["bp"]
 
 SEVERITY_LABELS = {"block": N_("必须修改"), "warn": N_("提示"), "info": N_("参考")}
-FIELD_LABELS = {"title": N_("标题"), "summary": N_("摘要"), "content": N_("正文"), "text": N_("正文")}
+FIELD_LABELS = {"title": N_("标题"), "summary": N_("摘要"), "content": N_("正文"), "text": N_("正文"),
+                "author": N_("作者"), "source_url": N_("原文链接"), "digest": N_("摘要"), "status": N_("微博正文"),
+                "mass_send": N_("群发设置")}
+
+
+def field_label(field: str) -> str:
+    """A finding's field in words: 标题, 微博定制正文, 发往微信公众号的正文, 微博平台规则 …"""
+    from hub.i18n_marks import PLATFORM_LABELS
+
+    def one(key: str) -> str:
+        if key.startswith("articles."):
+            _a, number, rest = (key.split(".", 2) + ["", ""])[:3]
+            return _("第 %(n)s 篇文章的%(field)s", n=int(number) + 1 if number.isdigit() else number,
+                     field=_(FIELD_LABELS[rest]) if rest in FIELD_LABELS else rest)
+        return _(FIELD_LABELS[key]) if key in FIELD_LABELS else key
+
+    parts = field.split(".", 2)
+    if len(parts) >= 2 and parts[0] in ("variants", "rendering"):
+        platform = _(PLATFORM_LABELS[parts[1]]) if parts[1] in PLATFORM_LABELS else parts[1]
+        if len(parts) == 2:
+            return _("%(platform)s平台规则", platform=platform)
+        if parts[0] == "variants":
+            return _("%(platform)s定制%(field)s", platform=platform, field=one(parts[2]))
+        return _("发往%(platform)s的%(field)s", platform=platform, field=one(parts[2]))
+    return one(field)
 TRIGGER_LABELS = {"daily": N_("每日巡检"), "manual": N_("手动巡检")}
 INSPECTION_STATUS_LABELS = {"queued": N_("排队中"), "running": N_("进行中"), "done": N_("已完成"), "failed": N_("失败")}
 
@@ -64,7 +88,7 @@ def _checks_globals() -> dict[str, Any]:
 
     return {"checks_panel": checks_panel, "checks_for_post": checks_for_post,
             "severity_label": lambda v: _(SEVERITY_LABELS[v]) if v in SEVERITY_LABELS else v,
-            "field_label": lambda v: _(FIELD_LABELS[v]) if v in FIELD_LABELS else v}
+            "field_label": field_label}
 
 
 def _json_error(exc: HubError) -> Any:

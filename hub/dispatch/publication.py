@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.base import Publication
+from adapters.base import Publication, Rendering
 from hub.models import Dispatch, Media
 
 
@@ -25,4 +25,5 @@ def build_publication(s: Any, d: Dispatch) -> Publication:
         marker_url=marker_url(rev.source_url, post.id, d.id), variant=variant,
         resume={"stage": d.stage, "draft_ref": d.draft_ref, "platform_ref": d.platform_ref},
         link=rev.source_url or "",
+        rendering=Rendering.from_json(approved) if (approved := (rev.renderings or {}).get(str(account.id))) else None,
     )

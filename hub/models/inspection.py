@@ -34,7 +34,7 @@ class FindingOverride(Base):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
     finding_id: Mapped[str] = mapped_column(String(32))
-    field: Mapped[str] = mapped_column(String(16))
+    field: Mapped[str] = mapped_column(String(64))  # "content", "variants.weibo.text", "rendering.wechat.digest" …
     rule: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(8))
@@ -86,7 +86,7 @@ class InspectionFinding(Base):
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id"))
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
-    field: Mapped[str] = mapped_column(String(16))
+    field: Mapped[str] = mapped_column(String(64))  # "content", "variants.weibo.text", "rendering.wechat.digest" …
     rule: Mapped[str] = mapped_column(String(200))
     category: Mapped[str] = mapped_column(String(16))
     severity: Mapped[str] = mapped_column(String(8))

@@ -70,6 +70,8 @@ class Revision(Base):
     cover_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
     cover_sha256: Mapped[str] = mapped_column(String(64), default="")
     variants: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: {account id: Rendering.to_json()}: what each target account will be sent (hub/posts/rendering.py).
+    renderings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     account_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -26,6 +26,7 @@ from hub.models.states import POST, PostStatus
 from hub.permissions import is_editor_of
 from hub.posts.access import contributors, get_post
 from hub.posts.media import cover_media
+from hub.posts.rendering import render_targets
 from hub.posts.schedule import iso_utc, parse_time, schedule_post
 
 EDITABLE_STATUSES = ("draft", "rejected", "in_review", "approved")
@@ -87,6 +88,7 @@ def _validate_fields(session: Session, user: User, unit_id: int, data: dict, bas
         raise BadRequest("至少选择一个发布账号", code="missing_accounts", field="account_ids")
     check_targets(session, unit_id, f["account_ids"])
     validate_for_platforms(session, f)
+    f["renderings"] = render_targets(session, f)  # what each account will be sent: hashed with the rest
     return f
 
 
@@ -122,11 +124,12 @@ def validate_for_platforms(session: Session, f: dict) -> None:
 def revision_fields(rev: Revision | None) -> dict:
     if rev is None:
         return {"title": "", "content": "", "summary": "", "author": "", "category": "", "is_original": False,
-                "source_url": "", "cover_id": None, "cover_sha256": "", "variants": {}, "account_ids": []}
+                "source_url": "", "cover_id": None, "cover_sha256": "", "variants": {}, "account_ids": [],
+                "renderings": {}}
     return {"title": rev.title, "content": rev.content, "summary": rev.summary, "author": rev.author,
             "category": rev.category, "is_original": rev.is_original, "source_url": rev.source_url,
             "cover_id": rev.cover_id, "cover_sha256": rev.cover_sha256, "variants": dict(rev.variants or {}),
-            "account_ids": list(rev.account_ids or [])}
+            "account_ids": list(rev.account_ids or []), "renderings": dict(rev.renderings or {})}
 
 
 def _new_revision(session: Session, post: Post, user: User, f: dict) -> Revision:
@@ -136,7 +139,7 @@ def _new_revision(session: Session, post: Post, user: User, f: dict) -> Revision
         summary=f.get("summary", ""), author=f.get("author", ""), category=f.get("category", ""),
         is_original=bool(f.get("is_original")), source_url=f.get("source_url", ""), cover_id=f.get("cover_id"),
         cover_sha256=f.get("cover_sha256", ""), variants=f.get("variants") or {},
-        account_ids=list(f["account_ids"]), created_by_id=user.id,
+        account_ids=list(f["account_ids"]), renderings=f.get("renderings") or None, created_by_id=user.id,
     )
     session.add(rev)
     session.flush()

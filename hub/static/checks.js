@@ -71,8 +71,22 @@
     [title, summary, contentInput].forEach(function (el) {
       if (el) { el.addEventListener("input", markStale); }
     });
+    form.querySelectorAll("[name^='variant-'], [name=author], [name=source_url]").forEach(function (el) {
+      el.addEventListener("input", markStale);
+    });
 
     function setStatus(text) { statusEl.textContent = text; }
+
+    /* The per-platform texts (variants): checked like the body, findings name their field. */
+    function variantValues() {
+      var out = {};
+      form.querySelectorAll("[name^='variant-']").forEach(function (el) {
+        var m = /^variant-([a-z]+)-(title|summary|text)$/.exec(el.name);
+        if (!m || !el.value.trim()) { return; }
+        (out[m[1]] = out[m[1]] || {})[m[2]] = el.value;
+      });
+      return out;
+    }
 
     function markStale() {
       if (!snapshot || stale) { return; }
@@ -98,10 +112,15 @@
       var text = quill ? editorText() : "";
       var payload = {
         title: title ? title.value : "", summary: summary ? summary.value : "", text: text,
-        content: contentInput ? contentInput.value : ""
+        content: contentInput ? contentInput.value : "", variants: variantValues()
       };
+      ["author", "source_url"].forEach(function (name) {
+        var el = form.querySelector("[name=" + name + "]");
+        if (el) { payload[name] = el.value; }
+      });
       if (L.postId) { payload.post_id = parseInt(L.postId, 10); }
       var sent = {text: text, title: payload.title, summary: payload.summary};
+      Object.keys(inputs()).forEach(function (name) { sent[name] = inputs()[name].value; });
       fetch(L.url, {
         method: "POST", credentials: "same-origin",
         headers: {"Content-Type": "application/json", "Accept": "application/json",
@@ -115,8 +134,9 @@
           setStatus((res.data && res.data.error && res.data.error.message) || L.labelFailed);
           return;
         }
-        snapshot = {values: sent, maps: {text: cpMap(sent.text), title: cpMap(sent.title),
-                                         summary: cpMap(sent.summary)}};
+        var maps = {};
+        Object.keys(sent).forEach(function (k) { maps[k] = cpMap(sent[k]); });
+        snapshot = {values: sent, maps: maps};
         stale = false;
         render(res.data.findings || []);
       }).catch(function () {
@@ -138,7 +158,7 @@
         sev.textContent = L["sev" + f.severity.charAt(0).toUpperCase() + f.severity.slice(1)] || f.severity;
         var field = document.createElement("span");
         field.className = "field-tag";
-        field.textContent = " " + (L["field" + f.field.charAt(0).toUpperCase() + f.field.slice(1)] || f.field) + " ";
+        field.textContent = " " + fieldLabel(f.field) + " ";
         var jump = document.createElement("a");
         jump.href = "#";
         jump.className = "jump";
@@ -182,11 +202,41 @@
         quill.setSelection(range.a, range.b - range.a, "user");
         var m = marks.filter(function (x) { return x.li === li; })[0];
         if (m) { m.els.forEach(flash); if (m.els[0]) { m.els[0].scrollIntoView({block: "center"}); } }
-      } else if (f.field === "title" && title) {
-        title.focus(); title.setSelectionRange(range.a, range.b);
-      } else if (f.field === "summary" && summary) {
-        summary.focus(); summary.setSelectionRange(range.a, range.b);
+      } else if (inputs()[f.field]) {
+        var el = inputs()[f.field];
+        var box = el.closest("details");
+        if (box) { box.open = true; }
+        el.focus(); el.setSelectionRange(range.a, range.b);
       }
+    }
+
+    /* Inputs other than the body a finding may point at, by field name (title, variants.weibo.text …). */
+    function inputs() {
+      var out = {};
+      if (title) { out.title = title; }
+      if (summary) { out.summary = summary; }
+      ["author", "source_url"].forEach(function (name) {
+        var el = form.querySelector("[name=" + name + "]");
+        if (el) { out[name] = el; }
+      });
+      form.querySelectorAll("[name^='variant-']").forEach(function (el) {
+        var m = /^variant-([a-z]+)-(title|summary|text)$/.exec(el.name);
+        if (m) { out["variants." + m[1] + "." + m[2]] = el; }
+      });
+      return out;
+    }
+
+    function fieldLabel(name) {
+      var own = L["field" + name.charAt(0).toUpperCase() + name.slice(1)];
+      if (own) { return own; }
+      var el = inputs()[name];
+      if (el && name.indexOf("variants.") === 0) {
+        var legend = el.closest("fieldset") && el.closest("fieldset").querySelector("legend");
+        var label = el.closest("label");
+        var words = label ? label.firstChild.textContent.trim() : name;
+        return (legend ? legend.textContent.trim() + " · " : "") + words;
+      }
+      return name;
     }
 
     function replace(f, range) {
@@ -201,7 +251,7 @@
         quill.updateContents(new Delta().retain(range.a).delete(range.b - range.a).insert(f.suggestion, inline),
                              "user");
       } else {
-        var input = f.field === "title" ? title : summary;
+        var input = inputs()[f.field];
         if (!input) { return; }
         input.value = input.value.slice(0, range.a) + f.suggestion + input.value.slice(range.b);
         input.dispatchEvent(new Event("input"));

@@ -36,8 +36,10 @@ from hub.dispatch import queueing, state
 from hub.dispatch.holder import Holder, lease_seconds, make_adapter, platform_rate
 from hub.dispatch.pauses import publishing_paused
 from hub.dispatch.publication import build_publication
-from hub.models import DISPATCH_TERMINAL, Account, Dispatch, utcnow
+from hub.models import DISPATCH_TERMINAL, Account, Dispatch, Media, utcnow
 from hub.models.states import DispatchStatus
+from hub.posts import rendering
+from hub.posts.service import revision_fields
 from hub.runtime import get_app
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,24 @@ def _next_day_shanghai() -> datetime:
 def backoff_seconds(attempt: int) -> float:
     """5 s, 10 s, 20 s, … capped at 5 minutes."""
     return float(min(300, 5 * 2 ** max(0, attempt - 1)))
+
+
+def _rendering_unchanged(app: Any, s: Any, d: Dispatch) -> tuple[bool, str]:
+    """What the account would be sent now must be what the reviewers approved (docs/design.md §4.1):
+    an account setting or a platform rule that changed since approval refuses the send."""
+    rev, account = d.revision, d.account
+    approved = (rev.renderings or {}).get(str(account.id))
+    if not rev.renderings:
+        return True, ""  # a revision from before renderings were stored: its hash covers the fields
+    cid = rev.cover_id or account.default_cover_id
+    try:
+        now = rendering.render(revision_fields(rev), account, s.get(Media, cid) if cid else None,
+                               app.extensions.get("hub_vault"))
+    except Exception as exc:  # an unknown platform, a broken adapter: never send unchecked content
+        return False, f"无法生成发往「{account.name}」的内容（{type(exc).__name__}）"
+    if not rendering.same_fields(approved, now):
+        return False, f"发往「{account.name}」的内容与审核通过的不一致（账号设置或平台规则已变化），请重新提交审核"
+    return True, ""
 
 
 # -- the publish job ---------------------------------------------------------------------
@@ -109,6 +129,8 @@ def _publish(app: Any, dispatch_id: int) -> str:
         attempt = state.new_attempt(s, d, "publish")
         attempt_id = attempt.id
         ok, reason = approval_set_valid(s, post, rev)
+        if ok:
+            ok, reason = _rendering_unchanged(app, s, d)
         if not ok or account.status != "active":
             reason = reason or f"账号「{account.name}」未处于启用状态"
             state.mark_failed(d, f"拒绝发布：{reason}", verify=False, absent=True)

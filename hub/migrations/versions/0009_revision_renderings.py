@@ -1,0 +1,35 @@
+"""Revisions keep the rendering of every target account: what each platform will be sent.
+
+Findings name any field that may reach a reader ("variants.weibo.text", "rendering.wechat.digest"),
+so the field columns of overrides and inspection findings widen from 16 to 64 characters (SQLite does
+not enforce the length).
+
+Revision ID: 0009
+Revises: 0008
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0008"
+branch_labels = None
+depends_on = None
+
+
+FIELD_TABLES = ("finding_overrides", "scan_findings")
+
+
+def upgrade() -> None:
+    op.add_column("revisions", sa.Column("renderings", sa.JSON(), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        for table in FIELD_TABLES:
+            op.alter_column(table, "field", type_=sa.String(64), existing_type=sa.String(16))
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        for table in FIELD_TABLES:
+            op.alter_column(table, "field", type_=sa.String(16), existing_type=sa.String(64))
+    with op.batch_alter_table("revisions") as batch:
+        batch.drop_column("renderings")

@@ -1,0 +1,109 @@
+"""Renderings: what each target account's platform will be sent for a revision.
+
+Every target account's adapter renders the revision (``Adapter.render``: the exact fields, as the
+platform keeps them). The renderings are stored with the revision and covered by its hash, so a
+reviewer's approval binds to them; the content checks read every field of every rendering; the
+review page shows them; and the worker, before sending, renders again and refuses when the result
+differs from what was approved (hub/dispatch/jobs/publish.py). docs/design.md §4.1.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adapters.base import Publication, Rendering
+from adapters.registry import UnknownPlatform, get_adapter
+from hub.models import Account, Media, Revision
+
+log = logging.getLogger(__name__)
+
+
+def account_settings(account: Account, vault: Any) -> dict[str, str]:
+    """The account's non-secret credential fields (e.g. Weibo's ``safe_url``), which shape what is
+    sent; secrets are never read here."""
+    try:
+        public = {f.name for f in get_adapter(account.platform).credential_fields if not f.secret}
+    except UnknownPlatform:
+        return {}
+    if not public or vault is None:
+        return {}
+    from hub.accounts.vault_admin import min_decryption_version
+    from hub.vault import Sealed
+
+    out: dict[str, str] = {}
+    for c in account.credentials:
+        if c.field in public:
+            try:
+                out[c.field] = vault.open(account.id, c.field, c.version,
+                                          Sealed(c.key_version, c.wrapped_key, c.ciphertext),
+                                          min_version=min_decryption_version(_session_of(account)))
+            except Exception:  # a locked vault or a missing key: render without it (shown as a problem)
+                log.warning("could not read setting %s of account %s", c.field, account.id)
+    return out
+
+
+def _session_of(account: Account) -> Any:
+    from sqlalchemy.orm import object_session
+
+    return object_session(account)
+
+
+def _vault() -> Any:
+    try:
+        from flask import current_app
+
+        return current_app.extensions.get("hub_vault")
+    except RuntimeError:
+        return None
+
+
+def publication_from_fields(fields: dict[str, Any], account: Account, cover: Media | None) -> Publication:
+    """The adapter's view of a revision's fields for one account (no dispatch yet)."""
+    return Publication(
+        dispatch_id=0, title=fields.get("title", ""), content=fields.get("content", ""),
+        summary=fields.get("summary", ""), author=fields.get("author", ""), source_url=fields.get("source_url", ""),
+        cover=cover.data if cover else b"", cover_mime=cover.mime if cover else "", marker_url="",
+        variant=dict((fields.get("variants") or {}).get(account.platform) or {}), link=fields.get("source_url") or "")
+
+
+def render(fields: dict[str, Any], account: Account, cover: Media | None, vault: Any = None) -> Rendering:
+    adapter = get_adapter(account.platform)
+    return adapter.render(publication_from_fields(fields, account, cover),
+                          account_settings(account, vault if vault is not None else _vault()))
+
+
+def render_targets(session: Session, fields: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """{account id: rendering} for every target account of ``fields`` (a revision's fields)."""
+    ids = [int(a) for a in fields.get("account_ids") or []]
+    if not ids:
+        return {}
+    accounts = session.scalars(select(Account).where(Account.id.in_(ids)).order_by(Account.id)).unique().all()
+    cover_id = fields.get("cover_id")
+    out: dict[str, dict[str, Any]] = {}
+    for acc in accounts:
+        cid = cover_id or acc.default_cover_id
+        cover = session.get(Media, cid) if cid else None
+        try:
+            out[str(acc.id)] = render(fields, acc, cover).to_json()
+        except UnknownPlatform as exc:
+            out[str(acc.id)] = Rendering(acc.platform, {}, problems=[str(exc)]).to_json()
+    return out
+
+
+def renderings_by_platform(rev: Revision) -> dict[str, list[dict[str, Any]]]:
+    """The revision's renderings grouped by platform, identical ones once (what reviewers see)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for _acc, r in sorted((rev.renderings or {}).items(), key=lambda kv: int(kv[0])):
+        same = out.setdefault(r.get("platform", ""), [])
+        if r not in same:
+            same.append(r)
+    return out
+
+
+def same_fields(approved: dict[str, Any] | None, now: Rendering) -> bool:
+    """Whether ``now`` sends exactly the fields of the approved rendering."""
+    return approved is not None and dict(approved.get("fields") or {}) == dict(now.fields)
