@@ -85,6 +85,9 @@ class Publication:
     resume: dict[str, Any] = field(default_factory=dict)
     #: Link to the post in the hub (used by platforms whose text must carry a link).
     link: str = ""
+    #: The articles after the main one (WeChat 次条): {title, content, summary, author, source_url,
+    #: cover (bytes), cover_mime}. Platforms with ``max_articles == 1`` publish the main one only.
+    articles: list[dict[str, Any]] = field(default_factory=list)
     #: The rendering the reviewers approved for this account (``render`` of the same revision):
     #: what ``publish`` sends. None only for revisions made before renderings were stored.
     rendering: Rendering | None = None
@@ -165,6 +168,8 @@ class Adapter:
     rate_per_second: ClassVar[int] = 100
     #: Whether the platform answers "is this dispatch's publication there?" (reconciliation).
     can_find: ClassVar[bool] = True
+    #: Articles one publication may carry (WeChat: 8, the main one and seven 次条).
+    max_articles: ClassVar[int] = 1
 
     def __init__(self, api_base: str, credentials: dict[str, str], token_cache: Any = None, *,
                  before_call: Callable[[], None] | None = None,
@@ -201,8 +206,17 @@ class Adapter:
         v = pub.variant or {}
         fields = {"title": v.get("title") or pub.title, "digest": v.get("summary") or pub.summary,
                   "author": pub.author, "content": pub.content}
-        return Rendering(cls.platform, {k: val for k, val in fields.items() if val}, html_fields=("content",),
-                         pictures=["cover"] if pub.cover else [],
+        html = ["content"]
+        warnings = []
+        if pub.articles and cls.max_articles > 1:
+            for i, a in enumerate(pub.articles[: cls.max_articles - 1]):
+                for key, src in (("title", "title"), ("digest", "summary"), ("author", "author"), ("content", "content")):
+                    fields[f"articles.{i}.{key}"] = a.get(src) or ""
+                html.append(f"articles.{i}.content")
+        elif pub.articles:
+            warnings.append(f"{cls.label or cls.platform}只发布主文章，其余 {len(pub.articles)} 篇文章不会发到该平台")
+        return Rendering(cls.platform, {k: val for k, val in fields.items() if val}, html_fields=tuple(html),
+                         pictures=["cover"] if pub.cover else [], warnings=warnings,
                          problems=cls.validate(pub.title, pub.content, pub.summary, pub.author, v))
 
     def verify_credentials(self) -> tuple[bool, str]:

@@ -157,6 +157,7 @@ class WeChatAdapter(Adapter):
     )
     limits = {"title": 32, "author": 16, "summary": 128, "content": 20000, "content_bytes": 1024 * 1024}
     rate_per_second = 400
+    max_articles = 8  # one draft carries the main article and up to seven 次条
 
     timeout = 15.0
     #: How long ``publish`` polls inline before handing the publication to the poll job.

@@ -100,6 +100,8 @@ def revision_hash(fields: dict[str, Any]) -> str:
         "variants": fields.get("variants") or {},
         "account_ids": sorted(int(a) for a in fields.get("account_ids") or []),
     }
+    if fields.get("articles"):  # extra articles (revisions before 0009 have none)
+        body["articles"] = fields["articles"]
     if fields.get("renderings"):  # what each target account will be sent (revisions before 0009 have none)
         body["renderings"] = fields["renderings"]
     data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -178,6 +178,11 @@ def revision_fields_to_check(rev: Revision) -> dict[str, tuple[str, bool | None]
     fields: dict[str, tuple[str, bool | None]] = {
         "title": (rev.title, False), "summary": (rev.summary, False), "content": (rev.content, True),
         "author": (rev.author, False), "source_url": (rev.source_url, False)}
+    for i, article in enumerate(rev.articles or []):
+        for key in ("title", "summary", "author", "source_url", "content"):
+            value = article.get(key) or ""
+            if value.strip():
+                fields[f"articles.{i}.{key}"] = (value, key == "content")
     for platform, variant in sorted((rev.variants or {}).items()):
         for key, value in sorted((variant or {}).items()):
             if isinstance(value, str) and value.strip():

@@ -47,7 +47,7 @@ def field_label(field: str) -> str:
     def one(key: str) -> str:
         if key.startswith("articles."):
             _a, number, rest = (key.split(".", 2) + ["", ""])[:3]
-            return _("第 %(n)s 篇文章的%(field)s", n=int(number) + 1 if number.isdigit() else number,
+            return _("第 %(n)s 篇文章的%(field)s", n=int(number) + 2 if number.isdigit() else number,
                      field=_(FIELD_LABELS[rest]) if rest in FIELD_LABELS else rest)
         return _(FIELD_LABELS[key]) if key in FIELD_LABELS else key
 

@@ -72,6 +72,9 @@ class Revision(Base):
     variants: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: {account id: Rendering.to_json()}: what each target account will be sent (hub/posts/rendering.py).
     renderings: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: The articles after the main one (WeChat 次条), each {title, content, summary, author, source_url,
+    #: cover_id, cover_sha256}: reviewed, approved and sent with the main article as one revision.
+    articles: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     account_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -67,7 +67,9 @@ def publication_from_fields(fields: dict[str, Any], account: Account, cover: Med
         dispatch_id=0, title=fields.get("title", ""), content=fields.get("content", ""),
         summary=fields.get("summary", ""), author=fields.get("author", ""), source_url=fields.get("source_url", ""),
         cover=cover.data if cover else b"", cover_mime=cover.mime if cover else "", marker_url="",
-        variant=dict((fields.get("variants") or {}).get(account.platform) or {}), link=fields.get("source_url") or "")
+        variant=dict((fields.get("variants") or {}).get(account.platform) or {}), link=fields.get("source_url") or "",
+        articles=[{k: a.get(k, "") for k in ("title", "content", "summary", "author", "source_url")}
+                  for a in fields.get("articles") or []])
 
 
 def render(fields: dict[str, Any], account: Account, cover: Media | None, vault: Any = None) -> Rendering:

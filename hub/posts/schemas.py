@@ -26,6 +26,17 @@ class Variant(In):
     mass_send: str | None = None
 
 
+class ArticleIn(In):
+    """One article after the main one (WeChat 次条)."""
+
+    title: str = Field(max_length=200)
+    content: str = Field(description="HTML")
+    summary: str | None = Field(None, max_length=1000)
+    author: str | None = Field(None, max_length=64)
+    source_url: str | None = Field(None, max_length=500)
+    cover: str | int | None = Field(None, description="a data: URL or a media id")
+
+
 class PostPatch(In):
     """Any post field: a new revision, approvals void, status back to draft (docs/design.md §6.2)."""
 
@@ -38,6 +49,8 @@ class PostPatch(In):
     source_url: str | None = Field(None, max_length=500, description="http:// or https://")
     cover: str | int | None = Field(None, description="a data: URL or a media id; none: the account's default cover")
     variants: dict[str, Variant] | None = Field(None, description="{platform: {title?, summary?, text?, mass_send?}}")
+    articles: list[ArticleIn] | None = Field(None, max_length=7, description=(
+        "WeChat: the articles after the main one (次条), at most 7; other platforms publish the main one only"))
     account_ids: list[int] | None = None
     publish_at: str | None = Field(None, json_schema_extra={"format": "date-time"},
                                    description="ISO 8601; without an offset: Asia/Shanghai; null: at once")
@@ -61,6 +74,15 @@ class RevisionRef(Out):
     hash: str
 
 
+class ArticleOut(Out):
+    title: str
+    content: str
+    summary: str
+    author: str
+    source_url: str
+    cover: int | None
+
+
 class RevisionOut(RevisionRef):
     """A revision's content: what the hash covers (docs/design.md §4.1)."""
 
@@ -73,6 +95,7 @@ class RevisionOut(RevisionRef):
     source_url: str
     cover: int | None
     variants: dict[str, dict[str, str]]
+    articles: list[ArticleOut]
     account_ids: list[int]
     created_by: UserRef
     created_at: Timestamp | None
@@ -82,6 +105,10 @@ class RevisionOut(RevisionRef):
         return cls(number=rev.number, hash=rev.hash, title=rev.title, content=rev.content, summary=rev.summary,
                    author=rev.author, category=rev.category, is_original=rev.is_original,
                    source_url=rev.source_url, cover=rev.cover_id, variants=rev.variants or {},
+                   articles=[ArticleOut(title=a.get("title", ""), content=a.get("content", ""),
+                                        summary=a.get("summary", ""), author=a.get("author", ""),
+                                        source_url=a.get("source_url", ""), cover=a.get("cover_id"))
+                             for a in rev.articles or []],
                    account_ids=list(rev.account_ids or []), created_by=UserRef.model_validate(rev.created_by.to_ref()),
                    created_at=iso(rev.created_at))
 

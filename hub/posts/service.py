@@ -11,6 +11,8 @@ Transitions lock the post row (``SELECT … FOR UPDATE`` on PostgreSQL; SQLite's
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -31,7 +33,10 @@ from hub.posts.schedule import iso_utc, parse_time, schedule_post
 
 EDITABLE_STATUSES = ("draft", "rejected", "in_review", "approved")
 FIELDS = ("title", "content", "summary", "author", "category", "is_original", "source_url", "cover",
-          "variants", "account_ids", "publish_at")
+          "variants", "articles", "account_ids", "publish_at")
+#: A WeChat post carries at most eight articles: the main one and seven more (次条).
+MAX_EXTRA_ARTICLES = 7
+ARTICLE_KEYS = {"title", "content", "summary", "author", "source_url", "cover"}
 
 
 def _str(data: dict, key: str, default: str = "", max_len: int | None = None) -> str:
@@ -79,6 +84,8 @@ def _validate_fields(session: Session, user: User, unit_id: int, data: dict, bas
         f["variants"] = v
     if "cover" in data:
         f["cover_id"], f["cover_sha256"] = cover_media(session, unit_id, data["cover"])
+    if "articles" in data:
+        f["articles"] = _validate_articles(session, unit_id, data["articles"], f.get("articles") or [])
     if "account_ids" in data:
         ids = data["account_ids"]
         if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
@@ -90,6 +97,48 @@ def _validate_fields(session: Session, user: User, unit_id: int, data: dict, bas
     validate_for_platforms(session, f)
     f["renderings"] = render_targets(session, f)  # what each account will be sent: hashed with the rest
     return f
+
+
+def _validate_articles(session: Session, unit_id: int, value: Any, old: list[dict]) -> list[dict]:
+    """The articles after the main one: [{title, content, summary?, author?, cover?, source_url?}]."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
+        raise BadRequest("articles 必须是文章数组：[{title, content, summary?, author?, cover?, source_url?}]",
+                         code="invalid_articles")
+    if len(value) > MAX_EXTRA_ARTICLES:
+        raise Unprocessable(f"一篇微信稿件最多 8 篇文章（主文章之外最多 {MAX_EXTRA_ARTICLES} 篇）",
+                            code="too_many_articles")
+    out = []
+    for i, a in enumerate(value):
+        where = f"第 {i + 2} 篇文章"
+        unknown = set(a) - ARTICLE_KEYS
+        if unknown:
+            raise BadRequest(f"{where}：未知字段 {', '.join(sorted(unknown))}", code="invalid_articles")
+        item: dict[str, Any] = {}
+        for key, limit in (("title", 200), ("content", 4 * 1024 * 1024), ("summary", 1000), ("author", 64),
+                           ("source_url", 500)):
+            v = a.get(key, "")
+            if v is None:
+                v = ""
+            if not isinstance(v, str) or len(v) > limit:
+                raise BadRequest(f"{where}的 {key} 必须是不超过 {limit} 字的字符串", code="invalid_articles",
+                                 field=f"articles.{i}.{key}")
+            item[key] = v.strip() if key != "content" else sanitize_html(v)
+        if not item["title"]:
+            raise BadRequest(f"{where}缺少标题", code="invalid_articles", field=f"articles.{i}.title")
+        if not item["content"].strip():
+            raise BadRequest(f"{where}缺少正文", code="invalid_articles", field=f"articles.{i}.content")
+        if item["source_url"] and not item["source_url"].startswith(("http://", "https://")):
+            raise Unprocessable(f"{where}的原文链接必须以 http:// 或 https:// 开头", code="invalid_source_url")
+        if "cover" in a:
+            item["cover_id"], item["cover_sha256"] = cover_media(session, unit_id, a["cover"])
+        elif i < len(old) and old[i].get("cover_id"):
+            item["cover_id"], item["cover_sha256"] = old[i]["cover_id"], old[i].get("cover_sha256", "")
+        else:
+            item["cover_id"], item["cover_sha256"] = None, ""
+        out.append(item)
+    return out
 
 
 def check_targets(session: Session, unit_id: int, account_ids: list[int]) -> list[Account]:
@@ -117,6 +166,10 @@ def validate_for_platforms(session: Session, f: dict) -> None:
             raise Unprocessable(str(exc), code="unknown_platform") from None
         problems += adapter.validate(f["title"], f["content"], f.get("summary", ""), f.get("author", ""),
                                      (f.get("variants") or {}).get(platform))
+        if adapter.max_articles > 1:
+            for i, a in enumerate(f.get("articles") or []):
+                problems += [f"第 {i + 2} 篇文章：{p}" for p in adapter.validate(
+                    a["title"], a["content"], a.get("summary", ""), a.get("author", ""), None)]
     if problems:
         raise Unprocessable("；".join(problems), code="platform_limits", problems=problems)
 
@@ -125,11 +178,12 @@ def revision_fields(rev: Revision | None) -> dict:
     if rev is None:
         return {"title": "", "content": "", "summary": "", "author": "", "category": "", "is_original": False,
                 "source_url": "", "cover_id": None, "cover_sha256": "", "variants": {}, "account_ids": [],
-                "renderings": {}}
+                "articles": [], "renderings": {}}
     return {"title": rev.title, "content": rev.content, "summary": rev.summary, "author": rev.author,
             "category": rev.category, "is_original": rev.is_original, "source_url": rev.source_url,
             "cover_id": rev.cover_id, "cover_sha256": rev.cover_sha256, "variants": dict(rev.variants or {}),
-            "account_ids": list(rev.account_ids or []), "renderings": dict(rev.renderings or {})}
+            "account_ids": list(rev.account_ids or []), "articles": [dict(a) for a in rev.articles or []],
+            "renderings": dict(rev.renderings or {})}
 
 
 def _new_revision(session: Session, post: Post, user: User, f: dict) -> Revision:
@@ -139,7 +193,8 @@ def _new_revision(session: Session, post: Post, user: User, f: dict) -> Revision
         summary=f.get("summary", ""), author=f.get("author", ""), category=f.get("category", ""),
         is_original=bool(f.get("is_original")), source_url=f.get("source_url", ""), cover_id=f.get("cover_id"),
         cover_sha256=f.get("cover_sha256", ""), variants=f.get("variants") or {},
-        account_ids=list(f["account_ids"]), renderings=f.get("renderings") or None, created_by_id=user.id,
+        account_ids=list(f["account_ids"]), renderings=f.get("renderings") or None,
+        articles=f.get("articles") or None, created_by_id=user.id,
     )
     session.add(rev)
     session.flush()

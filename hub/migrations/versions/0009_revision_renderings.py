@@ -1,4 +1,5 @@
-"""Revisions keep the rendering of every target account: what each platform will be sent.
+"""Revisions keep the rendering of every target account (what each platform will be sent), and a
+WeChat post's extra articles (次条: up to seven after the main one).
 
 Findings name any field that may reach a reader ("variants.weibo.text", "rendering.wechat.digest"),
 so the field columns of overrides and inspection findings widen from 16 to 64 characters (SQLite does
@@ -22,6 +23,7 @@ FIELD_TABLES = ("finding_overrides", "scan_findings")
 
 def upgrade() -> None:
     op.add_column("revisions", sa.Column("renderings", sa.JSON(), nullable=True))
+    op.add_column("revisions", sa.Column("articles", sa.JSON(), nullable=True))
     if op.get_bind().dialect.name == "postgresql":
         for table in FIELD_TABLES:
             op.alter_column(table, "field", type_=sa.String(64), existing_type=sa.String(16))
@@ -33,3 +35,4 @@ def downgrade() -> None:
             op.alter_column(table, "field", type_=sa.String(16), existing_type=sa.String(64))
     with op.batch_alter_table("revisions") as batch:
         batch.drop_column("renderings")
+        batch.drop_column("articles")
