@@ -91,6 +91,9 @@ def _form_data() -> dict[str, Any]:
     publish_at = f.get("publish_at", "").strip()
     data["publish_at"] = publish_at or None
     data["variants"] = _form_variants(f)
+    data["articles"] = [{"title": t, "summary": sm, "author": au, "content": c} for t, sm, au, c in zip(
+        f.getlist("article-title"), f.getlist("article-summary"), f.getlist("article-author"),
+        f.getlist("article-content"), strict=False)]
     upload = request.files.get("cover")
     if upload and upload.filename:
         raw = upload.read()
@@ -131,7 +134,7 @@ def edit_post(post_id: int):
         "title": rev.title, "content": rev.content, "summary": rev.summary, "author": rev.author,
         "category": rev.category, "source_url": rev.source_url, "is_original": rev.is_original,
         "account_ids": list(rev.account_ids), "publish_at": _local_input(post.publish_at),
-        "variants": dict(rev.variants or {}),
+        "variants": dict(rev.variants or {}), "articles": [dict(a) for a in rev.articles or []],
     }
     if request.method == "POST":
         values = _form_data()
