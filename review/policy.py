@@ -8,8 +8,8 @@ and raises or records what these functions answer.
 - A step names its people: a role in a unit relative to the post's unit, in a named ancestor
   unit, or a list of users; only active users (:func:`named_by`).
 - Separation of duties: nobody decides on a revision they created or edited (the post's
-  *contributors*), and one person takes one step of a revision (:func:`refusal_to_decide`,
-  :func:`eligible_for_step`).
+  *contributors*; the post's ``author`` field is only the byline and plays no part), and one
+  person takes one step of a revision (:func:`refusal_to_decide`, :func:`eligible_for_step`).
 - A decision binds to the revision hash and carries the five confirmations of 国办发〔2018〕123号
   (:data:`CONFIRMATION_KEYS`), each true.
 - Quorum: an "any" step is complete with one approval, an "all" step when everyone still
@@ -74,6 +74,9 @@ class Refusal:
     code: str
     message: str
     details: Mapping[str, Any] = field(default_factory=dict, hash=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "details", MappingProxyType(dict(self.details)))
 
 
 # -- who a step names -------------------------------------------------------------------------

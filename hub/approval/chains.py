@@ -43,13 +43,8 @@ def unit_path(post: Post) -> tuple[int, ...]:
     return tuple(u.id for u in post.unit.path())
 
 
-def may_act(user: User, post: Post, step: Step) -> bool:
-    """Whether ``step`` names ``user`` for ``post`` (separation of duties is checked elsewhere)."""
-    return policy.named_by(step, person(user), unit_path(post))
-
-
 def may_act_anywhere(user: User, post: Post, chain: Chain) -> bool:
-    """Whether any step of ``chain`` names ``user`` for ``post``."""
+    """Whether any step of ``chain`` names ``user`` for ``post`` (separation of duties is checked elsewhere)."""
     return policy.named_anywhere(chain, person(user), unit_path(post))
 
 
@@ -57,14 +52,15 @@ def candidates(session: Session, post: Post, step: Step) -> set[int]:
     """Ids of every active user who may act on ``step`` for ``post``."""
     path = unit_path(post)
     if step.users:
-        stmt = select(User).where(User.id.in_(step.users))
+        ids = session.scalars(select(User.id).where(User.id.in_(step.users), User.active.is_(True)))
+        people = [Person(uid) for uid in ids]
     else:
         unit_id = step.target_unit(path)
         if unit_id is None:
             return set()
-        stmt = select(User).join(RoleGrant, RoleGrant.user_id == User.id).where(
-            RoleGrant.role == step.role, RoleGrant.unit_id == unit_id)
-    people = [person(u) for u in session.scalars(stmt.where(User.active.is_(True))).unique()]
+        ids = session.scalars(select(RoleGrant.user_id).join(User, User.id == RoleGrant.user_id).where(
+            RoleGrant.role == step.role, RoleGrant.unit_id == unit_id, User.active.is_(True)))
+        people = [Person(uid, grants=frozenset({(step.role, unit_id)})) for uid in ids]
     return policy.candidates(step, people, path)
 
 

@@ -2,9 +2,10 @@
 
 A post is in a user's queue when it is in review, its current step names the
 user, the user did not create or edit it, and the user has not yet acted on
-its current revision (the rule is ``review.policy.awaits_decision``). Comparisons use difflib over the fields the revision
-hash covers, against the last revision the reviewer saw and against the last
-revision that passed every step.
+its current revision (the rule is ``review.policy.awaits_decision``).
+Comparisons use difflib over the fields the revision hash covers, against the
+last revision the reviewer saw and against the last revision that passed every
+step.
 """
 
 from __future__ import annotations
