@@ -85,6 +85,10 @@ class Publication:
     resume: dict[str, Any] = field(default_factory=dict)
     #: Link to the post in the hub (used by platforms whose text must carry a link).
     link: str = ""
+    #: The acting user's real IP address as the hub recorded it (the final approver's, or whoever
+    #: released the send), or the configured address for scheduled sends; "" if none is known.
+    #: Weibo documents it as required (``rip``).
+    rip: str = ""
     #: The articles after the main one (WeChat 次条): {title, content, summary, author, source_url,
     #: cover (bytes), cover_mime}. Platforms with ``max_articles == 1`` publish the main one only.
     articles: list[dict[str, Any]] = field(default_factory=list)
@@ -129,11 +133,14 @@ class PlatformError(Exception):
     ``ambiguous``: the request may have been acted on (timeout / dropped after sending).
     ``stale_token``: the access token was rejected; refresh once and retry.
     ``quota``: the daily quota is used up; try again tomorrow.
+    ``retry_after``: seconds after which the call may succeed (a quota or rate window the platform
+    names, e.g. Weibo's hourly 10023); the engine waits that long instead of backoff or the next day.
     Anything else is permanent: ``message`` is a zh-CN reason an editor understands.
     """
 
     def __init__(self, message: str, *, code: Any = None, retryable: bool = False,
-                 ambiguous: bool = False, stale_token: bool = False, quota: bool = False) -> None:
+                 ambiguous: bool = False, stale_token: bool = False, quota: bool = False,
+                 retry_after: float | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -141,6 +148,7 @@ class PlatformError(Exception):
         self.ambiguous = ambiguous
         self.stale_token = stale_token
         self.quota = quota
+        self.retry_after = retry_after
         self.draft_ref: str | None = None
 
 
@@ -218,6 +226,13 @@ class Adapter:
         return Rendering(cls.platform, {k: val for k, val in fields.items() if val}, html_fields=tuple(html),
                          pictures=["cover"] if pub.cover else [], warnings=warnings,
                          problems=cls.validate(pub.title, pub.content, pub.summary, pub.author, v))
+
+    def settings(self) -> dict[str, str]:
+        """The account's non-secret settings (credential fields with ``secret=False``, e.g. Weibo's
+        ``safe_url``): what ``render`` is given, so ``self.render(pub, self.settings())`` is what
+        ``publish`` sends."""
+        names = {f.name for f in self.credential_fields if not f.secret}
+        return {k: v for k, v in self.credentials.items() if k in names and v}
 
     def verify_credentials(self) -> tuple[bool, str]:
         """One real call with the stored credentials: (ok, zh-CN message)."""

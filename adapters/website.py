@@ -4,7 +4,7 @@ The protocol (docs/publishing.md, "Website push") is small enough for any CMS to
 
     PUT    {api_base}/hub-push/v1/articles/{key}     the article (JSON), create or replace
     GET    {api_base}/hub-push/v1/articles/{key}     200 with {key, id, url} or 404 (reconciliation)
-    DELETE {api_base}/hub-push/v1/articles/{key}     take it down (撤稿)
+    DELETE {api_base}/hub-push/v1/articles/{key}     take it down (撤稿); 404 once it is gone
     GET    {api_base}/hub-push/v1/ping               credential check
 
 ``key`` is ``hub-dispatch-<dispatch id>``: a PUT is idempotent by contract (the same key is the
@@ -131,18 +131,20 @@ class WebsiteAdapter(Adapter):
         return True, "凭据有效：网站已接受签名"
 
     def payload(self, pub: Publication) -> dict[str, Any]:
-        v = pub.variant or {}
+        """The push body: the rendering's fields (what was checked and reviewed), keyed by dispatch."""
+        fields = self.render(pub, self.settings()).fields
         return {
             "key": article_key(pub.dispatch_id), "dispatch_id": pub.dispatch_id,
-            "title": v.get("title") or pub.title, "summary": v.get("summary") or pub.summary,
-            "author": pub.author, "content_html": pub.content, "source_url": pub.source_url,
+            "title": fields.get("title", ""), "summary": fields.get("digest", ""),
+            "author": fields.get("author", ""), "content_html": fields.get("content", ""),
+            "source_url": pub.source_url,
             "cover": {"mime": pub.cover_mime or "image/jpeg", "data_base64": base64.b64encode(pub.cover).decode()}
             if pub.cover else None,
             "pushed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
 
     def publish(self, pub: Publication) -> PublishResult:
-        problems = self.validate(pub.title, pub.content, pub.summary, pub.author, pub.variant)
+        problems = self.render(pub, self.settings()).problems
         if problems:
             raise PlatformError("；".join(problems), code="invalid_content")
         key = article_key(pub.dispatch_id)

@@ -21,6 +21,7 @@ as unset.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -89,11 +90,21 @@ def _rates(value: Any) -> Any:
     return value
 
 
+def _ip_address(value: Any) -> Any:
+    if isinstance(value, str) and value.strip():
+        try:
+            return str(ipaddress.ip_address(value.strip()))
+        except ValueError:
+            raise ValueError("must be an IPv4 or IPv6 address, e.g. 211.156.0.1") from None
+    return value
+
+
 Flag = Annotated[bool, BeforeValidator(_flag)]
 Seconds = Annotated[float, AllowInfNan(False)]
 TimeOfDay = Annotated[time, BeforeValidator(_time_of_day)]
 Domains = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_domains)]
 Rates = Annotated[dict[str, int], NoDecode, BeforeValidator(_rates)]
+IPAddress = Annotated[str, BeforeValidator(_ip_address)]
 
 
 # -- the settings -----------------------------------------------------------------------------
@@ -146,6 +157,10 @@ class Settings(BaseSettings):
     rate_limits: Rates = Field(
         default_factory=dict, json_schema_extra=IN_WORDS,
         description="calls per second per platform, all workers together, e.g. `wechat=400,weibo=20`")
+    weibo_rip: IPAddress = Field(
+        default="", json_schema_extra=IN_WORDS,
+        description="public IP sent to Weibo as `rip` for scheduled sends and when the acting user's "
+                    "recorded IP is not public (the unit's outbound NAT address)")
     # The daily re-scan (docs/checks.md).
     rescan_at: TimeOfDay = Field(
         default=time(3, 0),

@@ -2,7 +2,8 @@
 
 Implements the receiving side of the protocol documented in docs/publishing.md: signature
 and timestamp checks, idempotent ``PUT`` by article key, ``GET`` for reconciliation,
-``DELETE`` for withdrawal, ``GET /hub-push/v1/ping``. Published articles are served at
+``DELETE`` for withdrawal (404 once the article is gone, a second DELETE included),
+``GET /hub-push/v1/ping``. Published articles are served at
 ``/articles/<id>``. Control surface as docs/design.md §7 gives it (``/_sim/apps`` takes
 ``{appid: site id, secret: push key}``), never subject to faults; busy answers are HTTP 503.
 """
@@ -110,7 +111,7 @@ class WebsiteSimulator:
                 return _error(404, "not_found", "no such article")
             return json_response({"key": key, "id": art["id"], "url": art["url"], "deleted": art["deleted"]})
         if request.method == "DELETE":
-            if art is None:
+            if art is None or art["deleted"]:  # a second DELETE of the same article: already gone
                 return _error(404, "not_found", "no such article")
             art["deleted"] = True
             return json_response({"ok": True})

@@ -1,24 +1,33 @@
 """Weibo (微博) open-platform simulator.
 
-Speaks the parts of ``https://api.weibo.com`` the adapter uses, with the real shapes:
-errors are HTTP 400/403 with ``{"request", "error_code", "error"}``; a status is
-``{"id", "idstr", "mid", "text", "created_at", "user": {...}}``::
+Speaks the parts of ``https://api.weibo.com`` the adapter uses, as Weibo documents them (not as the
+adapter assumes): ``/2/`` errors are HTTP 400/403 with ``{"request", "error_code", "error"}``; a
+status is ``{"id", "idstr", "mid", "text", "created_at", "user": {...}}``::
 
-    POST /2/statuses/share.json        status (must carry a link on the app's safe domain), pic
-    GET  /2/statuses/user_timeline.json  count, page           (reconciliation)
+    POST /2/statuses/share.json        status, rip, pic?   status: ≤ 140 汉字, a link on the app's 安全域名,
+                                                           no #话题#; rip: the acting user's real IP (required)
+    POST /2/statuses/upload_pic.json   pic (multipart)     → {pic_id, thumbnail_pic, bmiddle_pic, original_pic}
+    GET  /2/statuses/user_timeline.json  count, page       (reconciliation)
     GET  /2/statuses/show.json         id
-    POST /2/statuses/destroy.json      id                      (withdraw)
-    POST /oauth2/get_token_info        access_token            (credential check, expiry)
-    POST /proxy/article/publish.json   title, content, summary, text, cover   (头条文章)
+    POST /2/statuses/destroy.json      id                  (withdraw)
+    POST /oauth2/get_token_info        access_token        (credential check, expiry)
+    POST /proxy/article/publish.json   title (≤ 32), content (≤ 90,000), cover (an image URL), rip, text
+                                       (≤ 1,900), summary?  (头条文章) → {"code": 100000, "msg": "", "data":
+                                       {object_id, url, mid}}; errors {"code", "msg"}: 10001 system error,
+                                       10008 param xxx invalid, 11001 too frequent
 
-Tokens expire (``/_sim/expire_tokens`` → 21327), quotas (``quota_exhausted`` → 10023),
-busy (10009), the text limit (140 汉字, 20012) and duplicate text (20019) behave like the
-real platform. Control surface as in docs/design.md §7 (``/_sim/apps`` takes ``{appid (app key),
-secret, access_token?, safe_domain?, expires_in?}``), never subject to faults.
+Tokens expire (``/_sim/expire_tokens`` → 21327), quotas (``quota_exhausted`` → 10023; 11001 on 头条),
+busy (10009; 10001 on 头条), the text limit (20012) and duplicate text (20019) behave like the
+real platform. Uploaded pictures are served at ``/large/<pic_id>.<ext>``. Control surface as in
+docs/design.md §7 (``/_sim/apps`` takes ``{appid (app key), secret, access_token?, safe_domain?,
+expires_in?}``; ``/_sim/state`` lists each status's ``text``, ``kind``, ``rip`` and, for articles,
+``cover``), never subject to faults.
 """
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import re
 import secrets
 import threading
@@ -49,14 +58,18 @@ BEIJING = timezone(timedelta(hours=8))
 STATUS_MAX = 140  # 汉字; two ASCII characters count as one
 PIC_MAX = 5 * 1024 * 1024
 ARTICLE_TITLE_MAX = 32
-ARTICLE_SUMMARY_MAX = 44
+ARTICLE_CONTENT_MAX = 90_000
+ARTICLE_TEXT_MAX = 1_900
+ARTICLE_PATH = "/proxy/article/publish.json"
 
 ERRORS = {
     10001: "system error",
     10009: "Task too busy",
-    10016: "Miss required parameter",
-    10017: "Parameter's value invalid",
+    10016: "miss required parameter",
+    10017: "parameter's value invalid",
+    10021: "HTTP method is not suported for this request",
     10023: "User requests out of rate limit",
+    20005: "Unsupported image type, only suport JPG, GIF, PNG!",
     20006: "Image size too large",
     20012: "Text too long, please input text less than 140 characters!",
     20016: "Out of limit!",
@@ -65,7 +78,13 @@ ERRORS = {
     21327: "expired_token",
     21332: "invalid_access_token",
 }
+ARTICLE_ERRORS = {10001: "system error", 10008: "param invalid", 11001: "sass check error",
+                  11002: "create statuses error", 11003: "bind error"}
 _URL = re.compile(r"https?://[^\s<>\"']+")
+#: A topic as Weibo parses one: ``#`` text ``#`` on one line. ``statuses/share`` refuses them.
+_TOPIC = re.compile(r"#[^#\r\n]+#")
+_PIC_KINDS = {b"\xff\xd8\xff": "jpg", b"\x89PNG\r\n\x1a\n": "png", b"GIF87a": "gif", b"GIF89a": "gif"}
+_PIC_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif"}
 
 
 def weibo_length(text: str) -> int:
@@ -75,10 +94,19 @@ def weibo_length(text: str) -> int:
 
 
 class _Err(Exception):
-    def __init__(self, code: int, status: int = 400) -> None:
+    def __init__(self, code: int, status: int = 400, detail: str = "") -> None:
         super().__init__(code)
         self.code = code
         self.status = status
+        self.detail = detail  # names the parameter, as Weibo's messages do
+
+
+def _valid_ip(value: Any) -> bool:
+    try:
+        ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass
@@ -101,6 +129,7 @@ class _Status:
     article: dict[str, Any] | None = None
     deleted: bool = False
     url: str = ""
+    rip: str = ""
 
 
 @dataclass
@@ -114,6 +143,7 @@ class WeiboSimulator:
     def __post_init__(self) -> None:
         self._apps: dict[str, _App] = {}
         self._statuses: list[_Status] = []
+        self._pictures: dict[str, tuple[str, bytes]] = {}  # pic_id -> (extension, bytes)
         self._next_id = 4_900_000_000_000_000 + secrets.randbelow(10_000_000) * 1000
 
     # ------------------------------------------------------------------ control
@@ -128,12 +158,19 @@ class WeiboSimulator:
 
     def state(self) -> dict[str, Any]:
         with self.lock:
-            published = [{
-                "appid": s.app_key, "id": str(s.id), "publish_id": str(s.id),
-                "title": (s.article or {}).get("title") or s.text[:30], "text": s.text, "url": s.url,
-                "kind": "article" if s.article else "status",
-                "status": "deleted" if s.deleted else "published"} for s in self._statuses]
+            published = []
+            for s in self._statuses:
+                item = {"appid": s.app_key, "id": str(s.id), "publish_id": str(s.id),
+                        "title": (s.article or {}).get("title") or s.text[:30], "text": s.text, "url": s.url,
+                        "kind": "article" if s.article else "status", "rip": s.rip, "pic": s.pic,
+                        "status": "deleted" if s.deleted else "published"}
+                if s.article:
+                    item.update(cover=s.article["cover"], summary=s.article["summary"],
+                                content=s.article["content"])
+                published.append(item)
             return {"drafts": [], "published": published, "mass_sends": [],
+                    "pictures": [{"pic_id": k, "sha256": hashlib.sha256(v[1]).hexdigest()}
+                                 for k, v in self._pictures.items()],
                     "apps": [{"appid": a.app_key, "uid": a.uid} for a in self._apps.values()]}
 
     # ------------------------------------------------------------------ HTTP entry
@@ -142,22 +179,25 @@ class WeiboSimulator:
             return self._control(request)
         if request.path.startswith("/s/"):
             return self._page(request.path[3:])
+        if request.path.startswith("/large/"):
+            return self._picture(request.path[len("/large/"):])
         route = _ROUTES.get(request.path)
         if route is None:
             return json_response({"request": request.path, "error_code": 10014, "error": "not found"}, 404)
         method, handler = route
+        article = request.path == ARTICLE_PATH
         with self.lock:
             latency = self.faults.latency_ms
         if latency:
             time.sleep(latency / 1000)
         with self.lock:
             if self.faults.roll_busy():
-                return self._error(request, _Err(10009))
+                return self._error(request, _Err(10001 if article else 10009))
             drop = self.faults.roll_drop()
             if request.method != method:
                 response = self._error(request, _Err(10021, 405))
             elif self.faults.quota_exhausted:
-                response = self._error(request, _Err(10023, 403))
+                response = self._error(request, _Err(11001 if article else 10023, 403))
             else:
                 try:
                     response = handler(self, request, self._params(request))
@@ -168,8 +208,17 @@ class WeiboSimulator:
 
     @staticmethod
     def _error(request: SimRequest, err: _Err) -> SimResponse:
-        return json_response({"request": request.path, "error_code": err.code,
-                              "error": ERRORS.get(err.code, "error")}, err.status)
+        if request.path == ARTICLE_PATH:  # 头条文章 answers {code, msg} (HTTP 200), not the /2/ shape
+            msg = ARTICLE_ERRORS.get(err.code) or ERRORS.get(err.code, "error")
+            if err.code == 10008:
+                msg = f"param {err.detail or 'xxx'} invalid"
+            return json_response({"code": err.code, "msg": msg, "data": {}})
+        text = ERRORS.get(err.code, "error")
+        if err.detail and err.code == 10016:
+            text = f"miss required parameter ({err.detail}) , see doc for more info."
+        elif err.detail and err.code == 10017:
+            text = f"parameter ({err.detail})'s value invalid, see doc for more info."
+        return json_response({"request": request.path, "error_code": err.code, "error": text}, err.status)
 
     @staticmethod
     def _params(request: SimRequest) -> dict[str, Any]:
@@ -210,42 +259,97 @@ class WeiboSimulator:
     def _base(self, request: SimRequest) -> str:
         return f"http://{request.host}" if request.host else self.default_base_url
 
+    def _duplicate(self, app: _App, text: str) -> bool:
+        return any(s.app_key == app.app_key and s.text == text and not s.deleted for s in self._statuses)
+
     def _check_text(self, app: _App, text: str) -> None:
+        """``statuses/share``: ≤ 140, a link on the safe domain, no #话题#, not a repeat."""
         if not text.strip():
-            raise _Err(10016)
+            raise _Err(10016, detail="status")
         if weibo_length(text) > STATUS_MAX:
             raise _Err(20012)
         hosts = [urlsplit(u).hostname or "" for u in _URL.findall(text)]
         if not any(h == app.safe_domain or h.endswith("." + app.safe_domain) for h in hosts):
-            raise _Err(10017)
-        if any(s.app_key == app.app_key and s.text == text and not s.deleted for s in self._statuses):
+            raise _Err(10017, detail="status")
+        if _TOPIC.search(text):
+            raise _Err(10017, detail="status")
+        if self._duplicate(app, text):
             raise _Err(20019)
+
+    @staticmethod
+    def _rip(p: dict[str, Any], code: int = 10016) -> str:
+        rip = p.get("rip")
+        if not isinstance(rip, str) or not rip.strip():
+            raise _Err(code, detail="rip")
+        if not _valid_ip(rip):
+            raise _Err(10017 if code == 10016 else code, detail="rip")
+        return rip.strip()
+
+    @staticmethod
+    def _picture_kind(data: bytes) -> str | None:
+        return next((kind for magic, kind in _PIC_KINDS.items() if data.startswith(magic)), None)
 
     # ------------------------------------------------------------------ endpoints
     def _share(self, request: SimRequest, p: dict[str, Any]) -> SimResponse:
         app = self._auth(p)
         text = p.get("status")
         if not isinstance(text, str):
-            raise _Err(10016)
+            raise _Err(10016, detail="status")
+        rip = self._rip(p)
         self._check_text(app, text)
         pic = p.get("pic")
         if pic is not None and not isinstance(pic, str):
             if len(pic.data) > PIC_MAX:
                 raise _Err(20006)
-        st = self._new_status(app, text, self._base(request), pic=pic is not None)
+            if self._picture_kind(pic.data) is None:
+                raise _Err(20005)
+        st = self._new_status(app, text, self._base(request), pic=pic is not None, rip=rip)
         return json_response(self._json(app, st))
+
+    def _upload_pic(self, request: SimRequest, p: dict[str, Any]) -> SimResponse:
+        self._auth(p)
+        pic = p.get("pic")
+        if pic is None or isinstance(pic, str):
+            raise _Err(10016, detail="pic")
+        if len(pic.data) > PIC_MAX:
+            raise _Err(20006)
+        kind = self._picture_kind(pic.data)
+        if kind is None:
+            raise _Err(20005)
+        pic_id = hashlib.sha256(pic.data).hexdigest()[:22]
+        self._pictures[pic_id] = (kind, pic.data)
+        base = self._base(request)
+        return json_response({"pic_id": pic_id, "thumbnail_pic": f"{base}/large/{pic_id}.{kind}?size=thumbnail",
+                              "bmiddle_pic": f"{base}/large/{pic_id}.{kind}?size=bmiddle",
+                              "original_pic": f"{base}/large/{pic_id}.{kind}"})
 
     def _article(self, request: SimRequest, p: dict[str, Any]) -> SimResponse:
         app = self._auth(p)
-        title, content = str(p.get("title") or ""), str(p.get("content") or "")
-        summary, text = str(p.get("summary") or ""), str(p.get("text") or "")
-        if not title.strip() or not content.strip():
-            raise _Err(10016)
-        if len(title) > ARTICLE_TITLE_MAX or len(summary) > ARTICLE_SUMMARY_MAX:
-            raise _Err(10017)
-        self._check_text(app, text)
-        st = self._new_status(app, text, self._base(request),
-                              article={"title": title, "summary": summary, "content": content})
+        values: dict[str, str] = {}
+        for name in ("title", "content", "cover", "text", "rip", "summary"):
+            value = p.get(name)
+            if value is not None and not isinstance(value, str):  # a file part: the docs want a string
+                raise _Err(10008, detail=name)
+            values[name] = (value or "").strip() if name != "content" else (value or "")
+        for name in ("title", "content", "cover", "text", "rip"):  # required, per the docs
+            if not values[name].strip():
+                raise _Err(10008, detail=name)
+        if len(values["title"]) > ARTICLE_TITLE_MAX:
+            raise _Err(10008, detail="title")
+        if len(values["content"]) > ARTICLE_CONTENT_MAX:
+            raise _Err(10008, detail="content")
+        if len(values["text"]) > ARTICLE_TEXT_MAX:
+            raise _Err(10008, detail="text")
+        cover = urlsplit(values["cover"])
+        if cover.scheme not in ("http", "https") or not cover.hostname:
+            raise _Err(10008, detail="cover")
+        if not _valid_ip(values["rip"]):
+            raise _Err(10008, detail="rip")
+        if self._duplicate(app, values["text"]):
+            raise _Err(11002)
+        st = self._new_status(app, values["text"], self._base(request), rip=values["rip"], article={
+            "title": values["title"], "summary": values["summary"], "content": values["content"],
+            "cover": values["cover"]})
         return json_response({"code": 100000, "msg": "", "data": {
             "object_id": f"1022:{st.id}", "mid": str(st.id), "url": st.url}})
 
@@ -291,6 +395,14 @@ class WeiboSimulator:
         return text_response(f"<!DOCTYPE html><meta charset=utf-8><title>微博</title><div>{body}</div>",
                              content_type=HTML_CONTENT_TYPE)
 
+    def _picture(self, name: str) -> SimResponse:
+        with self.lock:
+            found = self._pictures.get(name.rpartition(".")[0] or name)
+        if found is None:
+            return text_response("not found\n", 404)
+        kind, data = found
+        return SimResponse(body=data, content_type=_PIC_TYPES[kind])
+
     def _control(self, request: SimRequest) -> SimResponse:
         body = control_request(self, request)
         if isinstance(body, SimResponse):
@@ -317,11 +429,12 @@ class WeiboSimulator:
 
 _ROUTES: dict[str, tuple[str, Any]] = {
     "/2/statuses/share.json": ("POST", WeiboSimulator._share),
+    "/2/statuses/upload_pic.json": ("POST", WeiboSimulator._upload_pic),
     "/2/statuses/user_timeline.json": ("GET", WeiboSimulator._timeline),
     "/2/statuses/show.json": ("GET", WeiboSimulator._show),
     "/2/statuses/destroy.json": ("POST", WeiboSimulator._destroy),
     "/oauth2/get_token_info": ("POST", WeiboSimulator._token_info),
-    "/proxy/article/publish.json": ("POST", WeiboSimulator._article),
+    ARTICLE_PATH: ("POST", WeiboSimulator._article),
 }
 
 

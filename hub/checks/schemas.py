@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field, RootModel
 
 from hub.contracts import In, Out, Timestamp, UserRef
 
-Category = Literal["typo", "outdated", "leader", "sensitive", "pii", "secret", "map", "link", "ad"]
+Category = Literal["typo", "outdated", "leader", "sensitive", "pii", "secret", "map", "link", "ad", "platform"]
 Severity = Literal["block", "warn", "info"]
 
 

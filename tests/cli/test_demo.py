@@ -68,6 +68,8 @@ def test_demo_serves_and_publishes_once(tmp_path):
         for platform, sim_port in sims.items():  # exactly once on every platform
             state = requests.get(f"http://127.0.0.1:{sim_port}/_sim/state", timeout=10).json()
             assert [p["status"] for p in state["published"]] == ["published"], (platform, state)
+            if platform == "weibo":  # the approver's IP as Weibo's rip, the account's safe-domain link
+                assert state["published"][0]["rip"] and "https://www.cbeh.gov.cn/" in state["published"][0]["text"]
         # The web UI answers on IPv6 too.
         try:
             r6 = requests.get(f"http://[::1]:{port}/login", timeout=5)

@@ -174,7 +174,8 @@ def test_weibo_and_website_through_the_engine_with_lost_answers(app, world):
                                                             "safe_domain": "cbeh.gov.cn"}, timeout=5).json()["access_token"]
         requests.post(ws_base + "/_sim/apps", json={"appid": "cbeh", "secret": "push-key"}, timeout=5)
         wb = _account(app, "weibo", "陈巴尔虎旗发布微博", wb_base,
-                      {"app_key": "wbk", "app_secret": "wbs", "access_token": token})
+                      {"app_key": "wbk", "app_secret": "wbs", "access_token": token,
+                       "safe_url": "https://www.cbeh.gov.cn/"})
         ws = _account(app, "website", "陈巴尔虎旗人民政府网站", ws_base, {"site_id": "cbeh", "api_token": "push-key"})
         for base in (wb_base, ws_base):  # every answer to a publish call is lost once acted on
             requests.post(base + "/_sim/faults", json={"drop_after_commit_rate": 1.0}, timeout=5).raise_for_status()

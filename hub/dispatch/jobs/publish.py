@@ -54,6 +54,16 @@ def _next_day_shanghai() -> datetime:
     return nxt.astimezone(UTC).replace(tzinfo=None)
 
 
+def retry_at(error: PlatformError, attempt: int) -> datetime:
+    """When a retryable or quota error may be tried again: the time the platform named
+    (``retry_after``, e.g. Weibo's hourly window), the next day for a daily quota, else backoff."""
+    if error.retry_after is not None:
+        return utcnow() + timedelta(seconds=max(1.0, float(error.retry_after)))
+    if error.quota:
+        return _next_day_shanghai()
+    return utcnow() + timedelta(seconds=backoff_seconds(attempt))
+
+
 def backoff_seconds(attempt: int) -> float:
     """5 s, 10 s, 20 s, … capped at 5 minutes."""
     return float(min(300, 5 * 2 ** max(0, attempt - 1)))
@@ -223,7 +233,7 @@ def settle(app: Any, dispatch_id: int, claim: str, attempt_id: int | None, *,
                 later = (queueing.RECONCILE, state.RECONCILE_DELAY)
                 action, outcome = "dispatch.unconfirmed", "unconfirmed"
             elif (error.retryable or error.quota) and state.attempts_since_retry(s, d) < state.MAX_ATTEMPTS:
-                at = _next_day_shanghai() if error.quota else utcnow() + timedelta(seconds=backoff_seconds(d.attempts))
+                at = retry_at(error, d.attempts)
                 state.mark_retry(d, error.message, at)
                 details["not_before"] = at.isoformat() + "Z"
                 later = (queueing.PUBLISH, max(1.0, (at - utcnow()).total_seconds()))
