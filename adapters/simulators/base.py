@@ -60,6 +60,8 @@ class SimRequest:
     query: dict[str, str]
     headers: Mapping[str, str]
     body: bytes = b""
+    #: The client's IP address as the server saw it ("" when the core is called directly).
+    remote_addr: str = ""
 
     @property
     def host(self) -> str:
@@ -349,6 +351,7 @@ class SimRequestHandler(BaseHTTPRequestHandler):
             query=parse_query(parts.query),
             headers={key: value for key, value in self.headers.items()},
             body=body,
+            remote_addr=str(self.client_address[0]) if self.client_address else "",
         )
         simulator: SimulatorCore = self.server.simulator  # type: ignore[attr-defined]
         try:

@@ -7,10 +7,28 @@ as HTTP 200 with ``{"errcode": N, "errmsg": "..."}``. Covered endpoints::
     GET  /cgi-bin/token                     POST /cgi-bin/stable_token
     POST /cgi-bin/material/add_material     POST /cgi-bin/material/del_material
     POST /cgi-bin/media/uploadimg
-    POST /cgi-bin/draft/add|get|update|delete|count|batchget
+    POST /cgi-bin/draft/add|get|update|delete|batchget
+    GET  /cgi-bin/draft/count               (POST is accepted too)
     POST /cgi-bin/freepublish/submit|get|batchget|getarticle|delete
-    POST /cgi-bin/message/mass/sendall      POST /cgi-bin/message/mass/get
+    POST /cgi-bin/message/mass/sendall|get|delete
     POST /cgi-bin/clear_quota
+
+Behaviour taken from WeChat's documentation rather than from our adapter:
+
+* ``draft/add`` / ``draft/update`` store the content as WeChat keeps it
+  (:mod:`adapters.simulators.wechat_html`): external images, scripts, iframes,
+  CSS ``url()`` backgrounds, ``srcset`` and external link targets are removed.
+* ``message/mass/sendall``: a ``clientmsgid`` over 64 bytes gives 45067; one
+  seen in the last 24 h (simulator clock) gives 45065 with the original
+  ``msg_id``; quotas follow the app's type (订阅号 ``subscription``: 1 mass send
+  per Beijing day; 服务号 ``service``: 4 per Beijing calendar month), beyond
+  that 45028. Sends finish asynchronously: ``message/mass/get`` answers
+  ``SENDING`` for ``mass_delay`` seconds, then ``SEND_SUCCESS`` (the draft then
+  leaves the draft box) or ``SEND_FAIL``. ``message/mass/delete`` withdraws a
+  successful mpnews send (``DELETE``).
+* Apps may be unverified (48001 "api unauthorized" on ``freepublish/*`` and
+  ``message/mass/*``), have an IP allow-list (40164 on token and API calls from
+  another address) and a cap on held permanent materials (45034).
 
 Published articles are viewable at ``GET /s/<key>`` on the simulator itself
 (the ``article_url`` it hands out), so links work on a closed network.
@@ -18,19 +36,25 @@ Published articles are viewable at ``GET /s/<key>`` on the simulator itself
 Test hooks: a draft whose content contains ``SIM-FAIL-CHECK`` is refused by
 ``freepublish/submit`` with 53503; one containing ``SIM-FAIL-PUBLISH`` is
 accepted but the asynchronous publication ends with ``publish_status`` 3
-(the draft goes back to the draft box).
+(the draft goes back to the draft box). A mass send of content containing
+``SIM-REPRINT`` is judged a repost (转载): with ``send_ignore_reprint`` 0 (the
+documented default) the send stops and ends ``SEND_FAIL``; with 1 it goes on.
 
 Control surface (never subject to injected faults)::
 
-    POST /_sim/apps {appid, secret}   GET /_sim/apps
+    POST /_sim/apps {appid, secret[, type, verified, ip_whitelist, material_cap]}
+    GET  /_sim/apps
     GET  /_sim/state[?appid=]         POST|GET /_sim/faults
     POST /_sim/expire_tokens          POST /_sim/reset
     POST|GET /_sim/quotas {daily, minute}
+    POST|GET /_sim/clock {advance: seconds}   (moves the simulator clock forward)
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import ipaddress
 import re
 import secrets
 import threading
@@ -53,13 +77,23 @@ from adapters.simulators.base import (
     serve_until_stopped,
     text_response,
 )
+from adapters.simulators.wechat_html import is_wechat_link, wechat_content
 
-__all__ = ["WeChatSimulator", "make_server", "serve", "FAIL_CHECK_MARKER", "FAIL_PUBLISH_MARKER"]
+__all__ = [
+    "WeChatSimulator",
+    "make_server",
+    "serve",
+    "FAIL_CHECK_MARKER",
+    "FAIL_PUBLISH_MARKER",
+    "REPRINT_MARKER",
+]
 
 #: Content marker that makes ``freepublish/submit`` answer 53503.
 FAIL_CHECK_MARKER = "SIM-FAIL-CHECK"
 #: Content marker that makes an accepted publication end with publish_status 3.
 FAIL_PUBLISH_MARKER = "SIM-FAIL-PUBLISH"
+#: Content marker that makes the mass-send originality check judge an article a repost.
+REPRINT_MARKER = "SIM-REPRINT"
 
 DEFAULT_DAILY_QUOTA = 1_000_000
 
@@ -74,6 +108,14 @@ IMAGE_MAX_BYTES = 10 * 1024 * 1024
 UPLOADIMG_MAX_BYTES = 1024 * 1024  # must be smaller than this
 MAX_ARTICLES = 8
 AUTO_DIGEST_CHARS = 54
+# Mass send (群发), from the 群发接口 documentation.
+CLIENTMSGID_MAX_BYTES = 64
+CLIENTMSGID_WINDOW = 24 * 3600  # seconds a clientmsgid is remembered
+SUBSCRIPTION_MASS_PER_DAY = 1  # 订阅号: one successful mass send per day
+SERVICE_MASS_PER_MONTH = 4  # 服务号: four per (natural) month
+APP_TYPES = ("subscription", "service")
+# Endpoints an unverified account may not call (48001).
+VERIFIED_ONLY_PREFIXES = ("/cgi-bin/freepublish/", "/cgi-bin/message/mass/")
 
 BEIJING = timezone(timedelta(hours=8))
 
@@ -88,6 +130,7 @@ ERRORS: dict[int, str] = {
     40009: "invalid image size",
     40013: "invalid appid",
     40125: "invalid appsecret",
+    40164: "invalid ip",
     41001: "access_token missing",
     41002: "appid missing",
     41004: "appsecret missing",
@@ -103,10 +146,14 @@ ERRORS: dict[int, str] = {
     45008: "article size out of limit",
     45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit",
+    45028: "has no masssend quota",
+    45034: "media file count is out of limit",
     45065: "clientmsgid exist",
+    45067: "clientmsgid size out of limit",
     45110: "author size out of limit",
     47001: "data format error",
     47003: "argument invalid!",
+    48001: "api unauthorized",
     53503: "该草稿未通过发布检查",
     53600: "Article ID 无效",
 }
@@ -158,8 +205,22 @@ class _WxError(Exception):
 class _App:
     appid: str
     secret: str
+    type: str = "service"  # "subscription" (订阅号) | "service" (服务号)
+    verified: bool = True
+    ip_whitelist: list[str] | None = None  # None: no allow-list
+    material_cap: int | None = None  # most permanent materials held at once; None: no cap
     basic_token: str | None = None
     stable_token: str | None = None
+
+    def settings(self) -> dict[str, Any]:
+        """The app as ``GET /_sim/apps`` lists it (no secret)."""
+        return {
+            "appid": self.appid,
+            "type": self.type,
+            "verified": self.verified,
+            "ip_whitelist": list(self.ip_whitelist) if self.ip_whitelist is not None else None,
+            "material_cap": self.material_cap,
+        }
 
 
 @dataclass
@@ -179,6 +240,7 @@ class _Material:
     size: int
     url: str
     create_time: int
+    sha256: str = ""
 
 
 @dataclass
@@ -224,6 +286,12 @@ class _MassSend:
     articles: list[dict[str, Any]]
     text: str | None
     send_time: int
+    sent_at: float = 0.0
+    send_ignore_reprint: int = 0
+    status: str = "SENDING"  # SENDING | SEND_SUCCESS | SEND_FAIL | DELETE
+    check_state: int | None = None  # originality check: 1 original, 2 repost sent, 3 repost stopped
+    deleted: list[bool] = field(default_factory=list)
+    finish_time: int | None = None
 
 
 def _new_id(nbytes: int = 48) -> str:
@@ -265,6 +333,44 @@ def _flag(value: Any) -> int:
     return 1 if _as_int(value, 0) else 0
 
 
+def _app_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """Check the optional app settings of ``POST /_sim/apps``; raises ValueError."""
+    unknown = set(settings) - {"type", "verified", "ip_whitelist", "material_cap"}
+    if unknown:
+        raise ValueError(f"unknown app setting(s): {', '.join(sorted(unknown))}")
+    checked: dict[str, Any] = {}
+    if "type" in settings:
+        if settings["type"] not in APP_TYPES:
+            raise ValueError('type must be "subscription" or "service"')
+        checked["type"] = settings["type"]
+    if "verified" in settings:
+        if not isinstance(settings["verified"], bool):
+            raise ValueError("verified must be true or false")
+        checked["verified"] = settings["verified"]
+    if "ip_whitelist" in settings:
+        entries = settings["ip_whitelist"]
+        if entries is not None:
+            if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+                raise ValueError("ip_whitelist must be a list of IP addresses (or null)")
+            for entry in entries:
+                try:
+                    ipaddress.ip_network(entry.strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"ip_whitelist: {entry!r} is not an IP address or network") from None
+            entries = [e.strip() for e in entries]
+        checked["ip_whitelist"] = entries
+    if "material_cap" in settings:
+        cap = settings["material_cap"]
+        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
+            raise ValueError("material_cap must be a non-negative integer (or null)")
+        checked["material_cap"] = cap
+    return checked
+
+
+def _beijing(ts: float, fmt: str) -> str:
+    return datetime.fromtimestamp(ts, BEIJING).strftime(fmt)
+
+
 # --------------------------------------------------------------------------- simulator
 
 
@@ -275,7 +381,10 @@ class WeChatSimulator:
     """In-memory WeChat Official Account platform; thread-safe behind one lock.
 
     ``token_ttl`` is the access-token lifetime in seconds; ``publish_delay`` is
-    how long a ``freepublish/submit`` stays at ``publish_status`` 1.
+    how long a ``freepublish/submit`` stays at ``publish_status`` 1 and
+    ``mass_delay`` (default: ``publish_delay``) how long a mass send stays
+    ``SENDING``, both in simulator time (``clock`` plus what ``/_sim/clock``
+    advanced).
     ``daily_quota`` is the per-app, per-endpoint daily call limit and
     ``minute_quota`` the per-app, per-endpoint limit per minute (None = off).
     """
@@ -285,12 +394,14 @@ class WeChatSimulator:
         token_ttl: int = 7200,
         publish_delay: float = 0.3,
         *,
+        mass_delay: float | None = None,
         daily_quota: int = DEFAULT_DAILY_QUOTA,
         minute_quota: int | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.token_ttl = token_ttl
         self.publish_delay = publish_delay
+        self.mass_delay = publish_delay if mass_delay is None else mass_delay
         self.daily_quota = daily_quota
         self.minute_quota = minute_quota
         self.clock = clock
@@ -318,22 +429,41 @@ class WeChatSimulator:
         self._pages: dict[str, tuple[str, str, int]] = {}  # key -> (kind, ref, idx)
         self._day_calls: dict[tuple[str, str], tuple[str, int]] = {}
         self._minute_calls: dict[tuple[str, str], tuple[int, int]] = {}
+        self._clock_offset = 0.0
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
     def _now(self) -> float:
-        return self.clock()
+        return self.clock() + self._clock_offset
 
-    def register_app(self, appid: str, secret: str) -> None:
-        """Register an app (or replace its secret); same as ``POST /_sim/apps``."""
+    def advance_clock(self, seconds: float) -> float:
+        """Move the simulator clock forward by ``seconds``; returns the new time."""
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            raise ValueError("advance must be a non-negative number of seconds")
+        with self.lock:
+            self._clock_offset += float(seconds)
+            return self._now()
+
+    def register_app(self, appid: str, secret: str, **settings: Any) -> _App:
+        """Register an app (or replace its secret); same as ``POST /_sim/apps``.
+
+        ``settings`` may hold ``type`` ("subscription" | "service"), ``verified``
+        (bool), ``ip_whitelist`` (list of addresses or networks, or None) and
+        ``material_cap`` (int or None). For an app already registered, the
+        settings given replace the current ones and the others stay. Raises
+        ValueError when a setting is invalid.
+        """
+        checked = _app_settings(settings)
         with self.lock:
             app = self._apps.get(appid)
             if app is None:
-                self._apps[appid] = _App(appid=appid, secret=secret)
-            else:
-                app.secret = secret
+                app = self._apps[appid] = _App(appid=appid, secret=secret)
+            app.secret = secret
+            for key, value in checked.items():
+                setattr(app, key, value)
+            return app
 
     def set_faults(self, payload: dict[str, Any]) -> None:
         """Replace the fault settings (``{}`` resets them); raises ValueError when invalid."""
@@ -386,6 +516,9 @@ class WeChatSimulator:
                 self._pages[key] = ("article", pub.publish_id, idx)
                 pub.urls.append(f"{pub.base_url}/s/{key}")
             pub.deleted = [False] * len(pub.articles)
+        for sent in self._mass_sends:
+            if sent.status == "SENDING" and now >= sent.sent_at + self.mass_delay:
+                self._finish_mass_send(sent, int(now))
 
     # ----------------------------------------------------------------- entry point
 
@@ -398,7 +531,7 @@ class WeChatSimulator:
         route = _ROUTES.get(request.path)
         if route is None:
             return text_response("404 Not Found\n", status=404)
-        method, needs_token, handler = route
+        methods, needs_token, handler = route
 
         with self.lock:
             latency = self.faults.latency_ms
@@ -411,24 +544,47 @@ class WeChatSimulator:
             if self.faults.roll_busy():
                 return wx_error(-1)
             drop = self.faults.roll_drop()
-            response = self._call(request, method, needs_token, handler)
+            response = self._call(request, methods, needs_token, handler)
         if drop:
             response.drop = True
         return response
 
-    def _call(self, request: SimRequest, method: str, needs_token: bool, handler: Handler) -> SimResponse:
-        """Run one platform endpoint under the lock: method, token, quota, then the action."""
-        if request.method != method:
-            return wx_error(43002 if method == "POST" else 43001)
+    def _call(
+        self, request: SimRequest, methods: tuple[str, ...], needs_token: bool, handler: Handler
+    ) -> SimResponse:
+        """Run one platform endpoint under the lock: method, token, IP, permission, quota, action."""
+        if request.method not in methods:
+            return wx_error(43002 if "POST" in methods else 43001)
         self._advance()
         try:
             if not needs_token:
                 return handler(self, request, "")
             appid = self._authenticate(request)
+            app = self._apps[appid]
+            self._check_ip(app, request)
+            if not app.verified and request.path.startswith(VERIFIED_ONLY_PREFIXES):
+                raise _WxError(48001)
             self._charge(appid, request.path)
             return handler(self, request, appid)
         except _WxError as exc:
             return wx_error(exc.code, exc.detail)
+
+    @staticmethod
+    def _check_ip(app: _App, request: SimRequest) -> None:
+        """40164 when the app has an IP allow-list and the caller is not on it."""
+        if app.ip_whitelist is None:
+            return
+        raw = request.remote_addr or "127.0.0.1"
+        try:
+            addr = ipaddress.ip_address(raw)
+        except ValueError:
+            raise _WxError(40164, f"{raw}, not in whitelist") from None
+        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+            addr = addr.ipv4_mapped
+        for entry in app.ip_whitelist:
+            if addr in ipaddress.ip_network(entry, strict=False):
+                return
+        raise _WxError(40164, f"{addr}, not in whitelist")
 
     def _authenticate(self, request: SimRequest) -> str:
         value = request.query.get("access_token", "")
@@ -508,6 +664,7 @@ class WeChatSimulator:
     def _api_token(self, request: SimRequest, _appid: str) -> SimResponse:
         q = request.query
         app = self._check_credentials(q.get("grant_type"), q.get("appid"), q.get("secret"))
+        self._check_ip(app, request)
         self._charge(app.appid, request.path)
         token = self._issue_token(app, "basic")
         return json_response({"access_token": token.value, "expires_in": self.token_ttl})
@@ -515,6 +672,7 @@ class WeChatSimulator:
     def _api_stable_token(self, request: SimRequest, _appid: str) -> SimResponse:
         body = self._body(request)
         app = self._check_credentials(body.get("grant_type"), body.get("appid"), body.get("secret"))
+        self._check_ip(app, request)
         self._charge(app.appid, request.path)
         force = body.get("force_refresh") in (True, 1, "true", "1")
         now = self._now()
@@ -558,6 +716,9 @@ class WeChatSimulator:
                 raise _WxError(40009)
         elif len(data) > IMAGE_MAX_BYTES:
             raise _WxError(40009)
+        cap = self._apps[appid].material_cap
+        if cap is not None and sum(1 for m in self._materials.values() if m.appid == appid) >= cap:
+            raise _WxError(45034)
         media_id = _new_id()
         wx_fmt = "jpeg" if fmt == "jpg" else fmt
         url = f"http://mmbiz.qpic.cn/mmbiz_{fmt}/{_new_id(32)}/0?wx_fmt={wx_fmt}"
@@ -569,6 +730,7 @@ class WeChatSimulator:
             size=len(data),
             url=url,
             create_time=int(self._now()),
+            sha256=hashlib.sha256(data).hexdigest(),
         )
         return json_response({"media_id": media_id, "url": url})
 
@@ -587,14 +749,31 @@ class WeChatSimulator:
         if len(data) >= UPLOADIMG_MAX_BYTES:
             raise _WxError(40009)
         url = f"http://mmbiz.qpic.cn/mmbiz_{fmt}/{_new_id(32)}/0"
+        # uploadimg images do not count against the material library.
         self._images.append(
-            {"appid": appid, "url": url, "format": fmt, "size": len(data), "create_time": int(self._now())}
+            {
+                "appid": appid,
+                "url": url,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "format": fmt,
+                "size": len(data),
+                "create_time": int(self._now()),
+            }
         )
-        return json_response({"url": url})
+        return json_response({"url": url, "errcode": 0, "errmsg": "ok"})
 
     # ----------------------------------------------------------------- drafts
 
-    def _validate_article(self, raw: Any, appid: str, single: bool) -> dict[str, Any]:
+    def _kept_content(self, request: SimRequest, content: str) -> str:
+        """``content`` as WeChat stores it; links to this simulator's article pages count as WeChat's."""
+        own_pages = {f"{self._base_url(request)}/s/", f"{self.default_base_url}/s/"}
+
+        def keep_link(href: str) -> bool:
+            return is_wechat_link(href) or href.strip().startswith(tuple(own_pages))
+
+        return wechat_content(content, keep_link)
+
+    def _validate_article(self, raw: Any, appid: str, single: bool, request: SimRequest) -> dict[str, Any]:
         if not isinstance(raw, dict):
             raise _WxError(47001)
         article_type = raw.get("article_type") or "news"
@@ -620,6 +799,7 @@ class WeChatSimulator:
         material = self._materials.get(thumb_media_id)
         if material is None or material.appid != appid:
             raise _WxError(40007)
+        content = self._kept_content(request, content)
         if not single:
             digest = ""  # the platform keeps digests for single-article messages only
         elif not digest:
@@ -651,7 +831,9 @@ class WeChatSimulator:
             raise _WxError(44003)
         if len(articles) > MAX_ARTICLES:
             raise _WxError(45008)
-        validated = [self._validate_article(raw, appid, single=len(articles) == 1) for raw in articles]
+        validated = [
+            self._validate_article(raw, appid, single=len(articles) == 1, request=request) for raw in articles
+        ]
         now = int(self._now())
         draft = _Draft(
             appid=appid,
@@ -677,7 +859,9 @@ class WeChatSimulator:
         index = _as_int(body.get("index"), 0)
         if not 0 <= index < len(draft.articles):
             raise _WxError(47003, "index")
-        article = self._validate_article(body.get("articles"), appid, single=len(draft.articles) == 1)
+        article = self._validate_article(
+            body.get("articles"), appid, single=len(draft.articles) == 1, request=request
+        )
         article["url"] = draft.articles[index].get("url", "")
         draft.articles[index] = article
         draft.update_time = int(self._now())
@@ -845,6 +1029,24 @@ class WeChatSimulator:
 
     # ----------------------------------------------------------------- mass send
 
+    def _mass_quota_left(self, app: _App) -> bool:
+        """Whether the app may mass-send now: 订阅号 1 a Beijing day, 服务号 4 a Beijing month.
+
+        Every send counts (to all or to a tag) except one that ended SEND_FAIL.
+        """
+        now = self._now()
+        if app.type == "subscription":
+            fmt, limit = "%Y-%m-%d", SUBSCRIPTION_MASS_PER_DAY
+        else:
+            fmt, limit = "%Y-%m", SERVICE_MASS_PER_MONTH
+        period = _beijing(now, fmt)
+        used = sum(
+            1
+            for m in self._mass_sends
+            if m.appid == app.appid and m.status != "SEND_FAIL" and _beijing(m.sent_at, fmt) == period
+        )
+        return used < limit
+
     def _api_mass_sendall(self, request: SimRequest, appid: str) -> SimResponse:
         body = self._body(request)
         filt = body.get("filter")
@@ -854,11 +1056,18 @@ class WeChatSimulator:
         tag_id = filt.get("tag_id", filt.get("group_id"))
         if not is_to_all and tag_id in (None, ""):
             raise _WxError(47003, "filter")
+        now = self._now()
         clientmsgid = body.get("clientmsgid")
         if clientmsgid not in (None, ""):
             clientmsgid = str(clientmsgid)
+            if len(clientmsgid.encode("utf-8")) > CLIENTMSGID_MAX_BYTES:
+                raise _WxError(45067)
             for sent in self._mass_sends:
-                if sent.appid == appid and sent.clientmsgid == clientmsgid:
+                if (
+                    sent.appid == appid
+                    and sent.clientmsgid == clientmsgid
+                    and now - sent.sent_at < CLIENTMSGID_WINDOW
+                ):
                     return json_response({"errcode": 45065, "errmsg": ERRORS[45065], "msg_id": sent.msg_id})
         else:
             clientmsgid = None
@@ -869,10 +1078,7 @@ class WeChatSimulator:
         if msgtype == "mpnews":
             payload = body.get("mpnews")
             media_id = payload.get("media_id") if isinstance(payload, dict) else None
-            draft = self._own_draft(media_id, appid)
-            articles = draft.articles
-            # A draft that has been mass-sent leaves the draft box.
-            del self._drafts[draft.media_id]
+            articles = [dict(a) for a in self._own_draft(media_id, appid).articles]
         elif msgtype == "text":
             payload = body.get("text")
             text = str(payload.get("content") or "") if isinstance(payload, dict) else ""
@@ -886,6 +1092,8 @@ class WeChatSimulator:
                 raise _WxError(40007)
         else:
             raise _WxError(40008)
+        if not self._mass_quota_left(self._apps[appid]):
+            raise _WxError(45028)
         self._msg_counter += 1
         msg_id = self._msg_counter
         msg_data_id = None
@@ -904,7 +1112,10 @@ class WeChatSimulator:
                 tag_id=tag_id,
                 articles=articles,
                 text=text,
-                send_time=int(self._now()),
+                send_time=int(now),
+                sent_at=now,
+                send_ignore_reprint=_flag(body.get("send_ignore_reprint", 0)),
+                deleted=[False] * len(articles),
             )
         )
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id}
@@ -912,12 +1123,50 @@ class WeChatSimulator:
             answer["msg_data_id"] = msg_data_id
         return json_response(answer)
 
-    def _api_mass_get(self, request: SimRequest, appid: str) -> SimResponse:
-        msg_id = _as_int(self._body(request).get("msg_id"), 0)
+    def _finish_mass_send(self, sent: _MassSend, now: int) -> None:
+        """End a send: the originality check, then success (the draft leaves the box) or failure."""
+        sent.finish_time = now
+        reprint = any(REPRINT_MARKER in a["content"] for a in sent.articles)
+        if reprint and not sent.send_ignore_reprint:
+            # "若文章被判定为转载，将停止群发": nothing is sent, the draft stays.
+            sent.status, sent.check_state = "SEND_FAIL", 3
+            return
+        sent.status = "SEND_SUCCESS"
+        if sent.msgtype == "mpnews":
+            sent.check_state = 2 if reprint else 1
+            # "群发成功后 media_id 会失效，后台草稿也会被自动删除".
+            draft = self._drafts.get(str(sent.media_id))
+            if draft is not None and draft.appid == sent.appid:
+                del self._drafts[draft.media_id]
+
+    def _own_mass_send(self, msg_id: Any, appid: str) -> _MassSend:
+        number = _as_int(msg_id, 0)
         for sent in self._mass_sends:
-            if sent.appid == appid and sent.msg_id == msg_id:
-                return json_response({"msg_id": msg_id, "msg_status": "SEND_SUCCESS"})
+            if sent.appid == appid and sent.msg_id == number:
+                return sent
         raise _WxError(47003, "msg_id")
+
+    def _api_mass_get(self, request: SimRequest, appid: str) -> SimResponse:
+        sent = self._own_mass_send(self._body(request).get("msg_id"), appid)
+        return json_response({"msg_id": sent.msg_id, "msg_status": sent.status})
+
+    def _api_mass_delete(self, request: SimRequest, appid: str) -> SimResponse:
+        """Withdraw a sent mpnews message: ``{msg_id, article_idx}`` (0 or none = all articles)."""
+        body = self._body(request)
+        sent = self._own_mass_send(body.get("msg_id"), appid)
+        # Only successfully sent 图文 can be deleted (the docs; other types cannot be withdrawn).
+        if sent.msgtype != "mpnews" or sent.status not in ("SEND_SUCCESS", "DELETE"):
+            raise _WxError(47003, "msg_id")
+        index = _as_int(body.get("article_idx"), 0)
+        if not 0 <= index <= len(sent.articles):
+            raise _WxError(47003, "article_idx")
+        if index == 0:
+            sent.deleted = [True] * len(sent.articles)
+        else:
+            sent.deleted[index - 1] = True
+        if all(sent.deleted):
+            sent.status = "DELETE"
+        return wx_ok()
 
     # ----------------------------------------------------------------- article pages
 
@@ -959,15 +1208,25 @@ class WeChatSimulator:
                 return json_response(self.state(appid=request.query.get("appid") or None))
             if path == "/_sim/apps" and method == "GET":
                 with self.lock:
-                    return json_response({"apps": [{"appid": a} for a in self._apps]})
+                    return json_response({"apps": [a.settings() for a in self._apps.values()]})
             if path == "/_sim/faults" and method == "GET":
                 with self.lock:
                     return json_response(self.faults.to_dict())
             if path == "/_sim/quotas" and method == "GET":
                 with self.lock:
                     return json_response({"daily": self.daily_quota, "minute": self.minute_quota})
+            if path == "/_sim/clock" and method == "GET":
+                with self.lock:
+                    return json_response({"now": self._now(), "offset": self._clock_offset})
             if method != "POST":
-                known = {"/_sim/apps", "/_sim/faults", "/_sim/expire_tokens", "/_sim/reset", "/_sim/quotas"}
+                known = {
+                    "/_sim/apps",
+                    "/_sim/faults",
+                    "/_sim/expire_tokens",
+                    "/_sim/reset",
+                    "/_sim/quotas",
+                    "/_sim/clock",
+                }
                 if path in known or path == "/_sim/state":
                     return json_response({"error": "method not allowed"}, status=405)
                 return json_response({"error": "not found"}, status=404)
@@ -981,8 +1240,14 @@ class WeChatSimulator:
                 appid, secret = body.get("appid"), body.get("secret")
                 if not isinstance(appid, str) or not appid or not isinstance(secret, str) or not secret:
                     return json_response({"error": "appid and secret (strings) are required"}, status=400)
-                self.register_app(appid, secret)
-                return json_response({"ok": True, "appid": appid})
+                settings = {k: v for k, v in body.items() if k not in ("appid", "secret")}
+                app = self.register_app(appid, secret, **settings)
+                with self.lock:
+                    return json_response({"ok": True, **app.settings()})
+            if path == "/_sim/clock":
+                now = self.advance_clock(body.get("advance", 0))
+                with self.lock:
+                    return json_response({"ok": True, "now": now, "offset": self._clock_offset})
             if path == "/_sim/faults":
                 self.set_faults(body)
                 with self.lock:
@@ -1052,10 +1317,9 @@ class WeChatSimulator:
                         "fail_idx": list(p.fail_idx),
                         "articles": [
                             {
+                                **a,
                                 "idx": i,
-                                "title": a["title"],
                                 "url": p.urls[i - 1] if p.urls else None,
-                                "content_source_url": a["content_source_url"],
                                 "is_deleted": p.deleted[i - 1] if p.deleted else False,
                             }
                             for i, a in enumerate(p.articles, 1)
@@ -1076,7 +1340,14 @@ class WeChatSimulator:
                     "titles": [a["title"] for a in m.articles],
                     "text": m.text,
                     "send_time": m.send_time,
-                    "status": "SEND_SUCCESS",
+                    "finish_time": m.finish_time,
+                    "status": m.status,
+                    "send_ignore_reprint": m.send_ignore_reprint,
+                    "check_state": m.check_state,
+                    "articles": [
+                        {**a, "idx": i, "is_deleted": m.deleted[i - 1] if m.deleted else False}
+                        for i, a in enumerate(m.articles, 1)
+                    ],
                 }
                 for m in self._mass_sends
                 if wanted(m.appid)
@@ -1089,6 +1360,7 @@ class WeChatSimulator:
                     "format": m.format,
                     "size": m.size,
                     "url": m.url,
+                    "sha256": m.sha256,
                 }
                 for m in self._materials.values()
                 if wanted(m.appid)
@@ -1103,27 +1375,28 @@ class WeChatSimulator:
             }
 
 
-# path -> (HTTP method, needs access_token, handler)
-_ROUTES: dict[str, tuple[str, bool, Handler]] = {
-    "/cgi-bin/token": ("GET", False, WeChatSimulator._api_token),
-    "/cgi-bin/stable_token": ("POST", False, WeChatSimulator._api_stable_token),
-    "/cgi-bin/clear_quota": ("POST", True, WeChatSimulator._api_clear_quota),
-    "/cgi-bin/material/add_material": ("POST", True, WeChatSimulator._api_add_material),
-    "/cgi-bin/material/del_material": ("POST", True, WeChatSimulator._api_del_material),
-    "/cgi-bin/media/uploadimg": ("POST", True, WeChatSimulator._api_uploadimg),
-    "/cgi-bin/draft/add": ("POST", True, WeChatSimulator._api_draft_add),
-    "/cgi-bin/draft/update": ("POST", True, WeChatSimulator._api_draft_update),
-    "/cgi-bin/draft/get": ("POST", True, WeChatSimulator._api_draft_get),
-    "/cgi-bin/draft/delete": ("POST", True, WeChatSimulator._api_draft_delete),
-    "/cgi-bin/draft/count": ("POST", True, WeChatSimulator._api_draft_count),
-    "/cgi-bin/draft/batchget": ("POST", True, WeChatSimulator._api_draft_batchget),
-    "/cgi-bin/freepublish/submit": ("POST", True, WeChatSimulator._api_publish_submit),
-    "/cgi-bin/freepublish/get": ("POST", True, WeChatSimulator._api_publish_get),
-    "/cgi-bin/freepublish/batchget": ("POST", True, WeChatSimulator._api_publish_batchget),
-    "/cgi-bin/freepublish/getarticle": ("POST", True, WeChatSimulator._api_publish_getarticle),
-    "/cgi-bin/freepublish/delete": ("POST", True, WeChatSimulator._api_publish_delete),
-    "/cgi-bin/message/mass/sendall": ("POST", True, WeChatSimulator._api_mass_sendall),
-    "/cgi-bin/message/mass/get": ("POST", True, WeChatSimulator._api_mass_get),
+# path -> (HTTP methods, needs access_token, handler)
+_ROUTES: dict[str, tuple[tuple[str, ...], bool, Handler]] = {
+    "/cgi-bin/token": (("GET",), False, WeChatSimulator._api_token),
+    "/cgi-bin/stable_token": (("POST",), False, WeChatSimulator._api_stable_token),
+    "/cgi-bin/clear_quota": (("POST",), True, WeChatSimulator._api_clear_quota),
+    "/cgi-bin/material/add_material": (("POST",), True, WeChatSimulator._api_add_material),
+    "/cgi-bin/material/del_material": (("POST",), True, WeChatSimulator._api_del_material),
+    "/cgi-bin/media/uploadimg": (("POST",), True, WeChatSimulator._api_uploadimg),
+    "/cgi-bin/draft/add": (("POST",), True, WeChatSimulator._api_draft_add),
+    "/cgi-bin/draft/update": (("POST",), True, WeChatSimulator._api_draft_update),
+    "/cgi-bin/draft/get": (("POST",), True, WeChatSimulator._api_draft_get),
+    "/cgi-bin/draft/delete": (("POST",), True, WeChatSimulator._api_draft_delete),
+    "/cgi-bin/draft/count": (("GET", "POST"), True, WeChatSimulator._api_draft_count),
+    "/cgi-bin/draft/batchget": (("POST",), True, WeChatSimulator._api_draft_batchget),
+    "/cgi-bin/freepublish/submit": (("POST",), True, WeChatSimulator._api_publish_submit),
+    "/cgi-bin/freepublish/get": (("POST",), True, WeChatSimulator._api_publish_get),
+    "/cgi-bin/freepublish/batchget": (("POST",), True, WeChatSimulator._api_publish_batchget),
+    "/cgi-bin/freepublish/getarticle": (("POST",), True, WeChatSimulator._api_publish_getarticle),
+    "/cgi-bin/freepublish/delete": (("POST",), True, WeChatSimulator._api_publish_delete),
+    "/cgi-bin/message/mass/sendall": (("POST",), True, WeChatSimulator._api_mass_sendall),
+    "/cgi-bin/message/mass/get": (("POST",), True, WeChatSimulator._api_mass_get),
+    "/cgi-bin/message/mass/delete": (("POST",), True, WeChatSimulator._api_mass_delete),
 }
 
 

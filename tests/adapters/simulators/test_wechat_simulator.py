@@ -420,8 +420,12 @@ def test_mass_sendall_and_clientmsgid_idempotency(sim: Any) -> None:
     assert state["mass_sends"][0]["msg_id"] == sent["msg_id"]
     assert state["mass_sends"][0]["clientmsgid"] == "dispatch-42"
     assert state["mass_sends"][0]["title"] == "关于开展安全生产检查的通知"
-    assert state["drafts"] == []  # a mass-sent draft leaves the draft box
+    # The send finishes asynchronously (simulator time); then the draft leaves the draft box.
+    assert sim.post("message/mass/get", token, {"msg_id": sent["msg_id"]})["msg_status"] == "SENDING"
+    assert len(state["drafts"]) == 1
+    sim.control("clock", {"advance": 1})
     assert sim.post("message/mass/get", token, {"msg_id": sent["msg_id"]})["msg_status"] == "SEND_SUCCESS"
+    assert sim.state()["drafts"] == []
     # unknown draft / message type
     assert sim.post("message/mass/sendall", token, {**payload, "clientmsgid": "x"})["errcode"] == 40007
     assert (
@@ -601,6 +605,9 @@ def test_wechatpy_client_interoperates(sim: Any, make_image: Any) -> None:
         client.post("draft/count", data={})
     assert excinfo.value.errcode == 40001
     client.fetch_access_token()
+    # The mass-sent draft stays in the draft box until the send has finished (simulator time).
+    assert client.post("draft/count", data={})["total_count"] == 1
+    sim.control("clock", {"advance": 1})
     assert client.post("draft/count", data={})["total_count"] == 0
 
     bad = make_client(sim.base, secret="wrong")
