@@ -54,7 +54,6 @@ from __future__ import annotations
 
 import hashlib
 import html
-import ipaddress
 import re
 import secrets
 import threading
@@ -77,7 +76,9 @@ from adapters.simulators.base import (
     serve_until_stopped,
     text_response,
 )
+from adapters.simulators.wechat_apps import App, check_app_settings, ip_allowed
 from adapters.simulators.wechat_html import is_wechat_link, wechat_content
+from adapters.simulators.wechat_mass import REPRINT_MARKER, MassSend, MassSendBook, MassSendRefused
 
 __all__ = [
     "WeChatSimulator",
@@ -92,8 +93,6 @@ __all__ = [
 FAIL_CHECK_MARKER = "SIM-FAIL-CHECK"
 #: Content marker that makes an accepted publication end with publish_status 3.
 FAIL_PUBLISH_MARKER = "SIM-FAIL-PUBLISH"
-#: Content marker that makes the mass-send originality check judge an article a repost.
-REPRINT_MARKER = "SIM-REPRINT"
 
 DEFAULT_DAILY_QUOTA = 1_000_000
 
@@ -108,12 +107,6 @@ IMAGE_MAX_BYTES = 10 * 1024 * 1024
 UPLOADIMG_MAX_BYTES = 1024 * 1024  # must be smaller than this
 MAX_ARTICLES = 8
 AUTO_DIGEST_CHARS = 54
-# Mass send (群发), from the 群发接口 documentation.
-CLIENTMSGID_MAX_BYTES = 64
-CLIENTMSGID_WINDOW = 24 * 3600  # seconds a clientmsgid is remembered
-SUBSCRIPTION_MASS_PER_DAY = 1  # 订阅号: one successful mass send per day
-SERVICE_MASS_PER_MONTH = 4  # 服务号: four per (natural) month
-APP_TYPES = ("subscription", "service")
 # Endpoints an unverified account may not call (48001).
 VERIFIED_ONLY_PREFIXES = ("/cgi-bin/freepublish/", "/cgi-bin/message/mass/")
 
@@ -202,28 +195,6 @@ class _WxError(Exception):
 
 
 @dataclass
-class _App:
-    appid: str
-    secret: str
-    type: str = "service"  # "subscription" (订阅号) | "service" (服务号)
-    verified: bool = True
-    ip_whitelist: list[str] | None = None  # None: no allow-list
-    material_cap: int | None = None  # most permanent materials held at once; None: no cap
-    basic_token: str | None = None
-    stable_token: str | None = None
-
-    def settings(self) -> dict[str, Any]:
-        """The app as ``GET /_sim/apps`` lists it (no secret)."""
-        return {
-            "appid": self.appid,
-            "type": self.type,
-            "verified": self.verified,
-            "ip_whitelist": list(self.ip_whitelist) if self.ip_whitelist is not None else None,
-            "material_cap": self.material_cap,
-        }
-
-
-@dataclass
 class _Token:
     value: str
     appid: str
@@ -273,27 +244,6 @@ class _Publication:
     update_time: int | None = None
 
 
-@dataclass
-class _MassSend:
-    appid: str
-    msg_id: int
-    msg_data_id: int | None
-    msgtype: str
-    media_id: str | None
-    clientmsgid: str | None
-    is_to_all: bool
-    tag_id: Any
-    articles: list[dict[str, Any]]
-    text: str | None
-    send_time: int
-    sent_at: float = 0.0
-    send_ignore_reprint: int = 0
-    status: str = "SENDING"  # SENDING | SEND_SUCCESS | SEND_FAIL | DELETE
-    check_state: int | None = None  # originality check: 1 original, 2 repost sent, 3 repost stopped
-    deleted: list[bool] = field(default_factory=list)
-    finish_time: int | None = None
-
-
 def _new_id(nbytes: int = 48) -> str:
     """URL-safe random id (48 bytes → 64 characters, like real media ids)."""
     return secrets.token_urlsafe(nbytes)
@@ -331,44 +281,6 @@ def _as_int(value: Any, default: int) -> int:
 
 def _flag(value: Any) -> int:
     return 1 if _as_int(value, 0) else 0
-
-
-def _app_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Check the optional app settings of ``POST /_sim/apps``; raises ValueError."""
-    unknown = set(settings) - {"type", "verified", "ip_whitelist", "material_cap"}
-    if unknown:
-        raise ValueError(f"unknown app setting(s): {', '.join(sorted(unknown))}")
-    checked: dict[str, Any] = {}
-    if "type" in settings:
-        if settings["type"] not in APP_TYPES:
-            raise ValueError('type must be "subscription" or "service"')
-        checked["type"] = settings["type"]
-    if "verified" in settings:
-        if not isinstance(settings["verified"], bool):
-            raise ValueError("verified must be true or false")
-        checked["verified"] = settings["verified"]
-    if "ip_whitelist" in settings:
-        entries = settings["ip_whitelist"]
-        if entries is not None:
-            if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
-                raise ValueError("ip_whitelist must be a list of IP addresses (or null)")
-            for entry in entries:
-                try:
-                    ipaddress.ip_network(entry.strip(), strict=False)
-                except ValueError:
-                    raise ValueError(f"ip_whitelist: {entry!r} is not an IP address or network") from None
-            entries = [e.strip() for e in entries]
-        checked["ip_whitelist"] = entries
-    if "material_cap" in settings:
-        cap = settings["material_cap"]
-        if cap is not None and (isinstance(cap, bool) or not isinstance(cap, int) or cap < 0):
-            raise ValueError("material_cap must be a non-negative integer (or null)")
-        checked["material_cap"] = cap
-    return checked
-
-
-def _beijing(ts: float, fmt: str) -> str:
-    return datetime.fromtimestamp(ts, BEIJING).strftime(fmt)
 
 
 # --------------------------------------------------------------------------- simulator
@@ -418,14 +330,14 @@ class WeChatSimulator:
 
     def _reset_state(self) -> None:
         self.faults = Faults()
-        self._apps: dict[str, _App] = {}
+        self._apps: dict[str, App] = {}
         self._tokens: dict[str, _Token] = {}
         self._materials: dict[str, _Material] = {}
         self._images: list[dict[str, Any]] = []
         self._drafts: dict[str, _Draft] = {}
         self._publications: dict[str, _Publication] = {}
         self._articles: dict[str, str] = {}  # article_id -> publish_id
-        self._mass_sends: list[_MassSend] = []
+        self._mass = MassSendBook()
         self._pages: dict[str, tuple[str, str, int]] = {}  # key -> (kind, ref, idx)
         self._day_calls: dict[tuple[str, str], tuple[str, int]] = {}
         self._minute_calls: dict[tuple[str, str], tuple[int, int]] = {}
@@ -446,7 +358,7 @@ class WeChatSimulator:
             self._clock_offset += float(seconds)
             return self._now()
 
-    def register_app(self, appid: str, secret: str, **settings: Any) -> _App:
+    def register_app(self, appid: str, secret: str, **settings: Any) -> App:
         """Register an app (or replace its secret); same as ``POST /_sim/apps``.
 
         ``settings`` may hold ``type`` ("subscription" | "service"), ``verified``
@@ -455,11 +367,11 @@ class WeChatSimulator:
         settings given replace the current ones and the others stay. Raises
         ValueError when a setting is invalid.
         """
-        checked = _app_settings(settings)
+        checked = check_app_settings(settings)
         with self.lock:
             app = self._apps.get(appid)
             if app is None:
-                app = self._apps[appid] = _App(appid=appid, secret=secret)
+                app = self._apps[appid] = App(appid=appid, secret=secret)
             app.secret = secret
             for key, value in checked.items():
                 setattr(app, key, value)
@@ -516,9 +428,7 @@ class WeChatSimulator:
                 self._pages[key] = ("article", pub.publish_id, idx)
                 pub.urls.append(f"{pub.base_url}/s/{key}")
             pub.deleted = [False] * len(pub.articles)
-        for sent in self._mass_sends:
-            if sent.status == "SENDING" and now >= sent.sent_at + self.mass_delay:
-                self._finish_mass_send(sent, int(now))
+        self._mass.advance(now, self.mass_delay, self._mass_delivered)
 
     # ----------------------------------------------------------------- entry point
 
@@ -566,25 +476,15 @@ class WeChatSimulator:
                 raise _WxError(48001)
             self._charge(appid, request.path)
             return handler(self, request, appid)
-        except _WxError as exc:
+        except (_WxError, MassSendRefused) as exc:
             return wx_error(exc.code, exc.detail)
 
     @staticmethod
-    def _check_ip(app: _App, request: SimRequest) -> None:
+    def _check_ip(app: App, request: SimRequest) -> None:
         """40164 when the app has an IP allow-list and the caller is not on it."""
-        if app.ip_whitelist is None:
-            return
-        raw = request.remote_addr or "127.0.0.1"
-        try:
-            addr = ipaddress.ip_address(raw)
-        except ValueError:
-            raise _WxError(40164, f"{raw}, not in whitelist") from None
-        if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
-            addr = addr.ipv4_mapped
-        for entry in app.ip_whitelist:
-            if addr in ipaddress.ip_network(entry, strict=False):
-                return
-        raise _WxError(40164, f"{addr}, not in whitelist")
+        allowed, addr = ip_allowed(app, request.remote_addr or "127.0.0.1")
+        if not allowed:
+            raise _WxError(40164, f"{addr}, not in whitelist")
 
     def _authenticate(self, request: SimRequest) -> str:
         value = request.query.get("access_token", "")
@@ -633,7 +533,7 @@ class WeChatSimulator:
 
     # ----------------------------------------------------------------- tokens
 
-    def _issue_token(self, app: _App, kind: str) -> _Token:
+    def _issue_token(self, app: App, kind: str) -> _Token:
         old = app.basic_token if kind == "basic" else app.stable_token
         if old is not None:
             self._tokens.pop(old, None)
@@ -647,7 +547,7 @@ class WeChatSimulator:
             app.stable_token = token.value
         return token
 
-    def _check_credentials(self, grant_type: Any, appid: Any, secret: Any) -> _App:
+    def _check_credentials(self, grant_type: Any, appid: Any, secret: Any) -> App:
         if not appid:
             raise _WxError(41002)
         if grant_type != "client_credential":
@@ -1029,24 +929,6 @@ class WeChatSimulator:
 
     # ----------------------------------------------------------------- mass send
 
-    def _mass_quota_left(self, app: _App) -> bool:
-        """Whether the app may mass-send now: 订阅号 1 a Beijing day, 服务号 4 a Beijing month.
-
-        Every send counts (to all or to a tag) except one that ended SEND_FAIL.
-        """
-        now = self._now()
-        if app.type == "subscription":
-            fmt, limit = "%Y-%m-%d", SUBSCRIPTION_MASS_PER_DAY
-        else:
-            fmt, limit = "%Y-%m", SERVICE_MASS_PER_MONTH
-        period = _beijing(now, fmt)
-        used = sum(
-            1
-            for m in self._mass_sends
-            if m.appid == app.appid and m.status != "SEND_FAIL" and _beijing(m.sent_at, fmt) == period
-        )
-        return used < limit
-
     def _api_mass_sendall(self, request: SimRequest, appid: str) -> SimResponse:
         body = self._body(request)
         filt = body.get("filter")
@@ -1060,15 +942,9 @@ class WeChatSimulator:
         clientmsgid = body.get("clientmsgid")
         if clientmsgid not in (None, ""):
             clientmsgid = str(clientmsgid)
-            if len(clientmsgid.encode("utf-8")) > CLIENTMSGID_MAX_BYTES:
-                raise _WxError(45067)
-            for sent in self._mass_sends:
-                if (
-                    sent.appid == appid
-                    and sent.clientmsgid == clientmsgid
-                    and now - sent.sent_at < CLIENTMSGID_WINDOW
-                ):
-                    return json_response({"errcode": 45065, "errmsg": ERRORS[45065], "msg_id": sent.msg_id})
+            earlier = self._mass.duplicate(appid, clientmsgid, now)
+            if earlier is not None:
+                return json_response({"errcode": 45065, "errmsg": ERRORS[45065], "msg_id": earlier.msg_id})
         else:
             clientmsgid = None
         msgtype = body.get("msgtype")
@@ -1092,16 +968,15 @@ class WeChatSimulator:
                 raise _WxError(40007)
         else:
             raise _WxError(40008)
-        if not self._mass_quota_left(self._apps[appid]):
-            raise _WxError(45028)
+        self._mass.check_quota(appid, self._apps[appid].type, now)
         self._msg_counter += 1
         msg_id = self._msg_counter
         msg_data_id = None
         if msgtype == "mpnews":
             self._publish_counter += 1
             msg_data_id = self._publish_counter
-        self._mass_sends.append(
-            _MassSend(
+        self._mass.add(
+            MassSend(
                 appid=appid,
                 msg_id=msg_id,
                 msg_data_id=msg_data_id,
@@ -1112,10 +987,8 @@ class WeChatSimulator:
                 tag_id=tag_id,
                 articles=articles,
                 text=text,
-                send_time=int(now),
                 sent_at=now,
                 send_ignore_reprint=_flag(body.get("send_ignore_reprint", 0)),
-                deleted=[False] * len(articles),
             )
         )
         answer: dict[str, Any] = {"errcode": 0, "errmsg": "send job submission success", "msg_id": msg_id}
@@ -1123,49 +996,20 @@ class WeChatSimulator:
             answer["msg_data_id"] = msg_data_id
         return json_response(answer)
 
-    def _finish_mass_send(self, sent: _MassSend, now: int) -> None:
-        """End a send: the originality check, then success (the draft leaves the box) or failure."""
-        sent.finish_time = now
-        reprint = any(REPRINT_MARKER in a["content"] for a in sent.articles)
-        if reprint and not sent.send_ignore_reprint:
-            # "若文章被判定为转载，将停止群发": nothing is sent, the draft stays.
-            sent.status, sent.check_state = "SEND_FAIL", 3
-            return
-        sent.status = "SEND_SUCCESS"
-        if sent.msgtype == "mpnews":
-            sent.check_state = 2 if reprint else 1
-            # "群发成功后 media_id 会失效，后台草稿也会被自动删除".
-            draft = self._drafts.get(str(sent.media_id))
-            if draft is not None and draft.appid == sent.appid:
-                del self._drafts[draft.media_id]
-
-    def _own_mass_send(self, msg_id: Any, appid: str) -> _MassSend:
-        number = _as_int(msg_id, 0)
-        for sent in self._mass_sends:
-            if sent.appid == appid and sent.msg_id == number:
-                return sent
-        raise _WxError(47003, "msg_id")
+    def _mass_delivered(self, sent: MassSend) -> None:
+        """A send succeeded: "群发成功后 media_id 会失效，后台草稿也会被自动删除"."""
+        draft = self._drafts.get(str(sent.media_id)) if sent.msgtype == "mpnews" else None
+        if draft is not None and draft.appid == sent.appid:
+            del self._drafts[draft.media_id]
 
     def _api_mass_get(self, request: SimRequest, appid: str) -> SimResponse:
-        sent = self._own_mass_send(self._body(request).get("msg_id"), appid)
+        sent = self._mass.get(appid, _as_int(self._body(request).get("msg_id"), 0))
         return json_response({"msg_id": sent.msg_id, "msg_status": sent.status})
 
     def _api_mass_delete(self, request: SimRequest, appid: str) -> SimResponse:
-        """Withdraw a sent mpnews message: ``{msg_id, article_idx}`` (0 or none = all articles)."""
+        """Withdraw a sent 图文: ``{msg_id, article_idx}`` (article_idx 0 or missing = all articles)."""
         body = self._body(request)
-        sent = self._own_mass_send(body.get("msg_id"), appid)
-        # Only successfully sent 图文 can be deleted (the docs; other types cannot be withdrawn).
-        if sent.msgtype != "mpnews" or sent.status not in ("SEND_SUCCESS", "DELETE"):
-            raise _WxError(47003, "msg_id")
-        index = _as_int(body.get("article_idx"), 0)
-        if not 0 <= index <= len(sent.articles):
-            raise _WxError(47003, "article_idx")
-        if index == 0:
-            sent.deleted = [True] * len(sent.articles)
-        else:
-            sent.deleted[index - 1] = True
-        if all(sent.deleted):
-            sent.status = "DELETE"
+        self._mass.delete(appid, _as_int(body.get("msg_id"), 0), _as_int(body.get("article_idx"), 0))
         return wx_ok()
 
     # ----------------------------------------------------------------- article pages
@@ -1326,32 +1170,7 @@ class WeChatSimulator:
                         ],
                     }
                 )
-            mass_sends = [
-                {
-                    "appid": m.appid,
-                    "msg_id": m.msg_id,
-                    "msg_data_id": m.msg_data_id,
-                    "msgtype": m.msgtype,
-                    "media_id": m.media_id,
-                    "clientmsgid": m.clientmsgid,
-                    "is_to_all": m.is_to_all,
-                    "tag_id": m.tag_id,
-                    "title": m.articles[0]["title"] if m.articles else None,
-                    "titles": [a["title"] for a in m.articles],
-                    "text": m.text,
-                    "send_time": m.send_time,
-                    "finish_time": m.finish_time,
-                    "status": m.status,
-                    "send_ignore_reprint": m.send_ignore_reprint,
-                    "check_state": m.check_state,
-                    "articles": [
-                        {**a, "idx": i, "is_deleted": m.deleted[i - 1] if m.deleted else False}
-                        for i, a in enumerate(m.articles, 1)
-                    ],
-                }
-                for m in self._mass_sends
-                if wanted(m.appid)
-            ]
+            mass_sends = [m.as_state() for m in self._mass.sends if wanted(m.appid)]
             materials = [
                 {
                     "appid": m.appid,

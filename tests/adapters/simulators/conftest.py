@@ -16,6 +16,8 @@ from adapters.simulators.wechat import WeChatSimulator, make_server
 
 APPID = "wx0123456789abcdef"
 SECRET = "s3cr3t-0123456789abcdef0123456789"
+#: Simulator seconds a mass send stays SENDING in these tests.
+MASS_DELAY = 60.0
 
 
 def image_bytes(fmt: str = "JPEG", size: tuple[int, int] = (32, 32), noise: bool = False) -> bytes:
@@ -134,6 +136,8 @@ def make_sim() -> Iterator[Callable[..., Sim]]:
 
     def _make(host: str = "127.0.0.1", **kwargs: Any) -> Sim:
         kwargs.setdefault("publish_delay", 0.1)
+        # Mass sends finish only when a test moves the simulator clock (POST /_sim/clock).
+        kwargs.setdefault("mass_delay", MASS_DELAY)
         server = make_server(host, 0, WeChatSimulator(**kwargs))
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         thread.start()

@@ -5,12 +5,14 @@ Everything goes over real HTTP on loopback (servers on port 0).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -423,7 +425,7 @@ def test_mass_sendall_and_clientmsgid_idempotency(sim: Any) -> None:
     # The send finishes asynchronously (simulator time); then the draft leaves the draft box.
     assert sim.post("message/mass/get", token, {"msg_id": sent["msg_id"]})["msg_status"] == "SENDING"
     assert len(state["drafts"]) == 1
-    sim.control("clock", {"advance": 1})
+    sim.control("clock", {"advance": 2 * 60})
     assert sim.post("message/mass/get", token, {"msg_id": sent["msg_id"]})["msg_status"] == "SEND_SUCCESS"
     assert sim.state()["drafts"] == []
     # unknown draft / message type
@@ -607,7 +609,7 @@ def test_wechatpy_client_interoperates(sim: Any, make_image: Any) -> None:
     client.fetch_access_token()
     # The mass-sent draft stays in the draft box until the send has finished (simulator time).
     assert client.post("draft/count", data={})["total_count"] == 1
-    sim.control("clock", {"advance": 1})
+    sim.control("clock", {"advance": 2 * 60})
     assert client.post("draft/count", data={})["total_count"] == 0
 
     bad = make_client(sim.base, secret="wrong")
@@ -678,3 +680,321 @@ def test_serve_prints_address_and_stops_on_sigterm() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# --------------------------------------------------------------------------- WeChat's documentation
+#
+# The tests below drive the simulator with plain HTTP calls (requests, through the conftest's
+# Sim helper), written from WeChat's own documentation, not from wechatpy or our adapter:
+# api_draft_add ("外部图片url将被过滤", "此处会去除JS"), api_draft_count (GET), 群发接口
+# (订阅号 1 a day, 服务号 4 a month, 45028; clientmsgid ≤ 64 bytes → 45067, remembered 24 h →
+# 45065; asynchronous; send_ignore_reprint; message/mass/delete), freepublish (仅认证 → 48001),
+# the IP allow-list (40164) and the material library caps. See /work/shared/PLATFORMS.md §1.2/§1.3.
+
+BEIJING = timezone(timedelta(hours=8))
+EXTERNAL = "https://www.example.gov.cn"
+
+
+def _app(sim: Any, **settings: Any) -> dict[str, Any]:
+    """POST /_sim/apps for the test app with ``settings``; returns the answer."""
+    return sim.control("apps", {"appid": APPID, "secret": SECRET, **settings})
+
+
+def _sim_now(sim: Any) -> datetime:
+    r = sim.http.get(f"{sim.base}/_sim/clock", timeout=5)
+    assert r.status_code == 200
+    return datetime.fromtimestamp(r.json()["now"], BEIJING)
+
+
+def _move_clock_to(sim: Any, when: datetime) -> None:
+    """Advance the simulator clock to ``when`` (which must be later than its current time)."""
+    delta = (when - _sim_now(sim)).total_seconds()
+    assert delta >= 0
+    sim.control("clock", {"advance": delta})
+
+
+def _next_day_10am(sim: Any) -> datetime:
+    now = _sim_now(sim)
+    return (now + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+
+
+def _next_month_10am(sim: Any) -> datetime:
+    now = _sim_now(sim)
+    return (now.replace(day=1) + timedelta(days=32)).replace(day=1, hour=10, minute=0, second=0, microsecond=0)
+
+
+def _text_send(sim: Any, token: str, clientmsgid: str, **extra: Any) -> dict[str, Any]:
+    payload = {"filter": {"is_to_all": True}, "text": {"content": "通知"}, "msgtype": "text",
+               "clientmsgid": clientmsgid, **extra}
+    return sim.post("message/mass/sendall", token, payload)
+
+
+def _news_send(sim: Any, token: str, media_id: str, clientmsgid: str, **extra: Any) -> dict[str, Any]:
+    payload = {"filter": {"is_to_all": True}, "mpnews": {"media_id": media_id}, "msgtype": "mpnews",
+               "send_ignore_reprint": 0, "clientmsgid": clientmsgid, **extra}
+    return sim.post("message/mass/sendall", token, payload)
+
+
+def test_stored_content_is_what_wechat_keeps(sim: Any, make_image: Any) -> None:
+    token = sim.token()
+    hosted = sim.upload("media/uploadimg", token, make_image("PNG"), "p.png")["url"]
+    content = (
+        f'<p style="color:#333;background-image:url({EXTERNAL}/bg.png)">通知正文</p>'
+        f'<img src="{EXTERNAL}/photo.jpg" alt="外部图片">'
+        '<img src="data:image/png;base64,iVBORw0KGgo=" alt="内嵌图片">'
+        f'<img src="{hosted}" srcset="{EXTERNAL}/photo@2x.jpg 2x" alt="已上传">'
+        '<script>document.title="x"</script><iframe src="https://v.example.com/x"><p>视频</p></iframe>'
+        '<p onclick="steal()"><a href="https://www.gov.cn/zhengce/">中国政府网</a>'
+        ' <a href="https://mp.weixin.qq.com/s/abc">往期回顾</a></p>'
+    )
+    media_id = sim.draft(token, sim.thumb(token), content=content)
+
+    def assert_kept(stored: str) -> None:
+        assert "example.gov.cn" not in stored and "data:" not in stored  # external / inline images gone
+        assert stored.count("<img") == 1 and f'src="{hosted}"' in stored  # the uploadimg image stays
+        assert "<script" not in stored and "document.title" not in stored
+        assert "<iframe" not in stored and "视频" not in stored
+        assert "srcset" not in stored and "url(" not in stored and "onclick" not in stored
+        assert "color:#333" in stored and "通知正文" in stored
+        assert "中国政府网" in stored and 'href="https://www.gov.cn' not in stored  # text kept, link dropped
+        assert 'href="https://mp.weixin.qq.com/s/abc"' in stored  # links to WeChat stay
+
+    stored = sim.post("draft/get", token, {"media_id": media_id})["news_item"][0]["content"]
+    assert_kept(stored)
+    assert sim.state()["drafts"][0]["articles"][0]["content"] == stored
+
+    # draft/update stores what WeChat keeps too.
+    updated = {"title": "改后", "content": f'<p>新</p><img src="{EXTERNAL}/b.jpg">', "thumb_media_id":
+               sim.state()["drafts"][0]["articles"][0]["thumb_media_id"]}
+    assert sim.post("draft/update", token, {"media_id": media_id, "index": 0, "articles": updated})["errcode"] == 0
+    assert sim.post("draft/get", token, {"media_id": media_id})["news_item"][0]["content"] == "<p>新</p>"
+    assert sim.post("draft/update", token, {"media_id": media_id, "index": 0,
+                                            "articles": {**updated, "content": content}})["errcode"] == 0
+
+    publish_id = sim.post("freepublish/submit", token, {"media_id": media_id})["publish_id"]
+    done = sim.wait_published(token, publish_id)
+    assert done["publish_status"] == 0
+    article = sim.post("freepublish/getarticle", token, {"article_id": done["article_id"]})["news_item"][0]
+    assert article["content"] == stored
+    assert sim.state()["published"][0]["articles"][0]["content"] == stored
+    page = sim.http.get(done["article_detail"]["item"][0]["article_url"], timeout=5).text
+    assert "<script" not in page and "example.gov.cn" not in page
+
+
+def test_draft_count_answers_get(sim: Any) -> None:
+    token = sim.token()
+    sim.draft(token, sim.thumb(token))
+    r = sim.http.get(f"{sim.base}/cgi-bin/draft/count", params={"access_token": token}, timeout=5)
+    assert r.json() == {"total_count": 1}
+    assert sim.post("draft/count", token) == {"total_count": 1}
+
+
+def test_uploadimg_answers_errcode_ok(sim: Any, make_image: Any) -> None:
+    body = sim.upload("media/uploadimg", sim.token(), make_image("JPEG"))
+    assert body["errcode"] == 0 and body["errmsg"] == "ok" and body["url"].startswith("http://mmbiz.qpic.cn/")
+
+
+def test_clientmsgid_over_64_bytes_gives_45067(sim: Any) -> None:
+    token = sim.token()
+    assert _text_send(sim, token, "a" * 65) == {"errcode": 45067, "errmsg": "clientmsgid size out of limit"}
+    assert _text_send(sim, token, "编" * 22)["errcode"] == 45067  # 66 bytes in UTF-8
+    assert sim.state()["mass_sends"] == []
+    assert _text_send(sim, token, "a" * 64)["errcode"] == 0
+
+
+def test_clientmsgid_is_remembered_for_24_hours(sim: Any) -> None:
+    token = sim.token()
+    first = _text_send(sim, token, "dispatch-1")
+    assert first["errcode"] == 0
+    sim.control("clock", {"advance": 23 * 3600})
+    token = sim.token()  # the old one expired meanwhile
+    assert _text_send(sim, token, "dispatch-1") == {
+        "errcode": 45065, "errmsg": "clientmsgid exist", "msg_id": first["msg_id"]}
+    sim.control("clock", {"advance": 3600})
+    token = sim.token()
+    again = _text_send(sim, token, "dispatch-1")
+    assert again["errcode"] == 0 and again["msg_id"] != first["msg_id"]  # a new send after 24 h
+    assert len(sim.state()["mass_sends"]) == 2
+
+
+def test_subscription_account_mass_sends_once_a_day(sim: Any) -> None:
+    assert _app(sim, type="subscription")["type"] == "subscription"
+    _move_clock_to(sim, _next_day_10am(sim))
+    token = sim.token()
+    thumb = sim.thumb(token)
+    first = _news_send(sim, token, sim.draft(token, thumb, title="第一条"), "d-1")
+    assert first["errcode"] == 0
+    second_draft = sim.draft(token, thumb, title="第二条")
+    assert _news_send(sim, token, second_draft, "d-2") == {"errcode": 45028, "errmsg": "has no masssend quota"}
+    # A tag send counts against the same daily send (订阅号: "全部用户或某个标签").
+    tag = {"filter": {"is_to_all": False, "tag_id": 2}, "text": {"content": "x"}, "msgtype": "text"}
+    assert sim.post("message/mass/sendall", token, tag)["errcode"] == 45028
+    assert [m["titles"] for m in sim.state()["mass_sends"]] == [["第一条"]]
+    assert any(d["media_id"] == second_draft for d in sim.state()["drafts"])  # refused: nothing left the box
+
+    _move_clock_to(sim, _next_day_10am(sim))  # the next Beijing day
+    token = sim.token()
+    assert _news_send(sim, token, second_draft, "d-2")["errcode"] == 0
+
+
+def test_service_account_mass_sends_four_times_a_month(sim: Any) -> None:
+    assert _app(sim)["type"] == "service"  # the default
+    _move_clock_to(sim, _next_month_10am(sim))
+    token = sim.token()
+    for n in range(4):
+        assert _text_send(sim, token, f"m-{n}")["errcode"] == 0
+        sim.control("clock", {"advance": 3600})
+        token = sim.token()
+    assert _text_send(sim, token, "m-4") == {"errcode": 45028, "errmsg": "has no masssend quota"}
+    _move_clock_to(sim, _next_month_10am(sim))
+    token = sim.token()
+    assert _text_send(sim, token, "m-4")["errcode"] == 0
+
+
+def test_mass_send_is_sending_then_finished(sim: Any) -> None:
+    token = sim.token()
+    media_id = sim.draft(token, sim.thumb(token))
+    sent = _news_send(sim, token, media_id, "async-1")
+    assert sent["errcode"] == 0 and sent["errmsg"] == "send job submission success"
+    assert sim.post("message/mass/get", token, {"msg_id": sent["msg_id"]}) == {
+        "msg_id": sent["msg_id"], "msg_status": "SENDING"}
+    state = sim.state()
+    assert state["mass_sends"][0]["status"] == "SENDING"
+    assert [d["media_id"] for d in state["drafts"]] == [media_id]
+    # A send still going cannot be deleted.
+    assert sim.post("message/mass/delete", token, {"msg_id": sent["msg_id"], "article_idx": 0})["errcode"] == 47003
+
+    sim.control("clock", {"advance": 2 * 60})
+    assert sim.post("message/mass/get", token, {"msg_id": sent["msg_id"]})["msg_status"] == "SEND_SUCCESS"
+    state = sim.state()
+    assert state["mass_sends"][0]["status"] == "SEND_SUCCESS" and state["mass_sends"][0]["check_state"] == 1
+    assert state["mass_sends"][0]["articles"][0]["content"] == "<p>正文内容</p>"
+    assert state["drafts"] == []  # "群发成功后 … 后台草稿也会被自动删除"
+
+    assert sim.post("message/mass/delete", token, {"msg_id": sent["msg_id"], "article_idx": 0}) == {
+        "errcode": 0, "errmsg": "ok"}
+    assert sim.post("message/mass/get", token, {"msg_id": sent["msg_id"]})["msg_status"] == "DELETE"
+    assert sim.state()["mass_sends"][0]["articles"][0]["is_deleted"] is True
+    assert sim.post("message/mass/delete", token, {"msg_id": 1})["errcode"] == 47003
+
+
+def test_a_repost_stops_the_mass_send_unless_told_to_go_on(sim: Any) -> None:
+    _app(sim, type="subscription")
+    _move_clock_to(sim, _next_day_10am(sim))
+    token = sim.token()
+    thumb = sim.thumb(token)
+    repost = sim.draft(token, thumb, content="<p>转自新华社 SIM-REPRINT</p>")
+    stopped = _news_send(sim, token, repost, "r-1")  # send_ignore_reprint 0, the documented default
+    assert stopped["errcode"] == 0
+    sim.control("clock", {"advance": 2 * 60})
+    assert sim.post("message/mass/get", token, {"msg_id": stopped["msg_id"]})["msg_status"] == "SEND_FAIL"
+    state = sim.state()
+    assert state["mass_sends"][0]["check_state"] == 3
+    assert [d["media_id"] for d in state["drafts"]] == [repost]  # nothing was sent: the draft stays
+    # Nothing went out, so the day's send is still available; with send_ignore_reprint 1 it goes on.
+    going_on = _news_send(sim, token, repost, "r-2", send_ignore_reprint=1)
+    assert going_on["errcode"] == 0
+    sim.control("clock", {"advance": 2 * 60})
+    assert sim.post("message/mass/get", token, {"msg_id": going_on["msg_id"]})["msg_status"] == "SEND_SUCCESS"
+    assert sim.state()["mass_sends"][1]["check_state"] == 2
+
+
+def test_ip_allow_list_gives_40164(sim: Any) -> None:
+    token = sim.token()  # fetched before the allow-list was set
+    assert _app(sim, ip_whitelist=["10.1.2.3"])["ip_whitelist"] == ["10.1.2.3"]
+    refused = {"errcode": 40164, "errmsg": "invalid ip 127.0.0.1, not in whitelist"}
+    r = sim.http.get(f"{sim.base}/cgi-bin/token", timeout=5,
+                     params={"grant_type": "client_credential", "appid": APPID, "secret": SECRET})
+    assert r.json() == refused
+    r = sim.http.post(f"{sim.base}/cgi-bin/stable_token", timeout=5,
+                      json={"grant_type": "client_credential", "appid": APPID, "secret": SECRET})
+    assert r.json() == refused
+    assert sim.post("draft/count", token) == refused
+    assert sim.post("material/add_material", token, type="thumb") == refused
+
+    _app(sim, ip_whitelist=["10.0.0.0/8", "127.0.0.1"])
+    assert sim.post("draft/count", sim.token()) == {"total_count": 0}
+    _app(sim, ip_whitelist=None)
+    assert sim.post("draft/count", sim.token()) == {"total_count": 0}
+
+
+def test_unverified_account_gets_48001_on_freepublish_and_mass_send(sim: Any) -> None:
+    assert _app(sim, verified=False)["verified"] is False
+    token = sim.token()
+    media_id = sim.draft(token, sim.thumb(token))  # the draft box works
+    unauthorized = {"errcode": 48001, "errmsg": "api unauthorized"}
+    assert sim.post("freepublish/submit", token, {"media_id": media_id}) == unauthorized
+    assert sim.post("freepublish/batchget", token, {"offset": 0, "count": 20}) == unauthorized
+    assert _news_send(sim, token, media_id, "u-1") == unauthorized
+    state = sim.state()
+    assert state["published"] == [] and state["mass_sends"] == [] and len(state["drafts"]) == 1
+
+    _app(sim, verified=True)
+    assert sim.post("freepublish/submit", token, {"media_id": media_id})["errcode"] == 0
+
+
+def test_material_cap(sim: Any, make_image: Any) -> None:
+    _app(sim, material_cap=2)
+    token = sim.token()
+    first = sim.thumb(token)
+    sim.upload("material/add_material", token, make_image("PNG"), "p.png", type="image")
+    assert sim.upload("material/add_material", token, make_image(), type="thumb") == {
+        "errcode": 45034, "errmsg": "media file count is out of limit"}
+    # uploadimg images are not in the material library.
+    assert sim.upload("media/uploadimg", token, make_image("PNG"), "p.png")["errcode"] == 0
+    assert len(sim.state()["materials"]) == 2
+    assert sim.post("material/del_material", token, {"media_id": first}) == {"errcode": 0, "errmsg": "ok"}
+    assert "media_id" in sim.upload("material/add_material", token, make_image(), type="thumb")
+
+
+def test_state_lists_materials_images_and_every_article(sim: Any, make_image: Any) -> None:
+    token = sim.token()
+    cover, photo = make_image("JPEG"), make_image("PNG", size=(40, 20))
+    thumb = sim.upload("material/add_material", token, cover, type="thumb")["media_id"]
+    url = sim.upload("media/uploadimg", token, photo, "p.png")["url"]
+    state = sim.state()
+    (material,) = state["materials"]
+    assert {k: material[k] for k in ("appid", "media_id", "type", "sha256")} == {
+        "appid": APPID, "media_id": thumb, "type": "thumb", "sha256": hashlib.sha256(cover).hexdigest()}
+    (image,) = state["images"]
+    assert {k: image[k] for k in ("appid", "url", "sha256")} == {
+        "appid": APPID, "url": url, "sha256": hashlib.sha256(photo).hexdigest()}
+
+    articles = [
+        {"title": f"第{n}篇", "content": f'<p>正文{n}</p><img src="{url}"><img src="{EXTERNAL}/{n}.jpg">',
+         "thumb_media_id": thumb}
+        for n in (1, 2, 3)
+    ]
+    media_id = sim.post("draft/add", token, {"articles": articles})["media_id"]
+    expected = [f'<p>正文{n}</p><img src="{url}">' for n in (1, 2, 3)]
+    assert [a["content"] for a in sim.state()["drafts"][0]["articles"]] == expected
+    done = sim.wait_published(token, sim.post("freepublish/submit", token, {"media_id": media_id})["publish_id"])
+    assert done["publish_status"] == 0
+    (pub,) = sim.state()["published"]
+    assert [(a["idx"], a["title"], a["content"]) for a in pub["articles"]] == [
+        (n, f"第{n}篇", expected[n - 1]) for n in (1, 2, 3)]
+
+    assert sim.post("material/del_material", token, {"media_id": thumb})["errcode"] == 0
+    assert sim.state()["materials"] == []
+
+
+def test_app_settings_are_checked_and_listed(sim: Any) -> None:
+    for bad in ({"type": "enterprise"}, {"verified": "yes"}, {"ip_whitelist": ["not-an-ip"]},
+                {"ip_whitelist": "127.0.0.1"}, {"material_cap": -1}, {"colour": "red"}):
+        r = sim.http.post(f"{sim.base}/_sim/apps", json={"appid": APPID, "secret": SECRET, **bad}, timeout=5)
+        assert r.status_code == 400 and r.json()["error"], bad
+    _app(sim, type="subscription", verified=False, ip_whitelist=["127.0.0.1"], material_cap=5)
+    _app(sim, verified=True)  # settings not given stay as they were
+    apps = sim.http.get(f"{sim.base}/_sim/apps", timeout=5).json()["apps"]
+    assert apps == [{"appid": APPID, "type": "subscription", "verified": True,
+                     "ip_whitelist": ["127.0.0.1"], "material_cap": 5}]
+
+
+def test_clock_control_is_never_faulted(sim: Any) -> None:
+    sim.control("faults", {"busy_rate": 1, "quota_exhausted": True})
+    before = _sim_now(sim)
+    assert sim.control("clock", {"advance": 90})["ok"] is True
+    assert (_sim_now(sim) - before).total_seconds() >= 90
+    assert _app(sim, type="subscription")["ok"] is True
+    r = sim.http.post(f"{sim.base}/_sim/clock", json={"advance": -5}, timeout=5)
+    assert r.status_code == 400
