@@ -78,7 +78,8 @@ from adapters.simulators.base import (
 )
 from adapters.simulators.wechat_apps import App, check_app_settings, ip_allowed
 from adapters.simulators.wechat_html import is_wechat_link, wechat_content
-from adapters.simulators.wechat_mass import REPRINT_MARKER, MassSend, MassSendBook, MassSendRefused
+from adapters.simulators.wechat_mass import REPRINT_MARKER, MassSend, MassSendBook
+from adapters.simulators.wechat_mass import WxError as _WxError
 
 __all__ = [
     "WeChatSimulator",
@@ -180,15 +181,6 @@ def wx_error(code: int, detail: str = "") -> SimResponse:
 def wx_ok(**extra: Any) -> SimResponse:
     """``{"errcode": 0, "errmsg": "ok", ...extra}``."""
     return json_response({"errcode": 0, "errmsg": "ok", **extra})
-
-
-class _WxError(Exception):
-    """Raised inside handlers to answer with an errcode."""
-
-    def __init__(self, code: int, detail: str = "") -> None:
-        super().__init__(code, detail)
-        self.code = code
-        self.detail = detail
 
 
 # --------------------------------------------------------------------------- state records
@@ -476,7 +468,7 @@ class WeChatSimulator:
                 raise _WxError(48001)
             self._charge(appid, request.path)
             return handler(self, request, appid)
-        except (_WxError, MassSendRefused) as exc:
+        except _WxError as exc:
             return wx_error(exc.code, exc.detail)
 
     @staticmethod

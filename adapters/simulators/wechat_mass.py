@@ -34,7 +34,7 @@ __all__ = [
     "SUBSCRIPTION_MASS_PER_DAY",
     "MassSend",
     "MassSendBook",
-    "MassSendRefused",
+    "WxError",
 ]
 
 #: Content marker that makes the originality check judge an article a repost.
@@ -47,8 +47,8 @@ SERVICE_MASS_PER_MONTH = 4  # 服务号: four a (natural) month
 BEIJING = timezone(timedelta(hours=8))
 
 
-class MassSendRefused(Exception):
-    """A mass-send call refused with a WeChat errcode."""
+class WxError(Exception):
+    """A call refused with a WeChat errcode (raised inside handlers, answered as ``{errcode, errmsg}``)."""
 
     def __init__(self, code: int, detail: str = "") -> None:
         super().__init__(code, detail)
@@ -116,7 +116,7 @@ class MassSendBook:
     def duplicate(self, appid: str, clientmsgid: str, now: float) -> MassSend | None:
         """The send this ``clientmsgid`` repeats (within 24 h); 45067 when it is too long."""
         if len(clientmsgid.encode("utf-8")) > CLIENTMSGID_MAX_BYTES:
-            raise MassSendRefused(45067)
+            raise WxError(45067)
         for sent in self.sends:
             if sent.appid == appid and sent.clientmsgid == clientmsgid and now - sent.sent_at < CLIENTMSGID_WINDOW:
                 return sent
@@ -135,7 +135,7 @@ class MassSendBook:
             if m.appid == appid and m.status != "SEND_FAIL" and _period(m.sent_at, fmt) == period
         )
         if used >= limit:
-            raise MassSendRefused(45028)
+            raise WxError(45028)
 
     def add(self, sent: MassSend) -> None:
         """Record an accepted send (status SENDING)."""
@@ -162,7 +162,7 @@ class MassSendBook:
         for sent in self.sends:
             if sent.appid == appid and sent.msg_id == msg_id:
                 return sent
-        raise MassSendRefused(47003, "msg_id")
+        raise WxError(47003, "msg_id")
 
     def delete(self, appid: str, msg_id: int, article_idx: int) -> None:
         """``message/mass/delete``: article ``article_idx`` (1-based; 0 = all) of a sent 图文.
@@ -172,9 +172,9 @@ class MassSendBook:
         """
         sent = self.get(appid, msg_id)
         if sent.msgtype != "mpnews" or sent.status not in ("SEND_SUCCESS", "DELETE"):
-            raise MassSendRefused(47003, "msg_id")
+            raise WxError(47003, "msg_id")
         if not 0 <= article_idx <= len(sent.articles):
-            raise MassSendRefused(47003, "article_idx")
+            raise WxError(47003, "article_idx")
         if article_idx == 0:
             sent.deleted = [True] * len(sent.articles)
         else:
