@@ -69,7 +69,11 @@ def _attempt_outcome(app: Any, attempt_id: int) -> str:
 
 
 def _check_final(app: Any, world: dict[str, Any], post_ids: list[int]) -> list[Any]:
-    rows = wait_for(lambda: settled(app, post_ids), timeout=240, interval=0.5)
+    try:
+        rows = wait_for(lambda: settled(app, post_ids), timeout=240, interval=0.5)
+    except AssertionError:
+        stuck = [(d.id, d.status, d.stage, d.claim, d.alerted_at, d.error) for d in dispatches(app, post_ids)]
+        raise AssertionError(f"dispatches not settled within 240 s: {stuck}") from None
     world["sim"].faults()
     assert_no_duplicates(world["sim"].state(), rows)
     for d in rows:
