@@ -434,21 +434,7 @@ class WeChatAdapter(Adapter):
         return self._await(client, publish_id, draft)
 
     def _await(self, client: _Client, publish_id: str, draft: str | None) -> PublishResult:
-        deadline = time.monotonic() + self.poll_seconds
-        delay = 0.15
-        while True:
-            try:
-                result = self._status(client, publish_id)
-            except PlatformError as exc:
-                if exc.retryable or exc.ambiguous:  # a status read changes nothing: ask later
-                    return PublishResult("submitted", publish_id, draft_ref=draft)
-                exc.draft_ref = draft
-                raise
-            result.draft_ref = draft
-            if result.status == "published" or time.monotonic() >= deadline:
-                return result
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+        return mass_send.poll(self, lambda: self._status(client, publish_id), publish_id, draft)
 
     # -- reconciliation --------------------------------------------------------------------
     def _scan(self, client: _Client, path: str, since: float) -> list[dict[str, Any]]:

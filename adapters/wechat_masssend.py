@@ -21,6 +21,7 @@ Functions take the adapter (for its ``_call``, ``checkpoint`` and credentials) a
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
@@ -159,14 +160,21 @@ def publish(adapter: Any, client: Any, pub: Publication, draft: str) -> PublishR
 
 def wait(adapter: Any, client: Any, ref: str, draft: str | None, variant: dict[str, Any] | None) -> PublishResult:
     """Poll ``message/mass/get`` for up to ``adapter.poll_seconds``; "submitted" if still sending."""
+    return poll(adapter, lambda: status(adapter, client, ref, variant), ref, draft, WAITING)
+
+
+def poll(adapter: Any, read: Callable[[], PublishResult], ref: str, draft: str | None,
+         note: str | None = None) -> PublishResult:
+    """Call ``read`` (a status query) until it says published or ``adapter.poll_seconds`` pass.
+    A failed read that changed nothing (busy, no answer) means "ask later": "submitted"."""
     deadline = time.monotonic() + adapter.poll_seconds
     delay = 0.15
     while True:
         try:
-            result = status(adapter, client, ref, variant)
+            result = read()
         except PlatformError as exc:
-            if exc.retryable or exc.ambiguous:  # a status read changes nothing: ask later
-                return PublishResult("submitted", ref, draft_ref=draft, note=WAITING)
+            if exc.retryable or exc.ambiguous:
+                return PublishResult("submitted", ref, draft_ref=draft, note=note)
             exc.draft_ref = draft
             raise
         result.draft_ref = draft

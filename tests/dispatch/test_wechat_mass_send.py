@@ -185,3 +185,48 @@ def test_account_verify_reports_ip_allow_list_and_missing_verification(app, worl
     assert body["ok"] is False and "48001" in body["message"] and "认证" in body["message"]
     account = world["api"]["admin"].get(f"/accounts/{account_id}").get_json()
     assert "48001" in account["verification"]["message"]
+
+
+def _mass_event(msg_id: str, status: str, check_state: int) -> str:
+    """A MASSSENDJOBFINISH push as WeChat's 群发 documentation shows it."""
+    return (f"<xml><ToUserName><![CDATA[gh_cbeh]]></ToUserName><FromUserName><![CDATA[oSys]]></FromUserName>"
+            f"<CreateTime>1394524295</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            f"<Event><![CDATA[MASSSENDJOBFINISH]]></Event><MsgID>{msg_id}</MsgID>"
+            f"<Status><![CDATA[{status}]]></Status><TotalCount>100</TotalCount><FilterCount>80</FilterCount>"
+            f"<SentCount>75</SentCount><ErrorCount>5</ErrorCount><CopyrightCheckResult><Count>1</Count>"
+            f"<ResultList><item><ArticleIdx>1</ArticleIdx><UserDeclareState>0</UserDeclareState>"
+            f"<AuditState>2</AuditState><OriginalArticleUrl><![CDATA[Url_1]]></OriginalArticleUrl>"
+            f"<OriginalArticleType>1</OriginalArticleType><CanReprint>1</CanReprint>"
+            f"<NeedReplaceContent>1</NeedReplaceContent><NeedShowReprintSource>1</NeedShowReprintSource></item>"
+            f"</ResultList><CheckState>{check_state}</CheckState></CopyrightCheckResult>"
+            f"<ArticleUrlResult><Count>1</Count><ResultList><item><ArticleIdx>1</ArticleIdx>"
+            f"<ArticleUrl><![CDATA[https://mp.weixin.qq.com/s/mass{msg_id}]]></ArticleUrl></item></ResultList>"
+            f"</ArticleUrlResult></xml>")
+
+
+@pytest.mark.parametrize("status, check_state, outcome", [("send success", 1, "published"),
+                                                          ("send fail", 3, "failed")])
+def test_massendjobfinish_callback_settles_the_waiting_send(app, world, mass, client, status, check_state,
+                                                            outcome):
+    import hashlib
+    import time
+
+    _sim, make = mass
+    account_id = make("service", "service")
+    r = world["api"]["admin"].put(f"/accounts/{account_id}/credentials", json={"callback_token": "cb-tok"})
+    assert r.status_code == 200
+    post_id = _mass_post(world, account_id, send_ignore_reprint="0")
+    d = _publish(app, post_id)
+    assert d.status == "sending"
+    ts, nonce = str(int(time.time())), "n0nce"
+    sig = hashlib.sha1("".join(sorted(("cb-tok", ts, nonce))).encode()).hexdigest()
+    r = client.post(f"/wechat/callback/{account_id}", data=_mass_event(d.platform_ref.removeprefix("mass:"),
+                                                                       status, check_state),
+                    query_string={"signature": sig, "timestamp": ts, "nonce": nonce})
+    assert r.status_code == 200 and r.get_data(as_text=True) == "success"
+    (d,) = dispatches(app, [post_id])
+    assert d.status == outcome, d.error
+    if outcome == "published":
+        assert d.url == f"https://mp.weixin.qq.com/s/mass{d.platform_ref.removeprefix('mass:')}"
+    else:
+        assert "被判定为转载" in d.error
