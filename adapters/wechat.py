@@ -264,7 +264,7 @@ class WeChatAdapter(Adapter):
                     client.drop_token(token)
                     continue
                 if err.code == DUPLICATE_MASS_SEND:
-                    raise _DuplicateSend(exc) from None
+                    raise mass_send.DuplicateSend(exc) from None
                 if err.code == "http" and not mutating:
                     err = PlatformError(err.message, code="http", retryable=True)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -503,16 +503,3 @@ class WeChatAdapter(Adapter):
                 return False
             raise
         return True
-
-
-class _DuplicateSend(Exception):
-    """45065: a mass send with this clientmsgid already happened; carries the original msg_id."""
-
-    def __init__(self, exc: WeChatClientException) -> None:
-        super().__init__("duplicate clientmsgid")
-        self.msg_id = None
-        try:
-            body = exc.response.json() if exc.response is not None else {}
-            self.msg_id = body.get("msg_id")
-        except (ValueError, AttributeError):
-            self.msg_id = None

@@ -126,6 +126,19 @@ def render_notes(variant: dict[str, Any] | None, settings: dict[str, str]) -> tu
 
 
 # -- sending and waiting ----------------------------------------------------------------------
+class DuplicateSend(Exception):
+    """45065: a mass send with this clientmsgid already happened; carries the original msg_id."""
+
+    def __init__(self, exc: Any) -> None:
+        super().__init__("duplicate clientmsgid")
+        self.msg_id = None
+        try:
+            body = exc.response.json() if exc.response is not None else {}
+            self.msg_id = body.get("msg_id")
+        except (ValueError, AttributeError):
+            self.msg_id = None
+
+
 def msg_id_of(platform_ref: str | None) -> str:
     return str(platform_ref or "").removeprefix(PREFIX)
 
@@ -139,12 +152,10 @@ def publish(adapter: Any, client: Any, pub: Publication, draft: str) -> PublishR
     adapter.checkpoint("mass_sending", draft_ref=draft)
     data = {"filter": {"is_to_all": True}, "mpnews": {"media_id": draft}, "msgtype": "mpnews",
             "send_ignore_reprint": ignore_reprint(pub.variant), "clientmsgid": f"hub-dispatch-{pub.dispatch_id}"}
-    from .wechat import _DuplicateSend
-
     try:
         res = adapter._call(client, "post", "message/mass/sendall", mutating=True, data=data)
         msg_id = str(res.get("msg_id") or "")
-    except _DuplicateSend as dup:  # 45065: this dispatch's send already happened
+    except DuplicateSend as dup:  # 45065: this dispatch's send already happened
         msg_id = str(dup.msg_id or "")
     except PlatformError as exc:
         exc.draft_ref = draft
