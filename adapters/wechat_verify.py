@@ -74,8 +74,12 @@ def verify(adapter: Any) -> tuple[bool, str]:
         if isinstance(exc, requests.ConnectionError | requests.Timeout):
             return False, "无法连接微信平台，请检查接口地址和发布中心服务器的出网连接"
         raise
-    kind = wechat_masssend.account_type(adapter.credentials.get("account_type"))
-    quota = wechat_masssend.quota_for(kind)
-    note = (f"；公众号类型：{quota.describe()}" if quota is not None
-            else "；未设置公众号类型（订阅号/服务号）：群发前无法核对群发次数")
+    raw = adapter.credentials.get("account_type")
+    quota = wechat_masssend.quota_for(wechat_masssend.account_type(raw))
+    if quota is not None:
+        note = f"；公众号类型：{quota.describe()}"
+    elif raw:
+        note = f"；但公众号类型设置无效（{raw[:20]}）：应为 subscription（订阅号）或 service（服务号）"
+    else:
+        note = "；未设置公众号类型（订阅号/服务号）：群发前无法核对群发次数"
     return True, "凭据有效：已成功获取访问令牌，公众号已认证，可以发表和群发" + note

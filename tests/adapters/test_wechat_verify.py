@@ -56,3 +56,5 @@ def test_valid_credentials_name_the_mass_send_quota(base):
     assert ok and "订阅号每天只能群发 1 次" in message
     ok, message = _verify(base)
     assert ok and "未设置公众号类型" in message
+    ok, message = _verify(base, account_type="premium")
+    assert ok and "公众号类型设置无效" in message
