@@ -19,21 +19,37 @@ from sqlalchemy.orm import Session
 
 from adapters import wechat_masssend
 from adapters.base import PlatformError
-from hub.models import Dispatch
+from hub.models import Account, Dispatch
 from hub.models.states import DispatchStatus
 
 _PREFIX = wechat_masssend.PREFIX
 
 
-def used(session: Session, d: Dispatch, start: datetime) -> int:
-    """This account's mass sends (other than ``d``) that count against the window starting ``start``."""
+def used(session: Session, account_id: int, start: datetime, exclude: int | None = None) -> int:
+    """The account's mass sends (other than dispatch ``exclude``) that count against the window
+    starting ``start``."""
     sent = Dispatch.platform_ref.like(_PREFIX + "%")
     return int(session.scalar(select(func.count()).select_from(Dispatch).where(
-        Dispatch.account_id == d.account_id, Dispatch.id != d.id,
+        Dispatch.account_id == account_id, Dispatch.id != (exclude or 0),
         or_(and_(sent, Dispatch.status.in_((DispatchStatus.PUBLISHED, DispatchStatus.WITHDRAWN)),
                  Dispatch.published_at >= start),
             and_(Dispatch.status.in_((DispatchStatus.SENDING, DispatchStatus.UNCONFIRMED)),
                  or_(sent, Dispatch.stage == "mass_sending"))))) or 0)
+
+
+def review_note(session: Session, account: Account, variant: dict[str, Any], settings: dict[str, str],
+                now: datetime | None = None) -> str | None:
+    """For the review page: the account's 群发 quota is already used in this window (so approving now
+    would be refused at send time), in words; None when there is room or nothing to say."""
+    if account.platform != "wechat" or not wechat_masssend.wants_mass(variant):
+        return None
+    quota = wechat_masssend.quota_for(wechat_masssend.account_type(settings.get("account_type")))
+    if quota is None:
+        return None
+    n = used(session, account.id, wechat_masssend.window(quota, now)[0])
+    if n < quota.limit:
+        return None
+    return "现在发送将被拒绝：" + wechat_masssend.quota_message(quota, n, now)
 
 
 def refusal(session: Session, d: Dispatch, variant: dict[str, Any], settings: dict[str, str],
@@ -47,7 +63,7 @@ def refusal(session: Session, d: Dispatch, variant: dict[str, Any], settings: di
     if quota is None:
         return None  # type not configured: WeChat's 45028 is the only check
     start, _next = wechat_masssend.window(quota, now)
-    n = used(session, d, start)
+    n = used(session, d.account_id, start, exclude=d.id)
     if n < quota.limit:
         return None
     return PlatformError("发送前检查：" + wechat_masssend.quota_message(quota, n, now), code="mass_quota")

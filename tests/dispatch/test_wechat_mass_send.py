@@ -230,3 +230,23 @@ def test_massendjobfinish_callback_settles_the_waiting_send(app, world, mass, cl
         assert d.url == f"https://mp.weixin.qq.com/s/mass{d.platform_ref.removeprefix('mass:')}"
     else:
         assert "被判定为转载" in d.error
+
+
+def test_review_page_says_when_the_quota_is_already_used(app, world, mass, client):
+    import re
+
+    from support import PASSWORD
+
+    _sim, make = mass
+    account_id = make("subscription", "subscription")
+    assert _publish(app, _mass_post(world, account_id)).status == "sending"
+    r = world["api"]["editor"].post("/posts", json={
+        "title": "关于第二次群发的通知", "content": "<p>第二条群发。</p>", "account_ids": [account_id],
+        "variants": {"wechat": {"mass_send": "1"}}})
+    post_id = r.get_json()["id"]
+    assert world["api"]["editor"].post(f"/posts/{post_id}/submit").status_code == 200
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)
+    client.post("/login", data={"username": "r1", "password": PASSWORD, "csrf_token": token})
+    page = client.get(f"/review/{post_id}").get_data(as_text=True)
+    assert "现在发送将被拒绝：订阅号每天只能群发 1 次，今天已群发，明天 0 点（北京时间）后可再群发" in page
