@@ -104,6 +104,8 @@ class PublishResult:
     article_id: str | None = None
     url: str | None = None
     draft_ref: str | None = None
+    #: zh-CN: what the platform is doing while "submitted" (e.g. a 群发 waiting to finish).
+    note: str | None = None
 
 
 @dataclass
@@ -120,6 +122,8 @@ class Lookup:
     in_progress: bool = False
     drafts: list[str] = field(default_factory=list)
     failed: str | None = None
+    #: zh-CN: what the platform is doing while ``in_progress``.
+    note: str | None = None
 
     @property
     def found_nothing(self) -> bool:
@@ -226,6 +230,12 @@ class Adapter:
         return Rendering(cls.platform, {k: val for k, val in fields.items() if val}, html_fields=tuple(html),
                          pictures=["cover"] if pub.cover else [], warnings=warnings,
                          problems=cls.validate(pub.title, pub.content, pub.summary, pub.author, v))
+
+    @classmethod
+    def render_notes(cls, pub: Publication, settings: dict[str, str]) -> tuple[list[str], list[str]]:
+        """(warnings, problems) about how ``pub`` will be sent that are not fields of the rendering
+        (e.g. WeChat's 群发 choices and quota); added to the rendering by the hub."""
+        return [], []
 
     def settings(self) -> dict[str, str]:
         """The account's non-secret settings (credential fields with ``secret=False``, e.g. Weibo's

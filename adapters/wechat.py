@@ -31,6 +31,8 @@ from PIL import Image, UnidentifiedImageError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from . import wechat_masssend as mass_send
+from . import wechat_verify
 from .base import Adapter, CredentialField, Lookup, PlatformError, Publication, PublishResult
 from .registry import register
 
@@ -56,6 +58,7 @@ ERROR_MESSAGES = {
     45004: "摘要超出长度限制（不超过 128 字）",
     45009: "公众号今日接口调用次数已用完，明日自动继续",
     45011: "调用过于频繁，稍后自动重试",
+    45028: "公众号群发次数已用完（订阅号每天 1 次，服务号每月 4 次）",
     45110: "作者超出长度限制（不超过 16 字）",
     48001: "公众号未获得该接口权限（发布需要已认证的公众号）",
     53503: "该草稿未通过微信发布检查，请检查内容后重新提交",
@@ -154,6 +157,8 @@ class WeChatAdapter(Adapter):
         CredentialField("callback_token", "消息回调 Token", required=False),
         CredentialField("encoding_aes_key", "EncodingAESKey", required=False),
         CredentialField("console_password", "公众平台登录密码", required=False),
+        CredentialField("account_type", "公众号类型（subscription 订阅号 / service 服务号，决定群发次数）",
+                        secret=False, required=False),
     )
     limits = {"title": 32, "author": 16, "summary": 128, "content": 20000, "content_bytes": 1024 * 1024}
     rate_per_second = 400
@@ -186,6 +191,10 @@ class WeChatAdapter(Adapter):
             problems.append("微信正文不能为空")
         return problems
 
+    @classmethod
+    def render_notes(cls, pub: Publication, settings: dict[str, str]) -> tuple[list[str], list[str]]:
+        return mass_send.render_notes(pub.variant, settings)
+
     # -- plumbing --------------------------------------------------------------------------
     def _client(self) -> _Client:
         appid = self.credentials.get("app_id", "")
@@ -201,6 +210,8 @@ class WeChatAdapter(Adapter):
             return PlatformError("微信平台返回了异常的 HTTP 响应", code="http", ambiguous=True)
         code = int(code)
         msg = ERROR_MESSAGES.get(code, f"微信平台拒绝了请求（错误码 {code}：{exc.errmsg}）")
+        if code == 40164:
+            msg = wechat_verify.ip_message(exc.errmsg)
         return PlatformError(msg, code=code, retryable=code in RETRYABLE_CODES,
                              stale_token=code in STALE_TOKEN_CODES, quota=code in QUOTA_CODES)
 
@@ -253,7 +264,7 @@ class WeChatAdapter(Adapter):
                     client.drop_token(token)
                     continue
                 if err.code == DUPLICATE_MASS_SEND:
-                    raise _DuplicateSend(exc) from None
+                    raise mass_send.DuplicateSend(exc) from None
                 if err.code == "http" and not mutating:
                     err = PlatformError(err.message, code="http", retryable=True)
             except (requests.ConnectionError, requests.Timeout) as exc:
@@ -265,16 +276,7 @@ class WeChatAdapter(Adapter):
 
     # -- operations ------------------------------------------------------------------------
     def verify_credentials(self) -> tuple[bool, str]:
-        try:
-            client = self._client()
-            client.fetch_access_token(force_refresh=False)
-        except PlatformError as exc:
-            return False, exc.message
-        except WeChatClientException as exc:
-            return False, self._error(exc).message
-        except (requests.ConnectionError, requests.Timeout):
-            return False, "无法连接微信平台，请检查接口地址"
-        return True, "凭据有效：已成功获取访问令牌"
+        return wechat_verify.verify(self)
 
     @staticmethod
     def thumb_jpeg(data: bytes) -> bytes:
@@ -384,16 +386,6 @@ class WeChatAdapter(Adapter):
         res = self._call(client, "post", "freepublish/submit", mutating=True, data={"media_id": draft_media_id})
         return str(res["publish_id"])
 
-    def mass_send(self, client: _Client, pub: Publication, draft_media_id: str) -> str:
-        """群发 to all followers; ``clientmsgid`` makes a repeated send a no-op (45065)."""
-        data = {"filter": {"is_to_all": True}, "mpnews": {"media_id": draft_media_id}, "msgtype": "mpnews",
-                "send_ignore_reprint": 0, "clientmsgid": f"hub-dispatch-{pub.dispatch_id}"}
-        try:
-            res = self._call(client, "post", "message/mass/sendall", mutating=True, data=data)
-        except _DuplicateSend as dup:
-            return str(dup.msg_id or "")
-        return str(res.get("msg_id") or "")
-
     def _status(self, client: _Client, platform_ref: str) -> PublishResult:
         res = self._call(client, "post", "freepublish/get", mutating=False, data={"publish_id": platform_ref})
         st = int(res.get("publish_status", -1))
@@ -416,6 +408,8 @@ class WeChatAdapter(Adapter):
         client = self._client()
         resume = pub.resume or {}
         mass = str((pub.variant or {}).get("mass_send") or "").lower() in ("1", "true", "yes")
+        if resume.get("stage") == "submitted" and mass_send.is_mass_ref(resume.get("platform_ref")):
+            return mass_send.wait(self, client, str(resume["platform_ref"]), resume.get("draft_ref"), pub.variant)
         if resume.get("stage") == "submitted" and resume.get("platform_ref"):
             return self._await(client, str(resume["platform_ref"]), resume.get("draft_ref"))
         draft = resume.get("draft_ref") if resume.get("stage") in ("draft_added", "submitting",
@@ -425,9 +419,7 @@ class WeChatAdapter(Adapter):
             content = self.rehost_images(client, pub.content)
             draft = self.add_draft(client, pub, thumb, content)
         if mass:
-            self.checkpoint("mass_sending", draft_ref=draft)
-            msg_id = self.mass_send(client, pub, draft)
-            return PublishResult("published", f"mass:{msg_id}", draft_ref=draft)
+            return mass_send.publish(self, client, pub, draft)
         # Persisted before the call: if its answer is lost, reconciliation knows a submit may exist.
         self.checkpoint("submitting", draft_ref=draft)
         try:
@@ -442,21 +434,7 @@ class WeChatAdapter(Adapter):
         return self._await(client, publish_id, draft)
 
     def _await(self, client: _Client, publish_id: str, draft: str | None) -> PublishResult:
-        deadline = time.monotonic() + self.poll_seconds
-        delay = 0.15
-        while True:
-            try:
-                result = self._status(client, publish_id)
-            except PlatformError as exc:
-                if exc.retryable or exc.ambiguous:  # a status read changes nothing: ask later
-                    return PublishResult("submitted", publish_id, draft_ref=draft)
-                exc.draft_ref = draft
-                raise
-            result.draft_ref = draft
-            if result.status == "published" or time.monotonic() >= deadline:
-                return result
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+        return mass_send.poll(self, lambda: self._status(client, publish_id), publish_id, draft)
 
     # -- reconciliation --------------------------------------------------------------------
     def _scan(self, client: _Client, path: str, since: float) -> list[dict[str, Any]]:
@@ -477,8 +455,8 @@ class WeChatAdapter(Adapter):
         marker_url = pub.marker_url
         client = self._client()
         since = since - 3600  # tolerate clock skew between the hub and the platform
-        if platform_ref and platform_ref.startswith("mass:"):
-            return Lookup(published=PublishResult("published", platform_ref, draft_ref=draft_ref))
+        if mass_send.is_mass_ref(platform_ref):
+            return mass_send.lookup(self, client, pub, str(platform_ref), draft_ref)
         if platform_ref:
             try:
                 result = self._status(client, platform_ref)
@@ -513,8 +491,10 @@ class WeChatAdapter(Adapter):
                 raise
 
     def withdraw(self, platform_ref: str | None, article_id: str | None) -> bool:
+        if mass_send.is_mass_ref(platform_ref):
+            return mass_send.withdraw(self, self._client(), str(platform_ref))
         if not article_id:
-            raise PlatformError("该发布没有微信文章编号，无法撤回（群发消息请在公众平台处理）", code="no_article")
+            raise PlatformError("该发布没有微信文章编号，无法撤回", code="no_article")
         try:
             self._call(self._client(), "post", "freepublish/delete", mutating=True,
                        data={"article_id": article_id, "index": 0})
@@ -523,16 +503,3 @@ class WeChatAdapter(Adapter):
                 return False
             raise
         return True
-
-
-class _DuplicateSend(Exception):
-    """45065: a mass send with this clientmsgid already happened; carries the original msg_id."""
-
-    def __init__(self, exc: WeChatClientException) -> None:
-        super().__init__("duplicate clientmsgid")
-        self.msg_id = None
-        try:
-            body = exc.response.json() if exc.response is not None else {}
-            self.msg_id = body.get("msg_id")
-        except (ValueError, AttributeError):
-            self.msg_id = None

@@ -409,9 +409,10 @@ class WeiboAdapter(Adapter):
         try:
             info = self._call("POST", "/oauth2/get_token_info", mutating=False)
         except PlatformError as exc:
-            if exc.code in (21327, 21332):
-                return False, (f"{exc.message}。微博令牌不能由系统续期：请账号管理员用微博账号重新授权本应用，"
-                               "把新的 access_token 填入凭据")
+            if exc.code in STALE_TOKEN_CODES:
+                return False, (f"{exc.message}（{exc.code}）。微博令牌不能由系统续期：请账号管理员用该政务微博账号"
+                               "重新授权本应用，把新的 access_token 填入凭据。微博应用须由该政务账号自己创建"
+                               "（授权人即应用所有者），令牌有效期才是 5 年；否则只有数天，需要频繁重新授权")
             return False, exc.message
         try:
             seconds = max(0, int(info.get("expire_in") or 0))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -64,7 +64,8 @@ def review_queue():
 def _previews(s: Any, post: Post) -> list[dict[str, Any]]:
     """What each target account will be sent: the rendering stored with the revision (the one the
     approval binds to), rendered again for revisions made before renderings were stored."""
-    from hub.posts.rendering import render_targets
+    from hub.dispatch import mass_quota
+    from hub.posts.rendering import account_settings, render_targets
 
     rev = post.current_revision
     assert rev is not None
@@ -80,8 +81,13 @@ def _previews(s: Any, post: Post) -> list[dict[str, Any]]:
         html_fields = set(r.get("html_fields") or ())
         fields = [{"key": k, "value": v, "html": k in html_fields} for k, v in (r.get("fields") or {}).items()]
         cover_id = rev.cover_id or getattr(acc, "default_cover_id", None)
+        warnings = list(r.get("warnings") or [])
+        quota_note = mass_quota.review_note(s, acc, (rev.variants or {}).get(acc.platform) or {},
+                                            account_settings(acc, current_app.extensions.get("hub_vault")))
+        if quota_note:  # the quota as of now (not part of the approved rendering)
+            warnings.append(quota_note)
         out.append({"account": acc, "platform": acc.platform, "fields": fields, "cover_id": cover_id,
-                    "pictures": r.get("pictures") or [], "warnings": r.get("warnings") or [],
+                    "pictures": r.get("pictures") or [], "warnings": warnings,
                     "problems": r.get("problems") or []})
     return out
 

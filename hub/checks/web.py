@@ -37,7 +37,7 @@ __all__ = ["bp"]
 SEVERITY_LABELS = {"block": N_("必须修改"), "warn": N_("提示"), "info": N_("参考")}
 FIELD_LABELS = {"title": N_("标题"), "summary": N_("摘要"), "content": N_("正文"), "text": N_("正文"),
                 "author": N_("作者"), "source_url": N_("原文链接"), "digest": N_("摘要"), "status": N_("微博正文"),
-                "mass_send": N_("群发设置")}
+                "mass_send": N_("群发设置"), "send_ignore_reprint": N_("群发转载设置")}
 
 
 def field_label(field: str) -> str:

@@ -149,6 +149,8 @@ def wechat_callback(account_id: int):
         info = data.get("PublishEventInfo") or {}
         if isinstance(info, dict):
             callbacks.publish_finished(account, info)
+    elif data.get("MsgType") == "event" and data.get("Event") == "MASSSENDJOBFINISH":
+        callbacks.mass_finished(account, data)
     return _plain("success")
 
 

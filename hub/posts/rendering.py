@@ -74,8 +74,13 @@ def publication_from_fields(fields: dict[str, Any], account: Account, cover: Med
 
 def render(fields: dict[str, Any], account: Account, cover: Media | None, vault: Any = None) -> Rendering:
     adapter = get_adapter(account.platform)
-    return adapter.render(publication_from_fields(fields, account, cover),
-                          account_settings(account, vault if vault is not None else _vault()))
+    pub = publication_from_fields(fields, account, cover)
+    settings = account_settings(account, vault if vault is not None else _vault())
+    out = adapter.render(pub, settings)
+    warnings, problems = adapter.render_notes(pub, settings)
+    out.warnings += [w for w in warnings if w not in out.warnings]
+    out.problems += [p for p in problems if p not in out.problems]
+    return out
 
 
 def render_targets(session: Session, fields: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -18,12 +18,16 @@ from hub.times import iso
 
 # -- requests -------------------------------------------------------------------------------
 class Variant(In):
-    """Per-platform wording: {title?, summary?, text?, mass_send?} (every value a string)."""
+    """Per-platform wording: {title?, summary?, text?, mass_send?, send_ignore_reprint?} (every value a string).
+
+    ``send_ignore_reprint`` (WeChat 群发 only): "1" (default) — when WeChat judges an article a
+    repost (转载), the mass send goes on as a repost; "0" — WeChat stops the mass send."""
 
     title: str | None = None
     summary: str | None = None
     text: str | None = None
     mass_send: str | None = None
+    send_ignore_reprint: str | None = Field(None, description='"1" continue (default) | "0" stop when judged a repost')
 
 
 class ArticleIn(In):

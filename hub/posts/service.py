@@ -77,10 +77,17 @@ def _validate_fields(session: Session, user: User, unit_id: int, data: dict, bas
     if "variants" in data:
         v = data["variants"] or {}
         if not isinstance(v, dict) or not all(
-            isinstance(p, str) and isinstance(o, dict) and set(o) <= {"title", "summary", "text", "mass_send"}
+            isinstance(p, str) and isinstance(o, dict)
+            and set(o) <= {"title", "summary", "text", "mass_send", "send_ignore_reprint"}
             and all(isinstance(x, str) for x in o.values()) for p, o in v.items()
         ):
-            raise BadRequest("variants 必须形如 {平台: {title?, summary?, text?, mass_send?}}", code="invalid_variants")
+            raise BadRequest("variants 必须形如 {平台: {title?, summary?, text?, mass_send?, send_ignore_reprint?}}",
+                             code="invalid_variants")
+        for p, o in v.items():
+            if "send_ignore_reprint" in o and (p != "wechat" or o["send_ignore_reprint"] not in ("0", "1")):
+                raise BadRequest("send_ignore_reprint 只用于微信群发，取值 \"1\"（被判定为转载时继续群发，默认）"
+                                 "或 \"0\"（被判定为转载时停止群发）", code="invalid_variants",
+                                 field=f"variants.{p}.send_ignore_reprint")
         f["variants"] = v
     if "cover" in data:
         f["cover_id"], f["cover_sha256"] = cover_media(session, unit_id, data["cover"])

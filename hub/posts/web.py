@@ -72,6 +72,9 @@ def _form_variants(form: Any) -> dict[str, dict[str, str]]:
         v = {k: x for k, x in v.items() if x}
         if platform == "wechat" and form.get("variant-wechat-mass_send") == "on":
             v["mass_send"] = "1"
+            reprint = form.get("variant-wechat-send_ignore_reprint", "")
+            if reprint in ("0", "1"):
+                v["send_ignore_reprint"] = reprint
         if v:
             out[platform] = v
     return out

@@ -32,7 +32,7 @@ from hub import audit
 from hub.accounts.service import decrypt_credentials
 from hub.approval.decisions import approval_set_valid
 from hub.db import db
-from hub.dispatch import queueing, state
+from hub.dispatch import mass_quota, queueing, state
 from hub.dispatch.holder import Holder, lease_seconds, make_adapter, platform_rate
 from hub.dispatch.pauses import publishing_paused
 from hub.dispatch.publication import build_publication
@@ -161,6 +161,7 @@ def _publish(app: Any, dispatch_id: int) -> str:
             creds_error = None
         except Exception as exc:  # locked vault, missing key, tampered row
             creds, creds_error = {}, getattr(exc, "message", None) or "无法解密账号凭据"
+        quota_error = mass_quota.refusal(s, d, pub.variant, creds)  # 群发 quota, before any call
         try:
             holder = Holder(app, dispatch_id, claim, platform, platform_rate(app, platform))
             adapter: Adapter | None = make_adapter(app, account, creds, holder)
@@ -173,6 +174,8 @@ def _publish(app: Any, dispatch_id: int) -> str:
     if adapter is None:
         return settle(app, dispatch_id, claim, attempt_id,
                       error=PlatformError(adapter_error or "没有可用的适配器", code="no_adapter"))
+    if quota_error is not None:
+        return settle(app, dispatch_id, claim, attempt_id, error=quota_error)
     del creds
     try:
         result = adapter.publish(pub)
@@ -216,7 +219,7 @@ def settle(app: Any, dispatch_id: int, claim: str, attempt_id: int | None, *,
                 state.finish_attempt(s, attempt_id, "published", "", "", url=d.url, platform_ref=d.platform_ref)
                 outcome = "published"
             else:
-                state.mark_submitted(d, "平台正在处理发布，稍后确认结果")
+                state.mark_submitted(d, result.note or "平台正在处理发布，稍后确认结果")
                 later = (queueing.RECONCILE, state.POLL_DELAY)
                 state.finish_attempt(s, attempt_id, "submitted", d.error, "", platform_ref=d.platform_ref)
                 audit.record(s, "dispatch.submitted", object_type="dispatch", object_id=d.id, unit=post.unit,

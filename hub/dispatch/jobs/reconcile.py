@@ -199,7 +199,7 @@ def _apply(app: Any, dispatch_id: int, claim: str, attempt_id: int, kind: str, l
                 # We know its publish id: it is simply still publishing.
                 state.move(d, DispatchStatus.SENDING)
                 d.stage, d.unconfirmed_since = "submitted", None
-            d.error = "平台正在处理发布，稍后确认结果"
+            d.error = lookup.note or "平台正在处理发布，稍后确认结果"
             delay = _poll_delay(d)
             d.check_at = now + timedelta(seconds=delay)
             later = (queueing.RECONCILE, delay)
