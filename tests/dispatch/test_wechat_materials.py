@@ -204,3 +204,21 @@ def test_a_reused_cover_deleted_on_the_platform_is_uploaded_again(app, world):
     run_burst_worker(app)
     published_all(app, [third])
     assert [m["media_id"] for m in materials(sim, "wx_main")] == [fresh["media_id"]]
+
+
+def test_a_failed_dispatch_that_may_be_retried_keeps_its_cover(app, world, keep_nothing):
+    api, sim = world["api"], world["sim"]
+    cover = image((120, 40, 160))
+    # WeChat's publish check refuses this draft (53503): the dispatch fails, its draft stays in the
+    # draft box referring to its thumb, and an admin may retry it from that draft.
+    failing = approve_post(api, world["accounts"][:1], cover=data_url(cover),
+                           content="<p>各有关单位：请做好供暖保障。SIM-FAIL-CHECK</p>")
+    run_burst_worker(app)
+    (d,) = dispatches(app, [failing])
+    assert d.status == "failed" and d.draft_ref, (d.status, d.error)
+    other = approve_post(api, world["accounts"][:1], title="关于供暖保障的另一份通知")
+    run_burst_worker(app)
+    published_all(app, [other])
+    # The other post's cover (the account's default) is used by nothing any more and is gone; the
+    # failed dispatch's cover stays.
+    assert [m["sha256"] for m in materials(sim, "wx_main")] == [thumb_sha(cover)]
