@@ -222,3 +222,23 @@ def test_a_failed_dispatch_that_may_be_retried_keeps_its_cover(app, world, keep_
     # The other post's cover (the account's default) is used by nothing any more and is gone; the
     # failed dispatch's cover stays.
     assert [m["sha256"] for m in materials(sim, "wx_main")] == [thumb_sha(cover)]
+
+
+def test_the_sweeper_deletes_covers_whose_keep_period_passed(app, world):
+    from hub.dispatch.jobs.sweep import sweep
+
+    api, sim = world["api"], world["sim"]
+    post_id = approve_post(api, world["accounts"][:1])
+    run_burst_worker(app)
+    published_all(app, [post_id])
+    assert len(materials(sim, "wx_main")) == 1  # unused now, but kept for reuse for HUB_MEDIA_KEEP
+    sweep()
+    run_burst_worker(app)
+    assert len(materials(sim, "wx_main")) == 1
+    app.config["HUB_MEDIA_KEEP"] = 0  # as if the keep period had passed, with nothing published since
+    try:
+        sweep()
+        run_burst_worker(app)
+    finally:
+        app.config.pop("HUB_MEDIA_KEEP")
+    assert materials(sim, "wx_main") == []
