@@ -18,14 +18,16 @@ and answers the questions the dispatch engine asks around that:
 Adapters never touch the database. The engine hands them two hooks:
 ``before_call`` (rate limit, lease renewal; raises :class:`LostClaim` when this worker no
 longer owns the dispatch) and ``checkpoint`` (persists a stage such as "the draft exists" before
-the next mutating call, so a crash never makes a retry duplicate work).
+the next mutating call, so a crash never makes a retry duplicate work). It also sets ``media``, a
+:class:`MediaStore` for the account: what the adapter uploaded before (by image hash), so an image goes
+up once per account and a platform's media library never grows with retries.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,39 @@ class Lookup:
         return self.published is None and not self.in_progress and not self.drafts and self.failed is None
 
 
+@dataclass(frozen=True)
+class StoredMedia:
+    """One upload an account's platform holds: ``kind`` "cover" (WeChat: a permanent ``thumb``
+    material, counted against the account's library) or "image" (a body image URL)."""
+
+    kind: str
+    media_id: str
+    url: str = ""
+
+
+class MediaStore(Protocol):
+    """What one account's platform already holds of the adapter's uploads (the hub keeps it in its
+    database, hub/dispatch/media.py, one store per account). ``sha256`` is that of the bytes as sent,
+    ``source_sha256`` that of the image the hub holds (a post's or account's cover)."""
+
+    def get(self, kind: str, sha256: str) -> StoredMedia | None:
+        """The upload of these bytes, if the platform is known to hold one (and mark it used)."""
+        ...
+
+    def put(self, kind: str, sha256: str, media: StoredMedia, source_sha256: str = "") -> StoredMedia:
+        """Remember a new upload; returns the one kept (an earlier upload of the same bytes wins)."""
+        ...
+
+    def forget(self, kind: str, media_id: str) -> None:
+        """The platform no longer holds ``media_id`` (deleted, or gone)."""
+        ...
+
+    def releasable(self, kind: str, *, all_unused: bool = False) -> list[StoredMedia]:
+        """Uploads no dispatch may use any more (and, unless ``all_unused``, unused for the keep
+        period): what the adapter deletes on the platform."""
+        ...
+
+
 class PlatformError(Exception):
     """A platform call failed.
 
@@ -182,6 +217,8 @@ class Adapter:
     can_find: ClassVar[bool] = True
     #: Articles one publication may carry (WeChat: 8, the main one and seven 次条).
     max_articles: ClassVar[int] = 1
+    #: The account's uploads (set by the engine when it builds the adapter; None: reuse nothing).
+    media: MediaStore | None = None
 
     def __init__(self, api_base: str, credentials: dict[str, str], token_cache: Any = None, *,
                  before_call: Callable[[], None] | None = None,
@@ -265,6 +302,12 @@ class Adapter:
         created. Raises :class:`PlatformError` when the platform cannot be asked.
         """
         raise NotImplementedError
+
+    def release_media(self, items: list[StoredMedia] | None = None, *, all_unused: bool = False) -> int:
+        """Delete on the platform the uploads no dispatch uses any more (``items``, or what
+        ``media.releasable`` names) and forget them; returns how many went. Platforms whose uploads
+        cost nothing to keep release nothing."""
+        return 0
 
     def withdraw(self, platform_ref: str | None, article_id: str | None) -> bool:
         """Take the publication down: True if it was deleted now, False if the platform no longer has it

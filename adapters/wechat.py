@@ -33,13 +33,14 @@ from wechatpy.exceptions import WeChatClientException
 
 from . import wechat_masssend as mass_send
 from . import wechat_verify
-from .base import Adapter, CredentialField, Lookup, PlatformError, Publication, PublishResult
+from .base import Adapter, CredentialField, Lookup, PlatformError, Publication, PublishResult, StoredMedia
 from .registry import register
 
 STALE_TOKEN_CODES = {40001, 40014, 42001}
 RETRYABLE_CODES = {-1, 45011}
 QUOTA_CODES = {45009}
 DUPLICATE_MASS_SEND = 45065
+MATERIAL_LIBRARY_FULL = 45034
 
 # zh-CN reasons an editor can act on, for the codes a publish run can meet.
 ERROR_MESSAGES = {
@@ -340,16 +341,14 @@ class WeChatAdapter(Adapter):
         return data
 
     def rehost_images(self, client: _Client, content: str) -> str:
-        """Upload every body image (data: or external URL) via media/uploadimg; return the new HTML."""
+        """Upload every body image (data: or external URL) via media/uploadimg; return the new HTML.
+        An image this account uploaded before (same bytes as sent) gets its earlier URL again."""
         hosted: dict[str, str] = {}
         for match in _IMG_SRC.finditer(content):
             src = match.group(3).strip()
             if src in hosted or src.startswith(("http://mmbiz.qpic.cn/", "https://mmbiz.qpic.cn/")):
                 continue
-            data, fmt = self.body_image(self._image_bytes(src))
-            res = self._call(client, "post", "media/uploadimg", mutating=False,
-                             files={"media": (f"image.{fmt}", data, f"image/{'jpeg' if fmt == 'jpg' else fmt}")})
-            hosted[src] = str(res["url"])
+            hosted[src] = self._hosted_image(client, *self.body_image(self._image_bytes(src)))
         if not hosted:
             return content
 
@@ -359,13 +358,84 @@ class WeChatAdapter(Adapter):
 
         return _IMG_SRC.sub(swap, content)
 
+    def _hosted_image(self, client: _Client, data: bytes, fmt: str) -> str:
+        """The uploadimg URL of one body image: the account's earlier upload of it, else a new one."""
+        sha = hashlib.sha256(data).hexdigest()
+        known = self.media.get("image", sha) if self.media is not None else None
+        if known is not None and known.url:
+            return known.url
+        res = self._call(client, "post", "media/uploadimg", mutating=False,
+                         files={"media": (f"image.{fmt}", data, f"image/{'jpeg' if fmt == 'jpg' else fmt}")})
+        url = str(res["url"])
+        if self.media is not None:
+            url = self.media.put("image", sha, StoredMedia("image", url, url)).url or url
+        return url
+
     def upload_cover(self, client: _Client, cover: bytes) -> str:
+        """The thumb material of ``cover``: the account's earlier upload of the same thumb (a cover
+        goes through add_material once per account), else a new one."""
         if not cover:
             raise PlatformError("缺少封面图片（微信图文必须有封面）", code="missing_cover")
         thumb = self.thumb_jpeg(cover)
-        res = self._call(client, "post", "material/add_material", mutating=False,
-                         params={"type": "thumb"}, files={"media": ("cover.jpg", thumb, "image/jpeg")})
-        return str(res["media_id"])
+        sha = hashlib.sha256(thumb).hexdigest()
+        known = self.media.get("cover", sha) if self.media is not None else None
+        if known is not None:
+            return known.media_id
+        media = self._add_thumb(client, thumb)
+        if self.media is None:
+            return media.media_id
+        kept = self.media.put("cover", sha, media, source_sha256=hashlib.sha256(cover).hexdigest())
+        if kept.media_id != media.media_id:  # another run stored the same thumb meanwhile: keep one
+            self._del_material(client, media.media_id)
+        return kept.media_id
+
+    def _add_thumb(self, client: _Client, thumb: bytes) -> StoredMedia:
+        """material/add_material (type thumb). A full library (45034) first makes room by deleting
+        the account's materials no dispatch uses any more, then tries once more."""
+        def add() -> dict:
+            return self._call(client, "post", "material/add_material", mutating=False,
+                              params={"type": "thumb"}, files={"media": ("cover.jpg", thumb, "image/jpeg")})
+
+        try:
+            res = add()
+        except PlatformError as exc:
+            if exc.code != MATERIAL_LIBRARY_FULL:
+                raise
+            if not self._release(client, None, all_unused=True):
+                raise PlatformError("公众号永久素材库已满，且没有可删除的未用素材，请在公众平台清理素材库后重试",
+                                    code=MATERIAL_LIBRARY_FULL) from None
+            res = add()
+        return StoredMedia("cover", str(res["media_id"]), str(res.get("url") or ""))
+
+    def _del_material(self, client: _Client, media_id: str) -> None:
+        """material/del_material; a material already gone (40007) counts as deleted."""
+        try:
+            self._call(client, "post", "material/del_material", mutating=False, data={"media_id": media_id})
+        except PlatformError as exc:
+            if exc.code != 40007:
+                raise
+
+    def release_media(self, items: list[StoredMedia] | None = None, *, all_unused: bool = False) -> int:
+        """Delete the account's cover materials no dispatch uses any more (``items``, or what the
+        store names releasable). Body images (uploadimg URLs) are not library materials: kept."""
+        if self.media is None:
+            return 0
+        return self._release(self._client(), items, all_unused=all_unused)
+
+    def _release(self, client: _Client, items: list[StoredMedia] | None, *, all_unused: bool) -> int:
+        if self.media is None:
+            return 0
+        done = 0
+        for item in items if items is not None else self.media.releasable("cover", all_unused=all_unused):
+            if item.kind != "cover":
+                continue
+            try:
+                self._del_material(client, item.media_id)
+            except PlatformError:  # kept in the store: deleted by a later run
+                continue
+            self.media.forget("cover", item.media_id)
+            done += 1
+        return done
 
     def add_draft(self, client: _Client, pub: Publication, thumb_media_id: str, content: str) -> str:
         v = pub.variant or {}

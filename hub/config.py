@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     rate_limits: Rates = Field(
         default_factory=dict, json_schema_extra=IN_WORDS,
         description="calls per second per platform, all workers together, e.g. `wechat=400,weibo=20`")
+    media_keep: Seconds = Field(
+        default=604800.0,
+        description="seconds a WeChat cover material no dispatch uses any more is kept for reuse before it is "
+                    "deleted from the account's material library")
     weibo_rip: IPAddress = Field(
         default="", json_schema_extra=IN_WORDS,
         description="public IP sent to Weibo as `rip` for scheduled sends and when the acting user's "

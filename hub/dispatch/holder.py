@@ -18,6 +18,7 @@ from adapters.base import Adapter, LostClaim
 from adapters.registry import UnknownPlatform, get_adapter
 from hub.config import get_settings
 from hub.db import db
+from hub.dispatch.media import DbMediaStore
 from hub.models import Account, Dispatch, utcnow
 from hub.queue import PlatformRateLimit, RedisTokenCache, get_redis, platform_rates
 
@@ -57,6 +58,11 @@ class Holder:
         if time.monotonic() - self.renewed >= self.lease / 4:
             self._update({})
 
+    def rate_wait(self) -> None:
+        """The platform's rate budget alone (calls made after the run gave its lease back)."""
+        if self.rate is not None:
+            self.rate.wait()
+
     def checkpoint(self, stage: str, draft_ref: str | None = None, platform_ref: str | None = None) -> None:
         values: dict[str, Any] = {"stage": stage}
         if draft_ref is not None:
@@ -83,9 +89,11 @@ def make_adapter(app: Any, account: Account, creds: dict[str, str], holder: Hold
         cache: Any = RedisTokenCache(get_redis(app.config))
     except Exception:
         cache = None
-    return cls(account.api_base, creds, cache,
-               before_call=holder.before_call if holder else None,
-               checkpoint=holder.checkpoint if holder else None)
+    adapter = cls(account.api_base, creds, cache,
+                  before_call=holder.before_call if holder else None,
+                  checkpoint=holder.checkpoint if holder else None)
+    adapter.media = DbMediaStore(account.id, get_settings(app.config).media_keep)
+    return adapter
 
 
 def platform_rate(app: Any, platform: str) -> int:

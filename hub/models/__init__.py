@@ -15,6 +15,7 @@ from hub.models.inspection import (
 )
 from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
 from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
+from hub.models.platform_media import PLATFORM_MEDIA_KINDS, PlatformMedia
 from hub.models.post import (
     DISPATCH_STATUSES,
     DISPATCH_TERMINAL,
@@ -36,5 +37,5 @@ __all__ = [
     "ReviewChain", "RevisionView", "UnitPause",
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
     "LexiconDisable", "LexiconEntry",
-    "LexiconVersion",
+    "LexiconVersion", "PLATFORM_MEDIA_KINDS", "PlatformMedia",
 ]

@@ -32,7 +32,7 @@ from hub import audit
 from hub.accounts.service import decrypt_credentials
 from hub.approval.decisions import approval_set_valid
 from hub.db import db
-from hub.dispatch import mass_quota, queueing, state
+from hub.dispatch import mass_quota, media, queueing, state
 from hub.dispatch.holder import Holder, lease_seconds, make_adapter, platform_rate
 from hub.dispatch.pauses import publishing_paused
 from hub.dispatch.publication import build_publication
@@ -178,16 +178,20 @@ def _publish(app: Any, dispatch_id: int) -> str:
         return settle(app, dispatch_id, claim, attempt_id, error=quota_error)
     del creds
     try:
-        result = adapter.publish(pub)
+        result = media.publish(adapter, pub)
     except LostClaim:
         return settle(app, dispatch_id, claim, attempt_id, lost=True)
     except PlatformError as exc:
-        return settle(app, dispatch_id, claim, attempt_id, error=exc)
+        outcome = settle(app, dispatch_id, claim, attempt_id, error=exc)
     except Exception as exc:  # an adapter bug or a job timeout must not leave the dispatch in 'sending'
         log.exception("adapter crashed on dispatch %s", dispatch_id)
         return settle(app, dispatch_id, claim, attempt_id, error=PlatformError(
             f"适配器内部错误（{type(exc).__name__}），结果待核实", code="adapter_error", ambiguous=True))
-    return settle(app, dispatch_id, claim, attempt_id, result=result)
+    else:
+        outcome = settle(app, dispatch_id, claim, attempt_id, result=result)
+    if outcome in ("published", "published-late", "failed"):  # a cover may have become unused
+        media.release_unused(adapter, holder.rate_wait)
+    return outcome
 
 
 def settle(app: Any, dispatch_id: int, claim: str, attempt_id: int | None, *,

@@ -2,7 +2,8 @@
 
 Every few seconds a worker's sweeper thread enqueues what is due (pending dispatches whose
 enqueue was lost, scheduled posts whose time has come, retries) and recovers or reconciles
-the rest (``reconcile.recover``), and chains audit entries whose writer died before sealing.
+the rest (``reconcile.recover``), chains audit entries whose writer died before sealing, and now and
+then asks for the deletion of cover materials no dispatch uses any more (``media.due_accounts``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hub import audit
 from hub.config import get_settings
 from hub.db import db
 from hub.dispatch import queueing, state
+from hub.dispatch.jobs.media import due_accounts
 from hub.dispatch.jobs.reconcile import recover
 from hub.models import Dispatch, Post, utcnow
 from hub.models.states import DispatchStatus, PostStatus
@@ -67,6 +69,10 @@ def sweep() -> int:
                 finally:
                     audit.current_actor.reset(token)
             n = queueing.enqueue_dispatches(app.config, sorted(set(ids)))
+            try:
+                due_accounts(app)  # covers no dispatch uses any more, past their keep period
+            except Exception:  # never in the way of publishing
+                log.warning("could not look for unused media", exc_info=True)
             return n + recover(app)
         finally:
             db.session.remove()
