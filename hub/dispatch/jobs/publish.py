@@ -174,6 +174,7 @@ def _publish(app: Any, dispatch_id: int) -> str:
         return settle(app, dispatch_id, claim, attempt_id,
                       error=PlatformError(adapter_error or "没有可用的适配器", code="no_adapter"))
     del creds
+    adapter.images = pub.images
     try:
         result = adapter.publish(pub)
     except LostClaim:
