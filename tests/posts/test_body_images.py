@@ -4,34 +4,15 @@ API client sends in ``content`` is stored and replaced by its media URL when the
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
-import random
 import re
 from typing import Any
 
 from PIL import Image
-from support import PASSWORD
+from support import PASSWORD, data_url, photo
 
 MEDIA_URL = re.compile(r'<img[^>]*src="(/media/\d+/[0-9a-f]{32}\.(?:jpg|png|gif|webp))"')
-
-
-def photo(kb: int = 300, seed: int = 1) -> bytes:
-    """A JPEG of about ``kb`` KB (noise compresses badly, like a real photo's detail)."""
-    rnd = random.Random(seed)
-    side = 200
-    while True:
-        img = Image.frombytes("RGB", (side, side), rnd.randbytes(side * side * 3))
-        buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=90)
-        if buf.tell() >= kb * 1024:
-            return buf.getvalue()
-        side += 40
-
-
-def data_url(data: bytes, mime: str = "image/jpeg") -> str:
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
 def _login(client: Any, username: str = "editor") -> str:
