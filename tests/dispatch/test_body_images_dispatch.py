@@ -8,28 +8,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from typing import Any
 
 from dispatch_helpers import approve_post, dispatches
 from support import data_url, photo, run_burst_worker
-from test_weibo_dispatch import SAFE_URL, weibo  # noqa: F401  (the Weibo account fixture)
+from test_weibo_dispatch import SAFE_URL, _publication, weibo  # noqa: F401  (weibo: the account fixture)
 
 from adapters.website import WebsiteAdapter
-from hub.db import db
 
 IMG = re.compile(r'<img[^>]*\bsrc="([^"]*)"')
-
-
-def _publication(app: Any, dispatch_id: int) -> Any:
-    from hub.dispatch.publication import build_publication
-    from hub.models import Dispatch
-
-    with app.app_context():
-        s = db.session()
-        pub = build_publication(s, s.get(Dispatch, dispatch_id))
-        s.rollback()
-        db.session.remove()
-        return pub
 
 
 def test_a_300_kb_photo_from_an_api_client_publishes_to_wechat_as_an_uploadimg_url(app, world) -> None:
