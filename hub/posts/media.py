@@ -129,7 +129,7 @@ def inline_images(session: Session, unit_id: int, html: str, where: str, field: 
             except TooLarge as exc:
                 raise TooLarge(exc.message, code=exc.code, field=field, position=position, **exc.extra) from None
             return f'{m.group(1)}"{media_src(media.id, media.sha256, media.mime)}"'
-        if (hub := MEDIA_SRC.match(src)) and _unit_media(session, unit_id, hub) is None:
+        if MEDIA_SRC.match(src) and _unit_media(session, unit_id, src) is None:
             raise Unprocessable(f"{here}（{src}）不是本单位已上传的图片，请重新插入", code="invalid_image",
                                 field=field, position=position)
         return m.group(0)
@@ -137,9 +137,11 @@ def inline_images(session: Session, unit_id: int, html: str, where: str, field: 
     return IMG_SRC.sub(swap, html or "")
 
 
-def _unit_media(session: Session, unit_id: int, match: re.Match[str]) -> Media | None:
-    media = session.get(Media, int(match.group(1)))
-    if media is None or media.unit_id not in (None, unit_id) or not media.sha256.startswith(match.group(2)):
+def _unit_media(session: Session, unit_id: int, src: str) -> Media | None:
+    """The unit's stored image whose URL is exactly ``src`` (a ``MEDIA_SRC``), else None."""
+    match = MEDIA_SRC.match(src)
+    media = session.get(Media, int(match.group(1))) if match else None
+    if media is None or media.unit_id not in (None, unit_id) or media_src(media.id, media.sha256, media.mime) != src:
         return None
     return media
 
@@ -150,6 +152,6 @@ def body_image_bytes(session: Session, unit_id: int, contents: list[str]) -> dic
     for html in contents:
         for m in IMG_SRC.finditer(html or ""):
             src = m.group(2).strip()
-            if src not in out and (hub := MEDIA_SRC.match(src)) and (media := _unit_media(session, unit_id, hub)):
+            if src not in out and (media := _unit_media(session, unit_id, src)) is not None:
                 out[src] = media.data
     return out
