@@ -8,12 +8,12 @@ import base64
 import re
 
 from browser_helpers import login
-from support import photo
+from support import ALL_CONFIRMATIONS, photo, run_burst_worker
 
 MEDIA = re.compile(r'<img[^>]*src="(/media/\d+/[0-9a-f]{32}\.jpg)"')
 
 
-def test_an_inserted_photo_is_uploaded_and_the_saved_body_holds_its_url(world, live_server, page):
+def test_an_inserted_photo_is_uploaded_and_the_saved_body_holds_its_url(app, world, live_server, page):
     api, base = world["api"], live_server
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
@@ -69,3 +69,18 @@ def test_an_inserted_photo_is_uploaded_and_the_saved_body_holds_its_url(world, l
     img.wait_for()
     assert img.evaluate("el => el.complete && el.naturalWidth") > 200
     assert errors == []
+
+    # Approved and published: WeChat holds the photo as an uploadimg URL, no data: and no hub URL.
+    h = api["editor"].get(f"/posts/{post_id}").get_json()["revision"]["hash"]
+    for reviewer in ("r1", "r2", "r3"):
+        r = api[reviewer].post(f"/posts/{post_id}/approve", json={"revision_hash": h, "checks": ALL_CONFIRMATIONS})
+        assert r.status_code == 200, r.get_json()
+    run_burst_worker(app)
+    assert api["editor"].get(f"/posts/{post_id}").get_json()["status"] == "published"
+    state = world["sim"].state()
+    uploaded = {i["url"] for i in state["images"]}
+    [published] = state["published"]
+    for article in published["articles"]:
+        srcs = re.findall(r'<img[^>]*src="([^"]*)"', article["content"])
+        assert len(srcs) == 2 and set(srcs) <= uploaded, (srcs, uploaded)
+        assert "data:" not in article["content"] and "/media/" not in article["content"]
