@@ -97,6 +97,10 @@ class Publication:
     #: The rendering the reviewers approved for this account (``render`` of the same revision):
     #: what ``publish`` sends. None only for revisions made before renderings were stored.
     rendering: Rendering | None = None
+    #: The body images stored in the hub (main article and extra articles): ``<img src>`` as written
+    #: in the content (``/media/<id>/<hash>.<ext>``) → the image's bytes. Adapters send these bytes
+    #: (rehosted on the platform, or in the push body) and never fetch the hub over HTTP.
+    images: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -228,6 +232,9 @@ class Adapter:
         self.token_cache = token_cache
         self.before_call: Callable[[], None] = before_call or _noop
         self.checkpoint: Callable[..., None] = checkpoint or _noop
+        #: The body images of the publication being sent (``Publication.images``), handed over by the
+        #: engine before ``publish`` for helpers that are given HTML rather than the publication.
+        self.images: dict[str, bytes] = {}
 
     @classmethod
     def enabled(cls) -> bool:

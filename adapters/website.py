@@ -19,12 +19,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from PIL import Image, UnidentifiedImageError
 
 from .base import Adapter, CredentialField, Lookup, PlatformError, Publication, PublishResult
 from .registry import register
@@ -42,6 +45,29 @@ def signature(secret: str, timestamp: str, method: str, path: str, body: bytes) 
 
 def article_key(dispatch_id: int) -> str:
     return f"hub-dispatch-{dispatch_id}"
+
+
+_IMG_SRC = re.compile(r"""<img\b[^>]*?\bsrc\s*=\s*(["'])(.*?)\1""", re.IGNORECASE | re.DOTALL)
+_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+def body_images(content: str, images: dict[str, bytes]) -> list[dict[str, str]]:
+    """The hub-stored images of ``content_html``, each once: ``{src, mime, sha256, data_base64}``. The
+    CMS stores them on the site and replaces each ``src`` (as written in ``content_html``) by its own URL."""
+    out: list[dict[str, str]] = []
+    for m in _IMG_SRC.finditer(content or ""):
+        src = m.group(2)
+        if src not in images or any(i["src"] == src for i in out):
+            continue
+        data = images[src]
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                mime = _MIME.get(img.format or "", "application/octet-stream")
+        except (UnidentifiedImageError, OSError, ValueError):
+            mime = "application/octet-stream"
+        out.append({"src": src, "mime": mime, "sha256": hashlib.sha256(data).hexdigest(),
+                    "data_base64": base64.b64encode(data).decode()})
+    return out
 
 
 @register
@@ -140,6 +166,7 @@ class WebsiteAdapter(Adapter):
             "source_url": pub.source_url,
             "cover": {"mime": pub.cover_mime or "image/jpeg", "data_base64": base64.b64encode(pub.cover).decode()}
             if pub.cover else None,
+            "images": body_images(fields.get("content", ""), pub.images),
             "pushed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
 

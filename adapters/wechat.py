@@ -318,6 +318,8 @@ class WeChatAdapter(Adapter):
         raise PlatformError("正文图片无法压缩到 1 MB 以内", code="image_size")
 
     def _image_bytes(self, src: str) -> bytes:
+        if src in self.images:  # a hub media image: its bytes came with the publication
+            return self.images[src]
         if src.startswith("data:"):
             header, _, payload = src[5:].partition(",")
             if not header.endswith(";base64"):

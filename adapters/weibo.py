@@ -92,6 +92,7 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 _TAG = re.compile(r"<[^>]+>")
 #: A Weibo topic: ``#`` text ``#`` on one line (what ``statuses/share`` refuses).
 TOPIC = re.compile(r"#([^#\r\n]+)#")
+_IMG_SRC = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(.*?)\2""", re.IGNORECASE | re.DOTALL)
 _DATA_IMG = re.compile(r"""(<img\b[^>]*?\bsrc\s*=\s*)(["'])(data:(image/[a-z0-9.+-]+);base64,([^"']*))\2""",
                        re.IGNORECASE)
 
@@ -176,8 +177,9 @@ def weibo_picture(data: bytes) -> tuple[bytes, str, bool]:
         img = img.resize((max(1, img.width * 3 // 4), max(1, img.height * 3 // 4)))
 
 
-def body_images(content: str) -> list[tuple[str, bytes, str]]:
-    """The ``data:`` images of an article body: (the data URL, its bytes, its mime type)."""
+def body_images(content: str, images: dict[str, bytes] | None = None) -> list[tuple[str, bytes, str]]:
+    """The images of an article body to upload: (the ``src`` as written, its bytes, its mime type) for
+    each ``data:`` image and each image stored in the hub (``Publication.images``)."""
     out = []
     for m in _DATA_IMG.finditer(content or ""):
         try:
@@ -185,6 +187,10 @@ def body_images(content: str) -> list[tuple[str, bytes, str]]:
         except (binascii.Error, ValueError):
             data = b""
         out.append((m.group(3), data, m.group(4).lower()))
+    for m in _IMG_SRC.finditer(content or ""):
+        src = m.group(3)
+        if images and src in images and all(src != seen for seen, _, _ in out):
+            out.append((src, images[src], ""))
     return out
 
 
@@ -280,7 +286,7 @@ class WeiboAdapter(Adapter):
         if len(summary) > ARTICLE_SUMMARY_MAX:
             warnings.append(f"微博头条文章导语超过 {ARTICLE_SUMMARY_MAX} 字，已截断")
             summary = summary[:ARTICLE_SUMMARY_MAX]
-        images = body_images(pub.content)
+        images = body_images(pub.content, pub.images)
         length = len(pub.content) - sum(len(url) - UPLOADED_IMAGE_URL_LENGTH for url, _, _ in images)
         if length > ARTICLE_CONTENT_MAX:
             problems.append(f"微博头条文章正文不得超过 {ARTICLE_CONTENT_MAX} 字符（现为 {length} 字符）")
@@ -450,7 +456,7 @@ class WeiboAdapter(Adapter):
             cover = self._upload_picture(pub.cover, rip)
             content = fields["content"]
             uploaded: dict[str, str] = {}
-            for data_url, blob, _mime in body_images(content):
+            for data_url, blob, _mime in body_images(content, pub.images):
                 if data_url not in uploaded:
                     uploaded[data_url] = self._upload_picture(blob, rip)
                     content = content.replace(data_url, uploaded[data_url])

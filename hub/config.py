@@ -361,6 +361,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # A form's text fields (the editor's HTML) may be as large as a request: an old draft with
+        # inline images must still save (they are then stored as media), not fail with 413.
+        "MAX_FORM_MEMORY_SIZE": 16 * 1024 * 1024,
         "JSON_AS_ASCII": False,
     }
     cfg.update(overrides)

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import io
 import json
+import re
 from typing import Any
 
 import nh3
@@ -48,28 +49,62 @@ class CoverError(ValueError):
 MAX_COVER_BYTES = 10 * 1024 * 1024
 
 
+#: Body images the hub stores (the editor's uploads, ``data:`` images of API clients): mime → extension.
+BODY_IMAGE_TYPES = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp"}
+MAX_BODY_IMAGE_BYTES = 10 * 1024 * 1024
+_FORMAT_MIME = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp",
+                "webp": "image/webp"}
+#: ``<img … src="…">`` in sanitised HTML (nh3 always writes double-quoted attributes).
+IMG_SRC = re.compile(r'(<img\b[^>]*?\bsrc=)"([^"]*)"', re.IGNORECASE)
+#: The URL a stored body image is served at: ``/media/<id>/<first 32 hex of its SHA-256>.<ext>``.
+MEDIA_SRC = re.compile(r"^/media/(\d+)/([0-9a-f]{32})\.(jpg|png|gif|webp)$")
+
+
+def media_src(media_id: int, sha256: str, mime: str) -> str:
+    """The stable URL of a stored body image (what the body's ``<img src>`` holds)."""
+    return f"/media/{media_id}/{sha256[:32]}.{BODY_IMAGE_TYPES.get(mime, 'jpg')}"
+
+
+def decode_data_url(value: str) -> bytes:
+    """The bytes of a base64 ``data:`` URL; ValueError (zh-CN) when it is not one."""
+    header, sep, payload = value[5:].partition(",") if value.startswith("data:") else ("", "", "")
+    if not sep:
+        raise ValueError("不是 data: URL")
+    if not header.endswith(";base64"):
+        raise ValueError("data: URL 必须是 base64 编码")
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("data: URL 的 base64 内容无效") from None
+
+
+def image_info(data: bytes) -> tuple[str, int, int]:
+    """(mime, width, height) of an image Pillow recognises; ValueError when it is none."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            size = img.size
+            img.verify()
+            fmt = (img.format or "").lower()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ValueError("不是可识别的图片") from exc
+    return _FORMAT_MIME.get(fmt, "application/octet-stream"), size[0], size[1]
+
+
 def parse_data_url(value: str) -> tuple[str, bytes]:
     """Decode an image ``data:`` URL into (mime, bytes); the image must really be one."""
     if not value.startswith("data:") or "," not in value:
         raise CoverError("封面必须是 data: URL 或媒体编号")
-    header, _, payload = value[5:].partition(",")
-    if not header.endswith(";base64"):
-        raise CoverError("封面 data: URL 必须是 base64 编码")
     try:
-        data = base64.b64decode(payload, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise CoverError("封面 data: URL 的 base64 内容无效") from exc
+        data = decode_data_url(value)
+    except ValueError as exc:
+        raise CoverError(f"封面 {exc}") from None
     if len(data) > MAX_COVER_BYTES:
         raise CoverError("封面图片不得超过 10 MB")
     try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.verify()
-            fmt = (img.format or "").lower()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        mime = image_info(data)[0]
+    except ValueError as exc:
         raise CoverError("封面不是可识别的图片") from exc
-    mime = {"jpeg": "image/jpeg", "png": "image/png", "gif": "image/gif", "bmp": "image/bmp",
-            "webp": "image/webp"}.get(fmt)
-    if not mime:
+    if mime not in _FORMAT_MIME.values():
         raise CoverError("封面图片格式不受支持（请用 JPG 或 PNG）")
     return mime, data
 

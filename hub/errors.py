@@ -63,3 +63,8 @@ class TooManyRequests(HubError):
 class VaultLocked(HubError):
     status = 503
     code = "vault_locked"
+
+
+class TooLarge(HubError):
+    status = 413
+    code = "too_large"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import io
+import random
 import time
 from typing import Any
 
@@ -73,3 +76,22 @@ def shanghai_day(iso_utc: str) -> str:
     from zoneinfo import ZoneInfo
 
     return datetime.fromisoformat(iso_utc.replace("Z", "+00:00")).astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
+def photo(kb: int = 300, seed: int = 1) -> bytes:
+    """A JPEG of about ``kb`` KB (noise compresses badly, like a real photo's detail)."""
+    from PIL import Image
+
+    rnd = random.Random(seed)
+    side = 200
+    while True:
+        img = Image.frombytes("RGB", (side, side), rnd.randbytes(side * side * 3))
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=90)
+        if buf.tell() >= kb * 1024:
+            return buf.getvalue()
+        side += 40
+
+
+def data_url(data: bytes, mime: str = "image/jpeg") -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"

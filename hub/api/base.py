@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
@@ -81,7 +81,9 @@ def _http_error(err: HTTPException):
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "rate_limited",
              400: "bad_request"}
     code = err.code or 500
-    msgs = {404: "接口不存在", 405: "不支持该请求方法", 413: "请求体过大", 429: "请求过于频繁，请稍后再试"}
+    limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    msgs = {404: "接口不存在", 405: "不支持该请求方法", 413: f"请求体过大（不得超过 {limit} MB）",
+            429: "请求过于频繁，请稍后再试"}
     resp = jsonify({"error": {"code": codes.get(code, "http_error"), "message": msgs.get(code, err.description)}})
     resp.status_code = code
     return resp

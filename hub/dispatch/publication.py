@@ -13,6 +13,7 @@ from adapters.base import Publication, Rendering
 from hub.config import get_settings
 from hub.models import AuditEntry, Dispatch, Media
 from hub.models.audit import AuditQueued
+from hub.posts.media import body_image_bytes
 
 #: Human actions that let a dispatch go out: the final approval of its revision, "publish now" or a
 #: new time (``post.reschedule``) after it, and an admin's retry of the dispatch.
@@ -77,7 +78,8 @@ def acting_ip(s: Any, d: Dispatch, configured: str = "") -> str:
 
 
 def build_publication(s: Any, d: Dispatch) -> Publication:
-    """What the adapter needs to publish (or recognise) dispatch ``d``: content, cover, marker, rip."""
+    """What the adapter needs to publish (or recognise) dispatch ``d``: content, cover, marker, rip and
+    the bytes of the body images stored in the hub."""
     post, rev, account = d.post, d.revision, d.account
     cover_id = rev.cover_id or account.default_cover_id
     cover = s.get(Media, cover_id) if cover_id else None
@@ -91,4 +93,5 @@ def build_publication(s: Any, d: Dispatch) -> Publication:
         link=rev.source_url or "", rip=acting_ip(s, d, configured),
         articles=[_article(s, a) for a in rev.articles or []],
         rendering=Rendering.from_json(approved) if (approved := (rev.renderings or {}).get(str(account.id))) else None,
+        images=body_image_bytes(s, post.unit_id, [rev.content, *(a.get("content", "") for a in rev.articles or [])]),
     )

@@ -46,3 +46,11 @@ def contributors(session: Session, post: Post) -> set[int]:
     """Everyone who created or edited any revision of the post."""
     return set(session.scalars(select(Revision.created_by_id).where(Revision.post_id == post.id)).all()) | {
         post.creator_id}
+
+
+def editor_unit(user: User) -> int:
+    """The unit a new post (and the images uploaded for it) belongs to: the user's own unit when
+    they edit there, else the first unit they are an editor of."""
+    if user.has_role("editor", user.unit_id):
+        return user.unit_id
+    return next(g.unit_id for g in user.roles if g.role == "editor")

@@ -17,10 +17,12 @@ from hub.audit.schemas import AuditHistory
 from hub.checks.service import findings_for_revision
 from hub.contracts import NoBody
 from hub.db import db
+from hub.errors import BadRequest
 from hub.models import Post
 from hub.posts import access as post_access
+from hub.posts import media as media_svc
 from hub.posts import service as posts_svc
-from hub.posts.schemas import PostBrief, PostIn, PostList, PostOut, PostPatch
+from hub.posts.schemas import MediaOut, MediaUpload, PostBrief, PostIn, PostList, PostOut, PostPatch
 
 bp = Blueprint("posts", __name__)
 
@@ -32,6 +34,23 @@ def post_json(session: Session, post: Post) -> dict[str, Any]:
     """A post as the API and the post pages show it, with its current revision's findings."""
     rev = post.current_revision
     return PostOut.of(session, post, findings_for_revision(session, rev) if rev else []).dump()
+
+
+# -- body images -------------------------------------------------------------------------
+@bp.post("/media")
+@contract("Upload a body image (multipart field file; optional post_id): put its url in content",
+          out=MediaOut, status=201, body=MediaUpload, body_media="multipart/form-data", errors={
+              403: "not an editor", 400: "no file", 413: "over 10 MB (a Chinese message)",
+              422: "not a JPG, PNG, GIF or WebP image"})
+def upload_media():
+    upload = request.files.get("file")
+    if upload is None:
+        raise BadRequest("请在 multipart 字段 file 中上传图片", code="missing_file")
+    post_id = request.form.get("post_id", "")
+    with db.transaction() as s:
+        media = media_svc.upload_body_image(s, user(), upload.read(), int(post_id) if post_id.isdigit() else None)
+        out = media_svc.media_json(media)
+    return jsonify(MediaOut(**out).dump()), 201
 
 
 # -- posts -------------------------------------------------------------------------------

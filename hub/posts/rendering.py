@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from adapters.base import Publication, Rendering
 from adapters.registry import UnknownPlatform, get_adapter
 from hub.models import Account, Media, Revision
+from hub.posts.media import body_image_bytes
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,16 @@ def publication_from_fields(fields: dict[str, Any], account: Account, cover: Med
         cover=cover.data if cover else b"", cover_mime=cover.mime if cover else "", marker_url="",
         variant=dict((fields.get("variants") or {}).get(account.platform) or {}), link=fields.get("source_url") or "",
         articles=[{k: a.get(k, "") for k in ("title", "content", "summary", "author", "source_url")}
-                  for a in fields.get("articles") or []])
+                  for a in fields.get("articles") or []],
+        images=_images(fields, account))
+
+
+def _images(fields: dict[str, Any], account: Account) -> dict[str, bytes]:
+    session = _session_of(account)
+    if session is None:
+        return {}
+    contents = [fields.get("content", ""), *(a.get("content", "") for a in fields.get("articles") or [])]
+    return body_image_bytes(session, account.unit_id, contents)
 
 
 def render(fields: dict[str, Any], account: Account, cover: Media | None, vault: Any = None) -> Rendering:

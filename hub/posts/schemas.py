@@ -225,3 +225,21 @@ class CommentOut(Out):
     revision: int | None
     body: str
     at: Timestamp | None
+
+
+class MediaUpload(In):
+    """``POST /media``: one body image as the multipart field ``file`` (JPG, PNG, GIF or WebP, ≤ 10 MB)."""
+
+    file: bytes = Field(json_schema_extra={"format": "binary"})
+
+
+class MediaOut(Out):
+    """A stored body image: put ``url`` in an ``<img src>`` of ``content``."""
+
+    id: int
+    url: str = Field(description="/media/<id>/<first 32 hex of sha256>.<ext> (signed-in users of the unit)")
+    sha256: str
+    mime: str
+    width: int
+    height: int
+    size: int

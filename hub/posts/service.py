@@ -26,8 +26,8 @@ from hub.errors import BadRequest, Conflict, Forbidden, Unprocessable
 from hub.models import Account, Approval, Dispatch, Post, Revision, User, utcnow
 from hub.models.states import POST, PostStatus
 from hub.permissions import is_editor_of
-from hub.posts.access import contributors, get_post
-from hub.posts.media import cover_media
+from hub.posts.access import contributors, editor_unit, get_post
+from hub.posts.media import cover_media, inline_images
 from hub.posts.rendering import render_targets
 from hub.posts.schedule import iso_utc, parse_time, schedule_post
 
@@ -67,7 +67,7 @@ def _validate_fields(session: Session, user: User, unit_id: int, data: dict, bas
             raise BadRequest("is_original 必须是布尔值", code="invalid_field", field="is_original")
         f["is_original"] = data["is_original"]
     if "content" in data:
-        f["content"] = sanitize_html(f["content"])
+        f["content"] = inline_images(session, unit_id, sanitize_html(f["content"]), "正文", "content")
     if not f.get("title", "").strip():
         raise BadRequest("标题不能为空", code="missing_title", field="title")
     if not f.get("content", "").strip():
@@ -131,7 +131,8 @@ def _validate_articles(session: Session, unit_id: int, value: Any, old: list[dic
             if not isinstance(v, str) or len(v) > limit:
                 raise BadRequest(f"{where}的 {key} 必须是不超过 {limit} 字的字符串", code="invalid_articles",
                                  field=f"articles.{i}.{key}")
-            item[key] = v.strip() if key != "content" else sanitize_html(v)
+            item[key] = v.strip() if key != "content" else inline_images(
+                session, unit_id, sanitize_html(v), where, f"articles.{i}.content")
         if not item["title"]:
             raise BadRequest(f"{where}缺少标题", code="invalid_articles", field=f"articles.{i}.title")
         if not item["content"].strip():
@@ -215,8 +216,7 @@ def create_post(session: Session, user: User, data: dict) -> Post:
         raise BadRequest("请求体必须是 JSON 对象", code="invalid_body")
     if not user.has_role("editor"):
         raise Forbidden("只有编辑可以创建稿件", code="not_editor")
-    unit_id = user.unit_id if is_editor_of(user, user.unit_id) else next(
-        g.unit_id for g in user.roles if g.role == "editor")
+    unit_id = editor_unit(user)
     f = _validate_fields(session, user, unit_id, data, revision_fields(None))
     publish_at = parse_time(data.get("publish_at"))
     post = Post(unit_id=unit_id, creator_id=user.id, status=POST.check(None, PostStatus.DRAFT), publish_at=publish_at)

@@ -11,6 +11,7 @@ from flask import (
     abort,
     flash,
     jsonify,
+    make_response,
     redirect,
     render_template,
     request,
@@ -21,11 +22,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from hub.approval import decisions as decisions_svc
+from hub.content import media_src
 from hub.db import db
-from hub.errors import HubError
+from hub.errors import BadRequest, HubError
 from hub.models import Account, Dispatch, Media, Post
 from hub.permissions import visible_unit_ids
 from hub.posts import access as post_access
+from hub.posts import media as media_mod
 from hub.posts import preview as preview_mod
 from hub.posts import service as posts_svc
 from hub.web.base import STATUS_LABELS, awaiting_review, run_action, status_label
@@ -239,12 +242,49 @@ def media(media_id: int):
     m = s.get(Media, media_id)
     if m is None or (m.unit_id is not None and m.unit_id not in visible_unit_ids(s, current_user)):
         abort(404)
-    from flask import make_response
-
     resp = make_response(m.data)
     resp.headers["Content-Type"] = m.mime
     resp.headers["Cache-Control"] = "private, max-age=3600"
     return resp
+
+
+@bp.get("/media/<int:media_id>/<string:name>")
+@login_required
+def body_image(media_id: int, name: str):
+    """A stored body image at its stable URL (``hub.content.media_src``), for signed-in users who may
+    see its unit: the editor, the post page and the review page's rendering frames (same origin)."""
+    s = db.session()
+    m = s.get(Media, media_id)
+    if (m is None or media_src(m.id, m.sha256, m.mime) != f"/media/{media_id}/{name}"
+            or (m.unit_id is not None and m.unit_id not in visible_unit_ids(s, current_user))):
+        abort(404)
+    resp = make_response(m.data)
+    resp.headers["Content-Type"] = m.mime
+    resp.headers["Cache-Control"] = "private, max-age=31536000, immutable"  # the URL names the content
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return resp
+
+
+@bp.post("/posts/media")
+def upload_body_image():
+    """The editor's image upload (multipart ``file``, optional ``post_id``): 201 with the media's URL,
+    or a Chinese JSON error (413 over 10 MB, 422 not an image) — the editor shows it and keeps the draft."""
+    if not current_user.is_authenticated:
+        return jsonify({"error": {"code": "unauthorized", "message": _("请先登录")}}), 401
+    upload = request.files.get("file")
+    post_id = request.form.get("post_id", "")
+    try:
+        if upload is None:
+            raise BadRequest(_("请选择要上传的图片"), code="missing_file")
+        with db.transaction() as s:
+            media = media_mod.upload_body_image(s, current_user, upload.read(),
+                                                int(post_id) if post_id.isdigit() else None)
+            out = media_mod.media_json(media)
+    except HubError as exc:
+        resp = jsonify(exc.to_dict())
+        resp.status_code = exc.status
+        return resp
+    return jsonify(out), 201
 
 
 # -- the editor's live per-platform preview (logic in hub.posts.preview) --------------

@@ -36,12 +36,16 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
         db.session.rollback()
-        if wants_json():
-            return jsonify({"error": {"code": str(err.code), "message": err.description}}), err.code
+        limit = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
         messages = {404: _("页面不存在或您无权查看"), 405: _("不支持该操作"), 429: _("操作过于频繁，请稍后再试"),
-                    413: _("上传的内容过大"), 400: _("请求无效")}
-        return render_template("error.html", code=err.code,
-                               message=messages.get(err.code or 500, err.name)), err.code
+                    413: _("上传的内容过大（每次不得超过 %(mb)s MB），请压缩图片后重试", mb=limit),
+                    400: _("请求无效")}
+        message = messages.get(err.code or 500, err.name)
+        if wants_json():
+            if err.code == 413:
+                return jsonify({"error": {"code": "too_large", "message": message}}), 413
+            return jsonify({"error": {"code": str(err.code), "message": err.description}}), err.code
+        return render_template("error.html", code=err.code, message=message), err.code
 
     @app.errorhandler(Exception)
     def _any(err: Exception):

@@ -177,6 +177,7 @@ def _publish(app: Any, dispatch_id: int) -> str:
     if quota_error is not None:
         return settle(app, dispatch_id, claim, attempt_id, error=quota_error)
     del creds
+    adapter.images = pub.images
     try:
         result = media.publish(adapter, pub)
     except LostClaim:
