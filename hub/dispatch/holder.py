@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from adapters.base import Adapter, LostClaim
 from adapters.registry import UnknownPlatform, get_adapter
-from hub.config import get_settings
+from hub.config import get_settings, values_of
 from hub.db import db
 from hub.models import Account, Dispatch, utcnow
 from hub.queue import PlatformRateLimit, RedisTokenCache, get_redis, platform_rates
@@ -85,7 +85,8 @@ def make_adapter(app: Any, account: Account, creds: dict[str, str], holder: Hold
         cache = None
     return cls(account.api_base, creds, cache,
                before_call=holder.before_call if holder else None,
-               checkpoint=holder.checkpoint if holder else None)
+               checkpoint=holder.checkpoint if holder else None,
+               config=values_of(cls.config_settings, app.config))
 
 
 def platform_rate(app: Any, platform: str) -> int:
