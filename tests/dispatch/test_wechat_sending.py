@@ -120,3 +120,14 @@ def test_a_lost_answer_is_reconciled_without_a_duplicate(app, world, lossy, lost
     kinds = [(a["kind"], a["outcome"]) for a in
              world["api"]["editor"].get(f"/dispatches/{d.id}").get_json()["attempts_log"]]
     assert kinds[0] == ("publish", "unconfirmed") and kinds[-1][1] == "published"
+
+
+def test_the_hub_defaults_are_the_adapter_ceilings():
+    from adapters.wechat import WeChatAdapter
+    from hub.config import ConfigError, default, parse
+
+    assert default("HUB_WECHAT_TITLE_MAX") == WeChatAdapter.limits["title"] == 64
+    assert default("HUB_WECHAT_DIGEST_MAX") == WeChatAdapter.limits["summary"] == 120
+    with pytest.raises(ConfigError) as err:
+        parse("HUB_WECHAT_TITLE_MAX", "0")
+    assert "HUB_WECHAT_TITLE_MAX" in str(err.value)
