@@ -80,8 +80,6 @@ TITLE_MAX = 64
 DIGEST_MAX = 120
 AUTHOR_MAX = 16
 API_DOC_LIMITS = {"title": 32, "digest": 128}
-#: WeChat fills an empty digest of a single-article message with the first 54 characters of the body.
-AUTO_DIGEST = 54
 _TAG = re.compile(r"<[^>]+>")
 
 THUMB_MAX = 64 * 1024
@@ -258,9 +256,7 @@ class WeChatAdapter(Adapter):
         for i, a in enumerate(articles):
             prefix, where = ("", "") if i == 0 else (f"articles.{i - 1}.", f"第 {i + 1} 篇文章：")
             cleaned = wxhtml.clean_body(a["content"])
-            digest = a["digest"] if single else ""
-            if single and not digest:
-                digest = plain_text(cleaned.html)[:AUTO_DIGEST]  # what WeChat shows when none is given
+            digest = a["digest"] if single else ""  # none: WeChat shows the body's first 54 characters
             sent = {"title": a["title"], "author": a["author"], "digest": digest, "content": cleaned.html,
                     "content_source_url": a["source_url"].strip()}
             fields.update({prefix + k: val for k, val in sent.items() if val})

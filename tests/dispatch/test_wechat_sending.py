@@ -131,3 +131,14 @@ def test_the_hub_defaults_are_the_adapter_ceilings():
     with pytest.raises(ConfigError) as err:
         parse("HUB_WECHAT_TITLE_MAX", "0")
     assert "HUB_WECHAT_TITLE_MAX" in str(err.value)
+
+
+def test_a_finding_in_a_body_wechat_changes_is_reported_once(app, world):
+    # The rendered body differs from the revision's (the link target goes): its typo is the same one.
+    post = _create(world, title="关于召开会议的通知",
+                   content='<p>我市攻府召开会议，详见<a href="https://www.nmg.gov.cn/">自治区政府网</a>。</p>')
+    typos = [f for f in post["findings"] if f["rule"] == "typo.攻府"]
+    assert [f["field"] for f in typos] == ["content"]
+    r = world["api"]["editor"].post(f"/posts/{post['id']}/submit")
+    assert r.status_code == 422
+    assert [f["field"] for f in r.get_json()["error"]["findings"] if f["rule"] == "typo.攻府"] == ["content"]
