@@ -241,12 +241,13 @@ class WeChatAdapter(Adapter):
         v = pub.variant or {}
         extra = pub.articles[: cls.max_articles - 1]
         single = not extra
-        articles: list[dict[str, Any]] = [{"title": v.get("title") or pub.title, "digest": v.get("summary") or pub.summary,
-                     "author": pub.author, "content": pub.content, "source_url": pub.source_url,
-                     "cover": pub.cover}]
-        articles += [{"title": a.get("title") or "", "digest": a.get("summary") or "", "author": a.get("author") or "",
-                      "content": a.get("content") or "", "source_url": a.get("source_url") or "",
-                      "cover": a.get("cover") or a.get("cover_sha256") or ""} for a in extra]
+        articles: list[dict[str, Any]] = [
+            {"title": v.get("title") or pub.title, "digest": v.get("summary") or pub.summary, "author": pub.author,
+             "content": pub.content, "source_url": pub.source_url, "cover": pub.cover}]
+        articles += [{"title": a.get("title") or "", "digest": a.get("summary") or "",
+                      "author": a.get("author") or "", "content": a.get("content") or "",
+                      "source_url": a.get("source_url") or "", "cover": a.get("cover") or a.get("cover_sha256") or ""}
+                     for a in extra]
         fields: dict[str, str] = {}
         html_fields, pictures, warnings, problems = [], [], [], []
         if len(pub.articles) > len(extra):
@@ -516,7 +517,8 @@ class WeChatAdapter(Adapter):
     def _covers(self, client: _Client, pub: Publication, count: int) -> list[str]:
         """The ``thumb_media_id`` of each of ``count`` articles (an article without a cover uses the main
         one); the same picture is uploaded once per run."""
-        pictures = [pub.cover] + [(a.get("cover") or pub.cover) for a in pub.articles[: count - 1]]
+        extra = [(pub.articles[i].get("cover") if i < len(pub.articles) else b"") or pub.cover for i in range(count - 1)]
+        pictures = [pub.cover, *extra]
         uploaded: dict[bytes, str] = {}
         for picture in pictures:
             if picture not in uploaded:
