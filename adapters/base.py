@@ -9,7 +9,8 @@ and answers the questions the dispatch engine asks around that:
 * ``publish``       — make the publication; may resume from a checkpoint (``Publication.resume``);
 * ``status``        — how a submitted publication is doing (platforms that publish asynchronously);
 * ``find``          — reconciliation: does the platform hold a publication (or a draft) of this
-                      dispatch?  Recognised by the dispatch's marker (``Publication.marker_url``);
+                      dispatch?  Recognised by what the hub recorded at its checkpoints
+                      (``Publication.resume``: draft and publish references) and by its content;
 * ``withdraw``      — take a publication down (撤稿);
 * ``verify_credentials`` — one real, harmless call with the stored credentials;
 * ``credential_fields`` / ``credential_schema()`` and ``limits`` — what admins store and what
@@ -81,7 +82,9 @@ class Publication:
     source_url: str
     cover: bytes
     cover_mime: str
-    marker_url: str  # identifies this dispatch among the account's publications (reconciliation)
+    #: Unused by the built-in adapters (WeChat used to write it into the public ``content_source_url``);
+    #: kept so that callers that still pass it work.
+    marker_url: str = ""
     variant: dict[str, Any] = field(default_factory=dict)
     #: Where an earlier attempt got to: {"stage": ..., "draft_ref": ..., "platform_ref": ...}.
     resume: dict[str, Any] = field(default_factory=dict)
@@ -120,7 +123,7 @@ class Lookup:
 
     ``published``: the platform holds the publication (with its reference and link).
     ``in_progress``: the platform is still publishing it (ask again later).
-    ``drafts``: references of drafts carrying the dispatch's marker (no publication yet).
+    ``drafts``: references of drafts of this dispatch (no publication yet), the one to resume from first.
     ``gone``: the publication existed but was deleted on the platform (with the reason).
     """
 
@@ -223,11 +226,17 @@ class Adapter:
     max_articles: ClassVar[int] = 1
     #: The account's uploads (set by the engine when it builds the adapter; None: reuse nothing).
     media: MediaStore | None = None
+    #: Hub settings that shape what this platform is sent: {settings key: ``HUB_*`` variable}. The hub
+    #: passes their current values (as text) in the ``settings`` given to ``render``, and
+    #: to the instance (``config``), so adapters never read the hub's configuration themselves.
+    config_settings: ClassVar[dict[str, str]] = {}
 
     def __init__(self, api_base: str, credentials: dict[str, str], token_cache: Any = None, *,
                  before_call: Callable[[], None] | None = None,
-                 checkpoint: Callable[..., None] | None = None) -> None:
+                 checkpoint: Callable[..., None] | None = None,
+                 config: dict[str, str] | None = None) -> None:
         self.api_base = api_base.rstrip("/")
+        self.config: dict[str, str] = dict(config or {})  # values of ``config_settings``
         self.credentials = credentials
         self.token_cache = token_cache
         self.before_call: Callable[[], None] = before_call or _noop
@@ -251,7 +260,8 @@ class Adapter:
     @classmethod
     def validate(cls, title: str, content: str, summary: str, author: str,
                  variant: dict[str, Any] | None = None) -> list[str]:
-        """Problems (zh-CN) that the platform would refuse; empty if fine."""
+        """Problems (zh-CN) that the platform would refuse whatever the account and the hub's settings;
+        empty if fine. ``render`` reports these and the ones that depend on settings."""
         return []
 
     @classmethod
@@ -283,10 +293,10 @@ class Adapter:
 
     def settings(self) -> dict[str, str]:
         """The account's non-secret settings (credential fields with ``secret=False``, e.g. Weibo's
-        ``safe_url``): what ``render`` is given, so ``self.render(pub, self.settings())`` is what
-        ``publish`` sends."""
+        ``safe_url``) and the hub settings of ``config_settings``: what ``render`` is given, so
+        ``self.render(pub, self.settings())`` is what ``publish`` sends."""
         names = {f.name for f in self.credential_fields if not f.secret}
-        return {k: v for k, v in self.credentials.items() if k in names and v}
+        return {**self.config, **{k: v for k, v in self.credentials.items() if k in names and v}}
 
     def verify_credentials(self) -> tuple[bool, str]:
         """One real call with the stored credentials: (ok, zh-CN message)."""
@@ -302,8 +312,8 @@ class Adapter:
 
     def find(self, pub: Publication, *, since: float, draft_ref: str | None = None,
              platform_ref: str | None = None) -> Lookup:
-        """Reconciliation: what the platform holds for the dispatch of ``pub`` (marked by
-        ``pub.marker_url``; adapters may also recognise it by its content).
+        """Reconciliation: what the platform holds for the dispatch of ``pub``, recognised by the
+        references the hub recorded (``draft_ref``, ``platform_ref``) or by its content.
 
         ``since`` (epoch seconds) bounds the search to items updated after the dispatch was
         created. Raises :class:`PlatformError` when the platform cannot be asked.

@@ -6,10 +6,16 @@ overridden to use ``cgi-bin/stable_token`` on the account's own ``api_base``,
 ``auto_retry`` is off (its retry is unbounded and re-sends spent file
 objects), and uploads are always sent from bytes.
 
-One publication is: cover → ``material/add_material`` (a JPG under 64 KB), every body
-image → ``media/uploadimg`` (WeChat drops external images), ``draft/add`` (marked with the
-dispatch's ``content_source_url``), then ``freepublish/submit`` and status polling — or,
-for 群发, ``message/mass/sendall`` with ``clientmsgid`` as the idempotency key.
+What WeChat is sent is what :meth:`WeChatAdapter.render` returns (the rendering the reviewers
+approved, ``Publication.rendering``), nothing else: the main article and up to seven more, each
+with its title, digest, author, body as WeChat keeps it (adapters/wechat_content.py) and source
+URL (``content_source_url``: the article's own source URL or empty).
+
+One publication is: each article's cover → ``material/add_material``, every body image →
+``media/uploadimg`` (WeChat drops external images), ONE ``draft/add`` with all the articles, then
+``freepublish/submit`` and status polling — or, for 群发, ``message/mass/sendall`` with
+``clientmsgid`` as the idempotency key. Reconciliation recognises a publication by the draft and
+publish ids the hub checkpointed, else by its articles' titles and authors and its time.
 
 Retries inside one run are limited to calls known not to have happened (busy -1, minute
 limit 45011, connection refused) and to reads; a mutating call whose answer is lost raises an
@@ -21,6 +27,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import html
 import io
 import re
 import time
@@ -31,9 +38,19 @@ from PIL import Image, UnidentifiedImageError
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
+from . import wechat_content as wxhtml
 from . import wechat_masssend as mass_send
 from . import wechat_verify
-from .base import Adapter, CredentialField, Lookup, PlatformError, Publication, PublishResult, StoredMedia
+from .base import (
+    Adapter,
+    CredentialField,
+    Lookup,
+    PlatformError,
+    Publication,
+    PublishResult,
+    Rendering,
+    StoredMedia,
+)
 from .registry import register
 
 STALE_TOKEN_CODES = {40001, 40014, 42001}
@@ -54,13 +71,12 @@ ERROR_MESSAGES = {
     40009: "图片大小超出限制",
     42001: "访问令牌已过期",
     44004: "正文为空",
-    45002: "正文超出长度限制（少于 20000 字）",
-    45003: "标题超出长度限制（不超过 32 字）",
-    45004: "摘要超出长度限制（不超过 128 字）",
+    45002: "微信拒绝了正文：正文须少于 20000 字符且小于 1 MB（按发送时的 HTML 计算，图片地址为上传后的微信地址）",
+    45008: "微信拒绝了图文：一次最多 8 篇文章",
     45009: "公众号今日接口调用次数已用完，明日自动继续",
     45011: "调用过于频繁，稍后自动重试",
     45028: "公众号群发次数已用完（订阅号每天 1 次，服务号每月 4 次）",
-    45110: "作者超出长度限制（不超过 16 字）",
+    45110: "微信拒绝了作者：作者不得超过 16 字",
     48001: "公众号未获得该接口权限（发布需要已认证的公众号）",
     53503: "该草稿未通过微信发布检查，请检查内容后重新提交",
     53504: "需前往公众平台官网使用该草稿",
@@ -69,6 +85,15 @@ ERROR_MESSAGES = {
 
 PUBLISH_STATUS_REASONS = {2: "原创声明校验失败", 3: "发布失败（常规失败）", 4: "平台审核未通过",
                           5: "已被用户删除", 6: "已被系统封禁"}
+#: The ``publish_status`` values freepublish/get documents (0 success, 1 publishing, 2–6 as above).
+KNOWN_PUBLISH_STATUS = range(0, 7)
+#: Title and digest limits: WeChat's back office allows 64 and 120 字; the API documentation says 32 and 128.
+#: The hub checks the configured ones (HUB_WECHAT_TITLE_MAX, HUB_WECHAT_DIGEST_MAX; docs/publishing.md).
+TITLE_MAX = 64
+DIGEST_MAX = 120
+AUTHOR_MAX = 16
+API_DOC_LIMITS = {"title": 32, "digest": 128}
+_TAG = re.compile(r"<[^>]+>")
 
 THUMB_MAX = 64 * 1024
 BODY_IMAGE_MAX = 1024 * 1024  # media/uploadimg: jpg/png smaller than 1 MB
@@ -137,14 +162,24 @@ class _Client(WeChatClient):
             self._token_cache.delete_if(self._cache_key, token)
 
 
-def marker_matches(value: Any, marker_url: str) -> bool:
-    """Whether a ``content_source_url`` the platform returns is this dispatch's marker."""
-    if not isinstance(value, str) or not value:
-        return False
-    if value == marker_url:
-        return True
-    frag = marker_url.rpartition("#")[2]
-    return bool(frag) and value.endswith("#" + frag)
+def plain_text(content: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(_TAG.sub("", content or ""))).strip()
+
+
+def sent_articles(rendering: Rendering) -> list[dict[str, str]]:
+    """The articles of a WeChat rendering, in order, as ``draft/add`` fields (no thumb yet)."""
+    f = rendering.fields
+    prefixes = [""] + [f"articles.{i}." for i in range(WeChatAdapter.max_articles - 1)
+                       if f"articles.{i}.title" in f or f"articles.{i}.content" in f]
+    return [{key: f.get(p + key, "") for key in ("title", "author", "digest", "content", "content_source_url")}
+            for p in prefixes]
+
+
+def _same_articles(news: list[dict[str, Any]], wanted: list[dict[str, str]]) -> bool:
+    """Whether a draft's or a publication's ``news_item`` list is these articles (titles and authors)."""
+    return len(news) == len(wanted) and all(
+        str(n.get("title") or "") == w["title"] and str(n.get("author") or "") == w["author"]
+        for n, w in zip(news, wanted, strict=True))
 
 
 @register
@@ -161,40 +196,108 @@ class WeChatAdapter(Adapter):
         CredentialField("account_type", "公众号类型（subscription 订阅号 / service 服务号，决定群发次数）",
                         secret=False, required=False),
     )
-    limits = {"title": 32, "author": 16, "summary": 128, "content": 20000, "content_bytes": 1024 * 1024}
+    #: The ceilings the editor and saving check (the back office's); ``render`` checks the configured ones.
+    limits = {"title": TITLE_MAX, "author": AUTHOR_MAX, "summary": DIGEST_MAX, "content": 20000,
+              "content_bytes": 1024 * 1024}
     rate_per_second = 400
     max_articles = 8  # one draft carries the main article and up to seven 次条
+    config_settings = {"title_max": "HUB_WECHAT_TITLE_MAX", "digest_max": "HUB_WECHAT_DIGEST_MAX"}
 
     timeout = 15.0
     #: How long ``publish`` polls inline before handing the publication to the poll job.
     poll_seconds = 3.0
 
     @classmethod
-    def validate(cls, title: str, content: str, summary: str, author: str,
-                 variant: dict[str, Any] | None = None) -> list[str]:
-        v = variant or {}
-        title = v.get("title") or title
-        summary = v.get("summary") or summary
+    def _limit(cls, settings: dict[str, str] | None, key: str, default: int) -> int:
+        try:
+            value = int((settings or {}).get(key) or default)
+        except ValueError:
+            return default
+        return value if value > 0 else default
+
+    @classmethod
+    def _article_problems(cls, title: str, digest: str, author: str, content: str, *, title_max: int,
+                          digest_max: int) -> list[str]:
+        """What WeChat refuses of one article (its body measured as sent: images as uploaded URLs)."""
         problems = []
         if not title.strip():
             problems.append("微信标题不能为空")
-        if len(title) > cls.limits["title"]:
-            problems.append(f"微信标题不得超过 {cls.limits['title']} 字（现为 {len(title)} 字）")
-        if len(author) > cls.limits["author"]:
-            problems.append(f"微信作者不得超过 {cls.limits['author']} 字（现为 {len(author)} 字）")
-        if len(summary) > cls.limits["summary"]:
-            problems.append(f"微信摘要不得超过 {cls.limits['summary']} 字（现为 {len(summary)} 字）")
-        if len(content) >= cls.limits["content"]:
-            problems.append(f"微信正文须少于 {cls.limits['content']} 字（现为 {len(content)} 字）")
-        elif len(content.encode()) >= cls.limits["content_bytes"]:
-            problems.append("微信正文须小于 1 MB")
-        if not content.strip():
+        if len(title) > title_max:
+            problems.append(f"微信标题不得超过 {title_max} 字（现为 {len(title)} 字）")
+        if len(author) > AUTHOR_MAX:
+            problems.append(f"微信作者不得超过 {AUTHOR_MAX} 字（现为 {len(author)} 字）")
+        if len(digest) > digest_max:
+            problems.append(f"微信摘要不得超过 {digest_max} 字（现为 {len(digest)} 字）")
+        chars, size = wxhtml.sent_length(content)
+        if chars >= cls.limits["content"]:
+            problems.append(f"微信正文须少于 {cls.limits['content']} 字符（发送时为 {chars} 字符，图片按上传后的"
+                            "微信地址计）")
+        elif size >= cls.limits["content_bytes"]:
+            problems.append("微信正文须小于 1 MB（按发送时计，图片按上传后的微信地址计）")
+        if not plain_text(content) and not any(True for _ in wxhtml.image_sources(content)):
             problems.append("微信正文不能为空")
         return problems
 
     @classmethod
     def render_notes(cls, pub: Publication, settings: dict[str, str]) -> tuple[list[str], list[str]]:
         return mass_send.render_notes(pub.variant, settings)
+
+    @classmethod
+    def validate(cls, title: str, content: str, summary: str, author: str,
+                 variant: dict[str, Any] | None = None) -> list[str]:
+        """The back office's ceilings (64 / 120): what is checked while editing and saving; the configured
+        limits are the rendering's problems, which block submission."""
+        v = variant or {}
+        return cls._article_problems(v.get("title") or title, v.get("summary") or summary, author, content,
+                                     title_max=cls.limits["title"], digest_max=cls.limits["summary"])
+
+    # -- rendering: exactly what WeChat is sent ---------------------------------------------
+    @classmethod
+    def render(cls, pub: Publication, settings: dict[str, str] | None = None) -> Rendering:
+        """The main article and each extra one (``articles.N.*``, at most 8 in all) as WeChat keeps them."""
+        title_max = cls._limit(settings, "title_max", TITLE_MAX)
+        digest_max = cls._limit(settings, "digest_max", DIGEST_MAX)
+        v = pub.variant or {}
+        extra = pub.articles[: cls.max_articles - 1]
+        single = not extra
+        articles: list[dict[str, Any]] = [
+            {"title": v.get("title") or pub.title, "digest": v.get("summary") or pub.summary, "author": pub.author,
+             "content": pub.content, "source_url": pub.source_url, "cover": pub.cover}]
+        articles += [{"title": a.get("title") or "", "digest": a.get("summary") or "",
+                      "author": a.get("author") or "", "content": a.get("content") or "",
+                      "source_url": a.get("source_url") or "", "cover": a.get("cover") or a.get("cover_sha256") or ""}
+                     for a in extra]
+        fields: dict[str, str] = {}
+        html_fields, pictures, warnings, problems = [], [], [], []
+        if len(pub.articles) > len(extra):
+            problems.append(f"微信图文最多 {cls.max_articles} 篇文章（现为 {len(pub.articles) + 1} 篇）")
+        if not single and any(a["digest"] for a in articles):
+            warnings.append("多篇文章的图文消息不显示摘要：微信只保留单篇图文的摘要，各篇摘要不会发送")
+        for i, a in enumerate(articles):
+            prefix, where = ("", "") if i == 0 else (f"articles.{i - 1}.", f"第 {i + 1} 篇文章：")
+            cleaned = wxhtml.clean_body(a["content"])
+            digest = a["digest"] if single else ""  # none: WeChat shows the body's first 54 characters
+            sent = {"title": a["title"], "author": a["author"], "digest": digest, "content": cleaned.html,
+                    "content_source_url": a["source_url"].strip()}
+            fields.update({prefix + k: val for k, val in sent.items() if val})
+            html_fields.append(prefix + "content")
+            problems += [where + p for p in cls._article_problems(
+                sent["title"], digest, sent["author"], cleaned.html, title_max=title_max, digest_max=digest_max)]
+            if len(sent["content_source_url"].encode()) > 1024:
+                problems.append(f"{where}原文链接不得超过 1 KB")
+            image_problems, image_warnings = wxhtml.image_problems(cleaned.images, f"{where}正文", pub.images)
+            problems += image_problems
+            warnings += [where + w for w in cleaned.warnings] + image_warnings
+            if a["cover"]:
+                pictures.append(prefix + "cover")
+            elif i == 0:
+                problems.append("缺少封面图片（微信图文必须有封面），请上传封面或为账号设置默认封面")
+            elif pub.cover:
+                warnings.append(f"{where}没有封面，发送时使用主文章的封面")
+        if pub.cover and (reason := wxhtml.picture_problem(pub.cover)):
+            problems.append(f"封面图片无法发送到微信：{reason}")
+        return Rendering(cls.platform, fields, html_fields=tuple(html_fields), pictures=pictures,
+                         warnings=warnings, problems=problems)
 
     # -- plumbing --------------------------------------------------------------------------
     def _client(self) -> _Client:
@@ -204,13 +307,23 @@ class WeChatAdapter(Adapter):
             raise PlatformError("账号缺少 AppID 或 AppSecret，请管理员设置凭据", code="missing_credentials")
         return _Client(self.api_base, appid, secret, self.token_cache, self.timeout)
 
-    @staticmethod
-    def _error(exc: WeChatClientException) -> PlatformError:
+    def _refused_limit(self, code: int) -> str | None:
+        """The zh-CN reason for WeChat refusing a title (45003) or digest (45004) the hub let through: it
+        names the limit the hub checked (configured) and the one WeChat's API documentation gives."""
+        key, label, variable, default = {45003: ("title", "标题", "HUB_WECHAT_TITLE_MAX", TITLE_MAX),
+                                         45004: ("digest", "摘要", "HUB_WECHAT_DIGEST_MAX", DIGEST_MAX)}[code]
+        checked = self._limit(self.config, f"{key}_max", default)
+        return (f"微信拒绝了{label}长度（错误码 {code}）：本中心按不超过 {checked} 字检查，该公众号接受的更短"
+                f"（微信接口文档为不超过 {API_DOC_LIMITS[key]} 字）。请缩短{label}后重新提交；"
+                f"如经常出现，请运维将 {variable} 设为 {API_DOC_LIMITS[key]}")
+
+    def _error(self, exc: WeChatClientException) -> PlatformError:
         code = exc.errcode
         if code is None:  # HTTP-level failure after the server answered
             return PlatformError("微信平台返回了异常的 HTTP 响应", code="http", ambiguous=True)
         code = int(code)
-        msg = ERROR_MESSAGES.get(code, f"微信平台拒绝了请求（错误码 {code}：{exc.errmsg}）")
+        msg = (self._refused_limit(code) if code in (45003, 45004) else None) or \
+            ERROR_MESSAGES.get(code, f"微信平台拒绝了请求（错误码 {code}：{exc.errmsg}）")
         if code == 40164:
             msg = wechat_verify.ip_message(exc.errmsg)
         return PlatformError(msg, code=code, retryable=code in RETRYABLE_CODES,
@@ -439,19 +552,13 @@ class WeChatAdapter(Adapter):
             done += 1
         return done
 
-    def add_draft(self, client: _Client, pub: Publication, thumb_media_id: str, content: str) -> str:
-        v = pub.variant or {}
-        article = {
-            "title": v.get("title") or pub.title,
-            "author": pub.author,
-            "digest": v.get("summary") or pub.summary,
-            "content": content,
-            "content_source_url": pub.marker_url,
-            "thumb_media_id": thumb_media_id,
-            "need_open_comment": 0,
-            "only_fans_can_comment": 0,
-        }
-        res = self._call(client, "post", "draft/add", mutating=True, data={"articles": [article]})
+    def add_draft(self, client: _Client, articles: list[dict[str, str]]) -> str:
+        """ONE draft holding every article (``draft/add`` fields, each with its ``thumb_media_id``)."""
+        payload = [{"title": a["title"], "author": a.get("author", ""), "digest": a.get("digest", ""),
+                    "content": a["content"], "content_source_url": a.get("content_source_url", ""),
+                    "thumb_media_id": a["thumb_media_id"], "need_open_comment": 0, "only_fans_can_comment": 0}
+                   for a in articles]
+        res = self._call(client, "post", "draft/add", mutating=True, data={"articles": payload})
         return str(res["media_id"])
 
     def submit(self, client: _Client, draft_media_id: str) -> str:
@@ -460,7 +567,14 @@ class WeChatAdapter(Adapter):
 
     def _status(self, client: _Client, platform_ref: str) -> PublishResult:
         res = self._call(client, "post", "freepublish/get", mutating=False, data={"publish_id": platform_ref})
-        st = int(res.get("publish_status", -1))
+        try:
+            st = int(res.get("publish_status"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            st = -1
+        if st not in KNOWN_PUBLISH_STATUS:
+            # Not one of the documented values: the outcome is unknown, so ask again later (待核实).
+            raise PlatformError(f"微信返回了未知的发布状态（{res.get('publish_status')}），发布结果待核实",
+                                code="publish_status_unknown", ambiguous=True)
         if st == 0:
             items = (res.get("article_detail") or {}).get("item") or []
             url = items[0].get("article_url") if items else None
@@ -473,10 +587,22 @@ class WeChatAdapter(Adapter):
     def status(self, platform_ref: str) -> PublishResult:
         return self._status(self._client(), platform_ref)
 
+    def _covers(self, client: _Client, pub: Publication, count: int) -> list[str]:
+        """The ``thumb_media_id`` of each of ``count`` articles (an article without a cover uses the main
+        one); the same picture is uploaded once per run."""
+        extra = [(pub.articles[i].get("cover") if i < len(pub.articles) else b"") or pub.cover for i in range(count - 1)]
+        pictures = [pub.cover, *extra]
+        uploaded: dict[bytes, str] = {}
+        for picture in pictures:
+            if picture not in uploaded:
+                uploaded[picture] = self.upload_cover(client, picture)
+        return [uploaded[p] for p in pictures]
+
     def publish(self, pub: Publication) -> PublishResult:
-        problems = self.validate(pub.title, pub.content, pub.summary, pub.author, pub.variant)
-        if problems:
-            raise PlatformError("；".join(problems), code="invalid_content")
+        rendering = pub.rendering or self.render(pub, self.settings())
+        if rendering.problems:
+            raise PlatformError("；".join(rendering.problems), code="invalid_content")
+        articles = sent_articles(rendering)
         client = self._client()
         resume = pub.resume or {}
         mass = str((pub.variant or {}).get("mass_send") or "").lower() in ("1", "true", "yes")
@@ -487,9 +613,10 @@ class WeChatAdapter(Adapter):
         draft = resume.get("draft_ref") if resume.get("stage") in ("draft_added", "submitting",
                                                                    "mass_sending") else None
         if not draft:
-            thumb = self.upload_cover(client, pub.cover)
-            content = self.rehost_images(client, pub.content)
-            draft = self.add_draft(client, pub, thumb, content)
+            thumbs = self._covers(client, pub, len(articles))
+            sent = [dict(a, content=self.rehost_images(client, a["content"]), thumb_media_id=thumb)
+                    for a, thumb in zip(articles, thumbs, strict=True)]
+            draft = self.add_draft(client, sent)
         if mass:
             return mass_send.publish(self, client, pub, draft)
         # Persisted before the call: if its answer is lost, reconciliation knows a submit may exist.
@@ -516,15 +643,26 @@ class WeChatAdapter(Adapter):
             res = self._call(client, "post", path, mutating=False,
                              data={"offset": page * 20, "count": 20, "no_content": 1})
             items = res.get("item") or []
-            out.extend(items)
+            out.extend(i for i in items if int(i.get("update_time") or 0) >= since)
             oldest = min((int(i.get("update_time") or 0) for i in items), default=0)
             if len(items) < 20 or oldest < since:
                 break
         return out
 
+    def _draft_exists(self, client: _Client, media_id: str) -> bool:
+        try:
+            self._call(client, "post", "draft/get", mutating=False, data={"media_id": media_id})
+        except PlatformError as exc:
+            if exc.code == 40007:  # no longer in the draft box: submitted, sent or deleted
+                return False
+            raise
+        return True
+
     def find(self, pub: Publication, *, since: float, draft_ref: str | None = None,
              platform_ref: str | None = None) -> Lookup:
-        marker_url = pub.marker_url
+        """What WeChat holds of this dispatch: by the publish id recorded at the ``submitted`` checkpoint
+        (freepublish/get), else by its articles (titles and authors, in order) among the publications and
+        drafts updated since shortly before the dispatch, the recorded draft (draft/get) first."""
         client = self._client()
         since = since - 3600  # tolerate clock skew between the hub and the platform
         if mass_send.is_mass_ref(platform_ref):
@@ -533,7 +671,7 @@ class WeChatAdapter(Adapter):
             try:
                 result = self._status(client, platform_ref)
             except PlatformError as exc:
-                if str(exc.code).startswith("publish_status_"):
+                if not exc.ambiguous and str(exc.code).startswith("publish_status_"):
                     if exc.code == "publish_status_5":
                         return Lookup(failed="微信上的该发布已被删除")
                     return Lookup(failed=exc.message)
@@ -541,17 +679,16 @@ class WeChatAdapter(Adapter):
             if result.status == "published":
                 return Lookup(published=result)
             return Lookup(in_progress=True)
+        wanted = sent_articles(pub.rendering or self.render(pub, self.settings()))
         for item in self._scan(client, "freepublish/batchget", since):
-            for news in (item.get("content") or {}).get("news_item") or []:
-                if marker_matches(news.get("content_source_url"), marker_url):
-                    return Lookup(published=PublishResult(
-                        "published", None, str(item.get("article_id") or ""), news.get("url"),
-                        draft_ref=draft_ref))
-        drafts = []
-        for item in self._scan(client, "draft/batchget", since):
             news = (item.get("content") or {}).get("news_item") or []
-            if any(marker_matches(n.get("content_source_url"), marker_url) for n in news):
-                drafts.append(str(item.get("media_id")))
+            if _same_articles(news, wanted) and not all(n.get("is_deleted") for n in news):
+                return Lookup(published=PublishResult(
+                    "published", None, str(item.get("article_id") or ""), news[0].get("url"), draft_ref=draft_ref))
+        if draft_ref and self._draft_exists(client, draft_ref):
+            return Lookup(drafts=[draft_ref])  # the recorded draft: resume from it, touch no other
+        drafts = [str(item.get("media_id")) for item in self._scan(client, "draft/batchget", since)
+                  if _same_articles((item.get("content") or {}).get("news_item") or [], wanted)]
         return Lookup(drafts=drafts)
 
     def delete_draft(self, media_id: str) -> None:

@@ -165,6 +165,13 @@ class Settings(BaseSettings):
         default="", json_schema_extra=IN_WORDS,
         description="public IP sent to Weibo as `rip` for scheduled sends and when the acting user's "
                     "recorded IP is not public (the unit's outbound NAT address)")
+    wechat_title_max: int = Field(
+        default=64, gt=0,
+        description="longest WeChat title (字) a post may submit: the back office's 64; WeChat's API "
+                    "documentation says 32 (docs/publishing.md)")
+    wechat_digest_max: int = Field(
+        default=120, gt=0,
+        description="longest WeChat digest (摘要, 字): the back office's 120; the API documentation says 128")
     # The daily re-scan (docs/checks.md).
     rescan_at: TimeOfDay = Field(
         default=time(3, 0),
@@ -208,6 +215,13 @@ FLASK_KEYS = (
     "HUB_TRUSTED_PROXIES", "HUB_QUEUE", "HUB_LOGIN_LIMIT", "HUB_API_LIMIT",
     "HUB_CREDENTIAL_MAX_AGE_DAYS", "HUB_CREDENTIAL_GRACE_DAYS", "HUB_REVEALS_PER_HOUR",
 )
+
+
+def values_of(variables: Mapping[str, str], config: Mapping[str, Any] | None = None) -> dict[str, str]:
+    """{key: the current value, as text} of each ``HUB_*`` variable of ``variables`` ({key: variable}):
+    how an adapter's ``config_settings`` reach it (adapters never read the hub's configuration)."""
+    settings = get_settings(config)
+    return {key: str(getattr(settings, FIELDS[var])) for key, var in variables.items() if var in FIELDS}
 
 
 def default(name: str) -> Any:

@@ -218,13 +218,21 @@ def rendering_findings(rev: Revision) -> list[dict[str, Any]]:
     return out
 
 
+def _once(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A rendering field is made from the revision's fields (WeChat's body minus what WeChat strips, a
+    Weibo status from the title): a finding of it that repeats one of those fields (same rule, same
+    text) is the same problem, reported once, in the field the editor edits."""
+    edited = {(f["rule"], f.get("text")) for f in findings if not f["field"].startswith("rendering.")}
+    return [f for f in findings if not f["field"].startswith("rendering.") or (f["rule"], f.get("text")) not in edited]
+
+
 def revision_findings(session: Session, rev: Revision, unit_id: int | None = None) -> list[dict[str, Any]]:
     """Findings over every field of a revision that may reach a reader (body offsets into its HTML),
     and what each target platform would refuse or strip."""
     if unit_id is None:
         post = session.get(Post, rev.post_id)
         unit_id = post.unit_id if post is not None else 0
-    return check_fields(session, unit_id, revision_fields_to_check(rev)) + rendering_findings(rev)
+    return _once(check_fields(session, unit_id, revision_fields_to_check(rev))) + rendering_findings(rev)
 
 
 def findings_for_revision(session: Session, rev: Revision) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from sqlalchemy import update
 
 from adapters.base import Adapter, LostClaim
 from adapters.registry import UnknownPlatform, get_adapter
-from hub.config import get_settings
+from hub.config import get_settings, values_of
 from hub.db import db
 from hub.dispatch.media import DbMediaStore
 from hub.models import Account, Dispatch, utcnow
@@ -91,7 +91,8 @@ def make_adapter(app: Any, account: Account, creds: dict[str, str], holder: Hold
         cache = None
     adapter = cls(account.api_base, creds, cache,
                   before_call=holder.before_call if holder else None,
-                  checkpoint=holder.checkpoint if holder else None)
+                  checkpoint=holder.checkpoint if holder else None,
+                  config=values_of(cls.config_settings, app.config))
     adapter.media = DbMediaStore(account.id, get_settings(app.config).media_keep)
     return adapter
 

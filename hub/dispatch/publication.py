@@ -20,11 +20,6 @@ from hub.posts.media import body_image_bytes
 RELEASE_ACTIONS = ("post.approved", "post.reschedule", "dispatch.retry")
 
 
-def marker_url(source_url: str, post_id: int, dispatch_id: int) -> str:
-    """The URL that marks a dispatch's publication on the platform (WeChat: content_source_url)."""
-    return (source_url or f"https://hub.invalid/p/{post_id}") + f"#hub-dispatch-{dispatch_id}"
-
-
 def _article(s: Any, a: dict[str, Any]) -> dict[str, Any]:
     cover = s.get(Media, a["cover_id"]) if a.get("cover_id") else None
     return {**{k: a.get(k, "") for k in ("title", "content", "summary", "author", "source_url")},
@@ -78,9 +73,9 @@ def acting_ip(s: Any, d: Dispatch, configured: str = "") -> str:
 
 
 def build_publication(s: Any, d: Dispatch) -> Publication:
-    """What the adapter needs to publish (or recognise) dispatch ``d``: content, cover, marker, rip and
-    the bytes of the body images stored in the hub."""
-    post, rev, account = d.post, d.revision, d.account
+    """What the adapter needs to publish (or recognise) dispatch ``d``: content, covers, the approved
+    rendering, the checkpointed references, rip and the bytes of the body images stored in the hub."""
+    rev, account = d.revision, d.account
     cover_id = rev.cover_id or account.default_cover_id
     cover = s.get(Media, cover_id) if cover_id else None
     variant = (rev.variants or {}).get(account.platform) or {}
@@ -88,10 +83,10 @@ def build_publication(s: Any, d: Dispatch) -> Publication:
     return Publication(
         dispatch_id=d.id, title=rev.title, content=rev.content, summary=rev.summary, author=rev.author,
         source_url=rev.source_url, cover=cover.data if cover else b"", cover_mime=cover.mime if cover else "",
-        marker_url=marker_url(rev.source_url, post.id, d.id), variant=variant,
+        variant=variant,
         resume={"stage": d.stage, "draft_ref": d.draft_ref, "platform_ref": d.platform_ref},
         link=rev.source_url or "", rip=acting_ip(s, d, configured),
         articles=[_article(s, a) for a in rev.articles or []],
         rendering=Rendering.from_json(approved) if (approved := (rev.renderings or {}).get(str(account.id))) else None,
-        images=body_image_bytes(s, post.unit_id, [rev.content, *(a.get("content", "") for a in rev.articles or [])]),
+        images=body_image_bytes(s, d.post.unit_id, [rev.content, *(a.get("content", "") for a in rev.articles or [])]),
     )

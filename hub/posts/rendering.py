@@ -17,25 +17,36 @@ from sqlalchemy.orm import Session
 
 from adapters.base import Publication, Rendering
 from adapters.registry import UnknownPlatform, get_adapter
+from hub.config import values_of
 from hub.models import Account, Media, Revision
 from hub.posts.media import body_image_bytes
 
 log = logging.getLogger(__name__)
 
 
+def hub_settings(platform: str) -> dict[str, str]:
+    """The hub settings the platform's adapter declares (``config_settings``, e.g. WeChat's title limit),
+    as they are now."""
+    try:
+        wanted = get_adapter(platform).config_settings
+    except UnknownPlatform:
+        return {}
+    return values_of(wanted, _app_config()) if wanted else {}
+
+
 def account_settings(account: Account, vault: Any) -> dict[str, str]:
-    """The account's non-secret credential fields (e.g. Weibo's ``safe_url``), which shape what is
-    sent; secrets are never read here."""
+    """What shapes what the account is sent: the hub settings its adapter declares and the account's
+    non-secret credential fields (e.g. Weibo's ``safe_url``); secrets are never read here."""
     try:
         public = {f.name for f in get_adapter(account.platform).credential_fields if not f.secret}
     except UnknownPlatform:
         return {}
+    out = hub_settings(account.platform)
     if not public or vault is None:
-        return {}
+        return out
     from hub.accounts.vault_admin import min_decryption_version
     from hub.vault import Sealed
 
-    out: dict[str, str] = {}
     for c in account.credentials:
         if c.field in public:
             try:
@@ -51,6 +62,15 @@ def _session_of(account: Account) -> Any:
     from sqlalchemy.orm import object_session
 
     return object_session(account)
+
+
+def _app_config() -> Any:
+    try:
+        from flask import current_app
+
+        return current_app.config
+    except RuntimeError:
+        return None
 
 
 def _vault() -> Any:
@@ -69,7 +89,7 @@ def publication_from_fields(fields: dict[str, Any], account: Account, cover: Med
         summary=fields.get("summary", ""), author=fields.get("author", ""), source_url=fields.get("source_url", ""),
         cover=cover.data if cover else b"", cover_mime=cover.mime if cover else "", marker_url="",
         variant=dict((fields.get("variants") or {}).get(account.platform) or {}), link=fields.get("source_url") or "",
-        articles=[{k: a.get(k, "") for k in ("title", "content", "summary", "author", "source_url")}
+        articles=[{k: a.get(k, "") for k in ("title", "content", "summary", "author", "source_url", "cover_sha256")}
                   for a in fields.get("articles") or []],
         images=_images(fields, account))
 

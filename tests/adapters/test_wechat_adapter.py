@@ -69,7 +69,7 @@ def image_host():
 def _pub(dispatch_id: int = 1, **kw: Any) -> Publication:
     fields = dict(dispatch_id=dispatch_id, title="关于做好冬季防火工作的通知", content="<p>请做好防火工作。</p>",
                   summary="冬季防火", author="旗政府办", source_url="", cover=_img("PNG", (1200, 800), noise=True),
-                  cover_mime="image/png", marker_url=f"https://hub.invalid/p/1#hub-dispatch-{dispatch_id}")
+                  cover_mime="image/png")
     fields.update(kw)
     return Publication(**fields)
 
@@ -91,7 +91,7 @@ def test_publish_rehosts_body_images_and_shrinks_the_cover(sim, image_host):
     state = core.state()
     assert len(state["images"]) == 2  # the same external image is uploaded once
     (pub,) = state["published"]
-    assert pub["content_source_url"].endswith("#hub-dispatch-1")
+    assert pub["content_source_url"] == ""  # no source URL: 阅读原文 links nowhere (never a marker)
     thumb = [m for m in state["materials"] if m["type"] == "thumb"]
     assert thumb and thumb[0]["format"] == "jpg" and thumb[0]["size"] <= 64 * 1024
 
@@ -107,32 +107,34 @@ def test_unreachable_body_image_fails_with_a_clear_reason(sim, image_host):
 
 
 def test_validate_speaks_chinese_and_limits_are_published():
-    problems = WeChatAdapter.validate("标" * 33, "<p>x</p>", "摘" * 129, "作" * 17)
-    assert any("标题不得超过 32 字" in p for p in problems)
-    assert any("摘要不得超过 128 字" in p for p in problems)
+    assert WeChatAdapter.validate("标" * 64, "<p>x</p>", "摘" * 120, "作" * 16) == []
+    problems = WeChatAdapter.validate("标" * 65, "<p>x</p>", "摘" * 121, "作" * 17)
+    assert any("标题不得超过 64 字" in p for p in problems)
+    assert any("摘要不得超过 120 字" in p for p in problems)
     assert any("作者不得超过 16 字" in p for p in problems)
-    assert WeChatAdapter.limits["title"] == 32
+    assert WeChatAdapter.limits["title"] == 64 and WeChatAdapter.limits["summary"] == 120
     schema = WeChatAdapter.credential_schema()
     names = {f["name"]: f for f in schema["fields"]}
     assert names["app_secret"]["secret"] and not names["app_id"]["secret"]
     assert {"callback_token", "encoding_aes_key"} <= set(names)
 
 
-def test_find_recognises_publications_and_drafts_by_marker(sim):
+def test_find_recognises_publications_and_drafts_by_their_articles(sim):
     base, core = sim
     adapter = _adapter(base)
     adapter.publish(_pub(1))
     found = adapter.find(_pub(1), since=0)
     assert found.published is not None and found.published.url.startswith(base)
-    assert adapter.find(_pub(2), since=0).found_nothing
+    assert adapter.find(_pub(2, title="另一篇通知"), since=0).found_nothing
     # A draft added but never submitted (its answer lost) is found as a draft.
     client = adapter._client()
     thumb = adapter.upload_cover(client, _pub(3).cover)
-    media_id = adapter.add_draft(client, _pub(3), thumb, "<p>草稿</p>")
-    lookup = adapter.find(_pub(3), since=0)
+    media_id = adapter.add_draft(client, [{"title": "草稿通知", "author": "旗政府办", "content": "<p>草稿</p>",
+                                           "thumb_media_id": thumb}])
+    lookup = adapter.find(_pub(3, title="草稿通知"), since=0)
     assert lookup.drafts == [media_id] and lookup.published is None
     # Resuming from that draft submits it without a second draft/add.
-    result = adapter.publish(_pub(3, resume={"stage": "draft_added", "draft_ref": media_id}))
+    result = adapter.publish(_pub(3, title="草稿通知", resume={"stage": "draft_added", "draft_ref": media_id}))
     assert result.status == "published"
     assert len(core.state()["drafts"]) == 0 and len(core.state()["published"]) == 2
 

@@ -132,8 +132,8 @@ def test_reject_needs_reason_and_returns_to_editor(world):
     ({"title": "t", "content": "<p>x</p>", "account_ids": [1], "cover": "data:image/png;base64,!!"}, 422),
     ({"title": "t", "content": "<p>x</p>", "account_ids": [1], "variants": {"wechat": "x"}}, 400),
     ({"title": "t", "content": "<p>x</p>", "account_ids": [1], "bogus": 1}, 400),
-    ({"title": "这是一个非常非常非常非常非常非常非常非常长的超过三十二个字的微信标题呀", "content": "<p>x</p>",
-      "account_ids": [1]}, 422),
+    ({"title": "这是一个非常非常非常非常非常非常非常非常长的超过公众号后台六十四个字上限的微信标题呀" * 2,
+      "content": "<p>x</p>", "account_ids": [1]}, 422),
 ])
 def test_bad_post_bodies_change_nothing(world, body, status):
     if body.get("account_ids") == [1]:

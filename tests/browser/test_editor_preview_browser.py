@@ -16,12 +16,12 @@ def test_long_title_shows_wechat_limit_warning(world, live_server, page):
     panel = page.locator("#platform-preview")
     page.click("#editor .ql-editor")
     page.keyboard.type("正文第一段。")
-    page.fill("input[name=title]", "长" * 40)
+    page.fill("input[name=title]", "长" * 70)
     # Instant counter, then the adapter's own problem from the server.
     page.wait_for_selector("#platform-preview .pv-platform[data-platform='wechat'] .pv-count.over")
-    page.wait_for_selector("#platform-preview .pv-problem:has-text('微信标题不得超过 32 字（现为 40 字）')")
-    assert "40/32" in panel.locator(".pv-count.over").first.inner_text()
-    assert panel.locator(".pv-wechat .pv-title").inner_text() == "长" * 40
+    page.wait_for_selector("#platform-preview .pv-problem:has-text('微信标题不得超过 64 字（现为 70 字）')")
+    assert "70/64" in panel.locator(".pv-count.over").first.inner_text()
+    assert panel.locator(".pv-wechat .pv-title").inner_text() == "长" * 70
     assert "正文第一段" in panel.locator(".pv-wechat .pv-body").inner_text()
     # Shortening the title clears the warning.
     page.fill("input[name=title]", "长" * 20)

@@ -219,5 +219,5 @@ def test_platforms_endpoint_lists_limits_and_credential_fields(world):
     r = world["api"]["editor"].get("/platforms")
     assert r.status_code == 200
     by = {p["platform"]: p for p in r.get_json()["platforms"]}
-    assert by["wechat"]["limits"]["title"] == 32 and by["weibo"]["limits"]["text"] == 140
+    assert by["wechat"]["limits"]["title"] == 64 and by["weibo"]["limits"]["text"] == 140
     assert any(f["name"] == "api_token" and f["secret"] for f in by["website"]["credentials"])

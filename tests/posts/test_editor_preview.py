@@ -52,15 +52,15 @@ def _preview(client: Any, token: str, **body: Any) -> Any:
 
 def test_too_long_wechat_title_is_a_problem(world, client):
     token = _login(client, "editor")
-    r = _preview(client, token, title="标" * 40, content="<p>正文</p>", account_ids=world["accounts"])
+    r = _preview(client, token, title="标" * 70, content="<p>正文</p>", account_ids=world["accounts"])
     assert r.status_code == 200, r.get_data(as_text=True)
     data = r.get_json()
     assert [p["platform"] for p in data["platforms"]] == ["wechat"]
     wechat = data["platforms"][0]
-    assert wechat["problems"] == ["微信标题不得超过 32 字（现为 40 字）"]
-    assert wechat["limits"]["title"] == 32 and wechat["counts"]["title"] == 40
+    assert wechat["problems"] == ["微信标题不得超过 64 字（现为 70 字）"]
+    assert wechat["limits"]["title"] == 64 and wechat["counts"]["title"] == 70
     assert sorted(a["id"] for a in wechat["accounts"]) == sorted(world["accounts"])
-    assert wechat["preview"]["title"] == "标" * 40 and wechat["preview"]["digest"] == "正文"
+    assert wechat["preview"]["title"] == "标" * 70 and wechat["preview"]["digest"] == "正文"
     assert data["ok"] is False
     ok = _preview(client, token, title="标题", content="<p>正文</p>", account_ids=world["accounts"]).get_json()
     assert ok["ok"] is True and ok["platforms"][0]["problems"] == []
@@ -79,17 +79,17 @@ def test_several_platforms_each_validated_by_its_adapter(world, client):
     weibo = _account("cbeh", "weibo", "陈巴尔虎旗微博")
     site = _account("cbeh", "website", "陈巴尔虎旗政府网站")
     token = _login(client, "editor")
-    r = _preview(client, token, title="标" * 40, content="", summary="摘要",
+    r = _preview(client, token, title="标" * 70, content="", summary="摘要",
                  account_ids=[world["accounts"][0], weibo, site], source_url="https://www.cbeh.gov.cn/a/1")
     data = r.get_json()
     by = {p["platform"]: p for p in data["platforms"]}
     assert set(by) == {"wechat", "weibo", "website"}
-    assert "微信标题不得超过 32 字（现为 40 字）" in by["wechat"]["problems"]
+    assert "微信标题不得超过 64 字（现为 70 字）" in by["wechat"]["problems"]
     assert "微信正文不能为空" in by["wechat"]["problems"]
     assert by["weibo"]["problems"] == ["微博正文不能为空"]
     assert by["website"]["problems"] == []
     status = by["weibo"]["preview"]["text"]
-    assert status.startswith("【" + "标" * 40 + "】摘要") and status.endswith("https://www.cbeh.gov.cn/a/1")
+    assert status.startswith("【" + "标" * 70 + "】摘要") and status.endswith("https://www.cbeh.gov.cn/a/1")
     assert by["weibo"]["counts"]["text"] <= by["weibo"]["counts"]["text_max"] == 140
     # A Weibo text variant over the limit is the adapter's problem too.
     data = _preview(client, token, title="标题", content="<p>正文</p>", account_ids=[weibo],

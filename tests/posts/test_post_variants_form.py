@@ -32,5 +32,5 @@ def test_variants_from_the_form_are_saved_and_prefilled(world, client):
     token, _ = _csrf(client, "/posts/new")
     r = client.post("/posts/new", data={
         "csrf_token": token, "title": "短标题", "content": "<p>正文</p>", "account_ids": str(world["accounts"][0]),
-        "variant-wechat-title": "这是一个为微信单独设置但是明显超过了三十二个字限制的非常非常非常长的标题"})
+        "variant-wechat-title": "这是一个为微信单独设置但是明显超过了公众号后台六十四个字限制的非常非常非常长的标题" * 2})
     assert r.status_code == 200 and "微信标题不得超过" in r.get_data(as_text=True)

@@ -8,8 +8,9 @@ A dispatch is reconciled when
   a status poll);
 * it failed: reconciliation confirms the platform holds nothing before an admin may retry it.
 
-The adapter's ``find`` looks for the dispatch's marker among the account's publications and
-drafts. Outcomes:
+The adapter's ``find`` looks for the dispatch among the account's publications and drafts, by the
+references recorded at its checkpoints (``draft_ref``, ``platform_ref``) and by its content (WeChat:
+its articles' titles and authors; Weibo: its text; the website: its key). Outcomes:
 
 * the platform holds the publication → ``published``;
 * a draft of this dispatch exists (a lost ``draft/add`` answer, or the submit never went out)
