@@ -162,10 +162,15 @@
         var jump = document.createElement("a");
         jump.href = "#";
         jump.className = "jump";
-        var strong = document.createElement("strong");
-        strong.textContent = "「" + f.text + "」";
-        jump.appendChild(strong);
-        li.append(sev, field, jump, document.createTextNode(" " + f.message));
+        if (f.text) {
+          /* Findings about the post as a whole (platform rules) quote nothing. */
+          var strong = document.createElement("strong");
+          strong.textContent = "「" + f.text + "」";
+          jump.appendChild(strong);
+          li.append(sev, field, jump, document.createTextNode(" " + f.message));
+        } else {
+          li.append(sev, field, document.createTextNode(" " + f.message));
+        }
         var range = locate(f);
         if (!range && f.field === "content") {
           li.appendChild(document.createTextNode(L.labelAttr));
