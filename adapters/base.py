@@ -37,6 +37,8 @@ class CredentialField:
     label: str  # zh-CN label shown to admins
     secret: bool = True
     required: bool = True
+    #: (value, zh-CN label) when only these values are valid: the admin picks one instead of typing it.
+    choices: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

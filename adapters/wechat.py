@@ -193,8 +193,8 @@ class WeChatAdapter(Adapter):
         CredentialField("callback_token", "消息回调 Token", required=False),
         CredentialField("encoding_aes_key", "EncodingAESKey", required=False),
         CredentialField("console_password", "公众平台登录密码", required=False),
-        CredentialField("account_type", "公众号类型（subscription 订阅号 / service 服务号，决定群发次数）",
-                        secret=False, required=False),
+        CredentialField("account_type", "公众号类型（决定群发次数）", secret=False, required=False,
+                        choices=(("subscription", "订阅号（每天群发 1 次）"), ("service", "服务号（每月群发 4 次）"))),
     )
     #: The ceilings the editor and saving check (the back office's); ``render`` checks the configured ones.
     limits = {"title": TITLE_MAX, "author": AUTHOR_MAX, "summary": DIGEST_MAX, "content": 20000,

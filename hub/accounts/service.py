@@ -572,6 +572,7 @@ def credential_status(account: Account) -> dict[str, dict[str, Any]]:
         c = have.get(f.name)
         out[f.name] = {
             "set": c is not None, "label": f.label, "required": f.required, "secret": f.secret,
+            "choices": list(f.choices),
             "changed_at": c.changed_at.isoformat() + "Z" if c else None,
             "version": c.version if c else None,
             "age_days": (now - c.changed_at).days if c else None,

@@ -71,10 +71,19 @@ def _globals() -> dict[str, Any]:
             "local_time": local_time}
 
 
-def local_time(dt: datetime | None) -> str:
-    if dt is None:
+def local_time(dt: datetime | str | None, pattern: str = "yyyy-MM-dd HH:mm") -> str:
+    """A stored UTC time (naive, or ISO 8601 as services return it) in Beijing time."""
+    if not dt:
         return ""
-    return format_datetime(dt.replace(tzinfo=UTC), "yyyy-MM-dd HH:mm")
+    if isinstance(dt, str):
+        text = dt
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            return text
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return format_datetime(dt, pattern)
 
 
 

@@ -150,3 +150,22 @@ def test_editor_sees_no_filing_or_credentials(reg: dict[str, Any], client: Any) 
     assert 'id="credentials"' not in html and 'id="filed-data"' not in html
     assert client.get(f"/accounts/{reg['pending']}").status_code == 404
     assert client.get("/accounts/register").status_code == 404
+
+
+def test_web_account_type_is_picked_and_credential_times_are_beijing(reg: dict[str, Any], client: Any) -> None:
+    from datetime import datetime, timedelta
+
+    token = web_login(client, "admin")
+    aid = reg["accounts"][0]  # the unit's WeChat account
+    html = client.get(f"/accounts/{aid}").get_data(as_text=True)
+    # 公众号类型 is a choice between 订阅号 and 服务号, not a code to type.
+    select = re.search(r'<select name="cred_account_type">(.*?)</select>', html, re.S).group(1)  # type: ignore[union-attr]
+    assert 'value="subscription"' in select and "订阅号" in select and 'value="service"' in select
+    assert "subscription 订阅号" not in html
+    before = datetime.utcnow()
+    client.post(f"/accounts/{aid}/credentials", data={"csrf_token": token, "cred_account_type": "service"})
+    html = client.get(f"/accounts/{aid}").get_data(as_text=True)
+    row = re.search(r'<tr data-field="account_type">(.*?)</tr>', html, re.S).group(1)  # type: ignore[union-attr]
+    assert "cred-set" in row
+    beijing = [(before + timedelta(hours=8, minutes=m)).strftime("%Y-%m-%d %H:%M") for m in (0, 1)]
+    assert any(t in row for t in beijing), row
