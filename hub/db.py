@@ -63,7 +63,9 @@ def ping_when_idle(engine: Engine, idle: float = PING_AFTER_IDLE_SECONDS) -> Non
     every transaction. A connection used moments ago is almost surely alive;
     one that idled (or a server restart) is tested and, if dead, replaced
     before the transaction starts. A connection that dies in that short window
-    fails its next statement, and SQLAlchemy then invalidates the whole pool.
+    fails its next statement, and SQLAlchemy then invalidates the whole pool. A connection the
+    driver already marks closed (its server end went away under a raw driver call, which SQLAlchemy
+    does not see) is replaced on checkout too.
     """
 
     @event.listens_for(engine, "checkin")
@@ -72,6 +74,8 @@ def ping_when_idle(engine: Engine, idle: float = PING_AFTER_IDLE_SECONDS) -> Non
 
     @event.listens_for(engine, "checkout")
     def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if getattr(dbapi_conn, "closed", False):  # the driver already knows it is gone (no round trip)
+            raise exc.DisconnectionError("pooled connection is closed")
         since = record.info.get("hub_idle_since")
         if since is None or time.monotonic() - since < idle:
             return

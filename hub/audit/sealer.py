@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -119,7 +120,11 @@ def _sealer_engine(engine: Any, witness: witness_mod.Witness) -> Any:
                             isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
         ping_when_idle(eng)
         witness._sealer_engine = eng  # type: ignore[attr-defined]
-        event.listen(engine, "engine_disposed", lambda _e: eng.dispose())
+        # A forked child (RQ's scheduler) disposes the app's engine with close=False; closing this
+        # engine's connections there would end the parent's sessions on the server (they share the
+        # sockets), so the child only lets go of them.
+        created_in = os.getpid()
+        event.listen(engine, "engine_disposed", lambda _e: eng.dispose(close=os.getpid() == created_in))
     return eng
 
 

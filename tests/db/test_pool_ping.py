@@ -74,3 +74,48 @@ def test_a_session_whose_connection_died_rolls_back_and_works_again(app: object)
         s.execute(text("SELECT 1"))
     s.rollback()
     assert db.session().execute(text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def test_a_connection_broken_under_a_raw_driver_call_is_replaced_on_checkout() -> None:
+    """The audit sealer talks to psycopg directly; SQLAlchemy never sees that call fail, so the pool
+    must notice the driver's own "closed" mark and hand out a new connection (not fail forever)."""
+    import psycopg
+
+    # As the sealer's engine: autocommit and no reset round trip when a connection is returned.
+    eng = create_engine(TEST_DB.replace("postgresql://", "postgresql+psycopg://", 1), pool_size=1, max_overflow=0,
+                        isolation_level="AUTOCOMMIT", pool_reset_on_return=None)
+    ping_when_idle(eng, 3600.0)
+    try:
+        with eng.connect() as c:  # type: ignore[attr-defined]
+            first = c.execute(text("SELECT pg_backend_pid()")).scalar()
+        _kill(first)
+        with eng.connect() as c, pytest.raises(psycopg.OperationalError):  # type: ignore[attr-defined]
+            c.connection.driver_connection.execute("SELECT 1")
+        with eng.connect() as c:  # type: ignore[attr-defined]
+            assert c.connection.driver_connection.execute("SELECT pg_backend_pid()").fetchone()[0] != first
+    finally:
+        eng.dispose()  # type: ignore[attr-defined]
+
+
+def test_a_forked_child_leaves_the_parents_sealer_connections_open(app: object) -> None:
+    """RQ's scheduler is a forked child of the worker; when it lets go of the inherited pools it must
+    not close the sockets it shares with its parent (the parent's audit sealing would then fail)."""
+    from hub.audit import sealer
+    from hub.audit import witness as witness_mod
+    from hub.db import db
+    from hub.worker import _after_fork_in_child
+
+    w = witness_mod.for_bind(db.engine)
+    assert w is not None
+    sealer.settle(db.engine, w)  # the sealer's own engine now holds a pooled connection
+    pid = os.fork()
+    if pid == 0:  # the child: what the worker's at-fork hook does, then leave
+        try:
+            _after_fork_in_child()
+            import gc
+
+            gc.collect()
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    sealer.settle(db.engine, w)  # the parent's pooled sealer connection still works
