@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import random
+import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 PASSWORD = "test-password-123"
+
+
+@contextlib.contextmanager
+def serving(make_server: Callable[[str, int], Any]) -> Iterator[str]:
+    """A platform simulator on a free loopback port, served from a thread for the block: its base URL."""
+    server = make_server("127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 class Api:

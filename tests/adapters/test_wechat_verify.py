@@ -3,10 +3,9 @@ operator meets when connecting a real account is reported in Chinese with what t
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
+from support import serving
 
 from adapters.simulators.wechat import make_server
 from adapters.wechat import WeChatAdapter
@@ -14,12 +13,8 @@ from adapters.wechat import WeChatAdapter
 
 @pytest.fixture
 def base():
-    server = make_server("127.0.0.1", 0)
-    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(make_server) as url:
+        yield url
 
 
 def _app(base: str, **settings) -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import requests
+from support import serving
 
 from adapters.simulators.weibo import make_server
 from adapters.weibo import WeiboAdapter
@@ -13,12 +12,8 @@ from adapters.weibo import WeiboAdapter
 
 @pytest.fixture
 def base():
-    server = make_server("127.0.0.1", 0)
-    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(make_server) as url:
+        yield url
 
 
 def test_invalid_and_expired_tokens_say_how_to_get_a_five_year_token(base):

@@ -3,7 +3,6 @@ checked on loopback servers only, new findings, alerts for unit admins, one run 
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 from checks_helpers import csrf_token, draft, login, publish  # type: ignore[import-not-found]
 from sqlalchemy import select, update
-from support import run_burst_worker  # type: ignore[import-not-found]
+from support import run_burst_worker, serving  # type: ignore[import-not-found]
 
 from hub.db import db
 from hub.models import AuditEntry, Dispatch, InspectionRun
@@ -54,12 +53,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def links_server():
     _Handler.seen = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    t = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    with serving(lambda host, port: ThreadingHTTPServer((host, port), _Handler)) as url:
+        yield url
 
 
 def test_check_link_outcomes(links_server):
