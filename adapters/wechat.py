@@ -24,8 +24,6 @@ limit 45011, connection refused) and to reads; a mutating call whose answer is l
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import html
 import io
@@ -434,13 +432,10 @@ class WeChatAdapter(Adapter):
         if src in self.images:  # a hub media image: its bytes came with the publication
             return self.images[src]
         if src.startswith("data:"):
-            header, _, payload = src[5:].partition(",")
-            if not header.endswith(";base64"):
-                raise PlatformError("正文图片的 data: 地址必须是 base64 编码", code="bad_image")
             try:
-                return base64.b64decode(payload, validate=True)
-            except (binascii.Error, ValueError):
-                raise PlatformError("正文图片的 data: 地址无法解码", code="bad_image") from None
+                return wxhtml.decode_data_url(src)
+            except ValueError as exc:
+                raise PlatformError(f"正文图片的{exc}", code="bad_image") from None
         if not src.startswith(("http://", "https://")):
             raise PlatformError(f"正文图片地址无效：{src[:80]}", code="bad_image")
         try:
