@@ -136,7 +136,10 @@ class Settings(BaseSettings):
         description="number of reverse proxies in front (ProxyFix), so client IPs cannot be spoofed")
     queue: str = Field(default="hub", description="RQ queue name")
     login_limit: str = Field(
-        default="10 per minute;50 per hour", description="failed-login throttle, per IP and per username")
+        default="5 per minute;20 per hour", description="failed-login throttle per username")
+    login_ip_limit: str = Field(
+        default="60 per minute;300 per hour",
+        description="failed-login throttle per client address (an office often shares one)")
     api_limit: str = Field(default="1200 per minute", description="API rate limit per token")
     # Credentials.
     credential_max_age_days: int = Field(
@@ -212,7 +215,7 @@ FIELDS: dict[str, str] = {env_name(f): f for f in Settings.model_fields}
 #: The variables ``load_config`` puts into the Flask config dict (read once, when the app is created).
 FLASK_KEYS = (
     "HUB_INSTANCE_DIR", "HUB_DATABASE_URL", "HUB_REDIS_URL", "HUB_VAULT_KEYS", "HUB_HTTPS",
-    "HUB_TRUSTED_PROXIES", "HUB_QUEUE", "HUB_LOGIN_LIMIT", "HUB_API_LIMIT",
+    "HUB_TRUSTED_PROXIES", "HUB_QUEUE", "HUB_LOGIN_LIMIT", "HUB_LOGIN_IP_LIMIT", "HUB_API_LIMIT",
     "HUB_CREDENTIAL_MAX_AGE_DAYS", "HUB_CREDENTIAL_GRACE_DAYS", "HUB_REVEALS_PER_HOUR",
 )
 
@@ -363,6 +366,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "HUB_TRUSTED_PROXIES": s.trusted_proxies,
         "HUB_QUEUE": s.queue,
         "HUB_LOGIN_LIMIT": s.login_limit,
+        "HUB_LOGIN_IP_LIMIT": s.login_ip_limit,
         "HUB_API_LIMIT": s.api_limit,
         "HUB_CREDENTIAL_MAX_AGE_DAYS": s.credential_max_age_days,
         "HUB_CREDENTIAL_GRACE_DAYS": s.credential_grace_days,

@@ -36,6 +36,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(err: HTTPException):
         db.session.rollback()
+        if err.code == 429 and err.response is not None and not wants_json():
+            return err.response  # a limit's own answer (the sign-in page says whose limit and how long)
         limit = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
         messages = {404: _("页面不存在或您无权查看"), 405: _("不支持该操作"), 429: _("操作过于频繁，请稍后再试"),
                     413: _("上传的内容过大（每次不得超过 %(mb)s MB），请压缩图片后重试", mb=limit),

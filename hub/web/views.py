@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import secrets
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
+    current_app,
     flash,
     redirect,
     render_template,
@@ -15,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -36,9 +40,36 @@ def _failed(resp: Any) -> bool:
     return resp.status_code != 302
 
 
+def _wait_text(seconds: int) -> str:
+    if seconds <= 90:
+        return _("%(n)s 秒", n=seconds)
+    return _("%(n)s 分钟", n=math.ceil(seconds / 60))
+
+
+def _throttled(kind: str):
+    """A login limit was reached: say whose, why and for how long, on the sign-in page itself."""
+
+    def respond(limit: RequestLimit):
+        wait = max(1, int(math.ceil(limit.reset_at - time.time())))
+        if kind == "user":
+            msg = _("该用户名连续登录失败次数过多，请 %(wait)s后再试；其他人的登录不受影响。", wait=_wait_text(wait))
+        else:
+            msg = _("本机所在地址登录失败次数过多，请 %(wait)s后再试。", wait=_wait_text(wait))
+        flash(msg, "error")
+        resp = current_app.make_response((render_template("login.html", form=LoginForm()), 429))
+        resp.headers["Retry-After"] = str(wait)
+        return resp
+
+    return respond
+
+
+# Per username: one person's typos lock out only that username, briefly. Per address: a wider
+# limit, since a whole office often signs in from behind one address.
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: _limit(), methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: _limit(), methods=["POST"], key_func=_login_username_key, deduct_when=_failed)
+@limiter.limit(lambda: _limit("HUB_LOGIN_IP_LIMIT"), methods=["POST"], deduct_when=_failed,
+               on_breach=_throttled("ip"))
+@limiter.limit(lambda: _limit("HUB_LOGIN_LIMIT"), methods=["POST"], key_func=_login_username_key,
+               deduct_when=_failed, on_breach=_throttled("user"))
 def login():
     form = LoginForm()
     if current_user.is_authenticated and request.method == "GET":
@@ -75,10 +106,8 @@ def login():
     return render_template("login.html", form=form), 200 if request.method == "GET" else 401
 
 
-def _limit() -> str:
-    from flask import current_app
-
-    return current_app.config["HUB_LOGIN_LIMIT"]
+def _limit(key: str) -> str:
+    return current_app.config[key]
 
 
 @bp.post("/logout")
