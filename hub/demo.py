@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -105,10 +106,45 @@ def _wait_http(url: str, timeout: float = 30) -> bool:
     return False
 
 
+def _port_taken(host: str, port: int) -> bool:
+    """Whether something already listens on ``port`` (of ``host``, and of loopback, where we probe)."""
+    hosts = {"127.0.0.1"} | ({host} if host not in ("", "::", "0.0.0.0") else set())
+    for h in hosts:
+        family = socket.AF_INET6 if ":" in h else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(0.5)
+            if s.connect_ex((h, port)) == 0:
+                return True
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is no owner
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def check_ports(host: str, port: int, sim_ports: dict[str, int]) -> None:
+    """Fail loudly, before anything starts, when a port is taken: a readiness probe answered by
+    another program would otherwise report a demo that is not running."""
+    wanted = [("网页服务", "PORT", port)] + [
+        (f"{SIMULATORS[p]}模拟器", f"{p.upper()}_PORT", sim_ports[p]) for p in SIMULATORS]
+    seen: set[int] = set()
+    for label, var, p in wanted:
+        if p in seen:
+            raise SystemExit(f"端口 {p} 被指定了两次，请为{label}换一个端口（make run {var}=…）")
+        seen.add(p)
+        if _port_taken(host, p):
+            raise SystemExit(f"端口 {p} 已被占用，{label}无法启动：请先停止占用它的程序，"
+                             f"或换一个端口，例如 make run {var}={p + 1000}")
+
+
 def run_demo(host: str, port: int, sim_ports: dict[str, int]) -> None:
     """``sim_ports``: the loopback port of each platform's simulator (wechat, weibo, website)."""
     from hub import create_app
     from hub.bootstrap import initialise
+
+    check_ports(host, port, sim_ports)
 
     app = create_app()
     bases = {platform: f"http://127.0.0.1:{sim_ports[platform]}" for platform in SIMULATORS}
@@ -134,15 +170,15 @@ def run_demo(host: str, port: int, sim_ports: dict[str, int]) -> None:
         for platform in SIMULATORS:
             children.append(subprocess.Popen([*hub, "simulate", platform, "--host", "127.0.0.1",
                                               "--port", str(sim_ports[platform])], env=env))
-        for platform, label in SIMULATORS.items():
-            if not _wait_http(f"{bases[platform]}/_sim/state"):
+        for (platform, label), child in zip(SIMULATORS.items(), children, strict=True):
+            if not _wait_http(f"{bases[platform]}/_sim/state") or child.poll() is not None:
                 raise SystemExit(f"{label}模拟器未能启动")
         for platform, sim_app in accounts:
             r = requests.post(f"{bases[platform]}/_sim/apps", json=sim_app, timeout=5)
             r.raise_for_status()
         children.append(subprocess.Popen([*hub, "worker"], env=env))
         children.append(subprocess.Popen([*hub, "serve", "--host", host, "--port", str(port)], env=env))
-        if not _wait_http(f"http://127.0.0.1:{port}/login"):
+        if not _wait_http(f"http://127.0.0.1:{port}/login") or children[-1].poll() is not None:
             raise SystemExit("网页服务未能启动")
         print("\n政务新媒体发布中心（演示）已启动：")
         print(f"  http://127.0.0.1:{port}/    http://[::1]:{port}/")

@@ -99,3 +99,22 @@ def _up(url: str) -> bool:
         return requests.get(url, timeout=1).status_code == 200
     except requests.RequestException:
         return False
+
+
+def test_demo_fails_loudly_when_a_port_is_taken(tmp_path):
+    """Another program on the web port: the demo says so and exits, instead of reporting 已启动 because
+    its readiness probe was answered by the other program."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
+    env["HUB_INSTANCE_DIR"] = str(tmp_path / "instance")
+    sims = [free_port(), free_port(), free_port()]
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        taken = other.getsockname()[1]
+        r = subprocess.run([*HUB, "demo", "--port", str(taken), "--sim-port", str(sims[0]),
+                            "--weibo-port", str(sims[1]), "--website-port", str(sims[2])],
+                           env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert f"端口 {taken} 已被占用" in r.stderr and "make run PORT=" in r.stderr
+    assert "已启动" not in r.stdout
+    assert not (tmp_path / "instance").exists()  # nothing was started or created
