@@ -55,6 +55,27 @@ def awaiting_review(session: Session, user: User) -> list[Post]:
     return out
 
 
+def why_not_in_queue(session: Session, user: User, post: Post) -> str | None:
+    """Why a post in review whose current step names ``user`` is not theirs to decide now (a
+    label to translate), or None: the review box never vanishes without a reason."""
+    if post.status != "in_review":
+        return None
+    chain = Chain.from_json(post.chain or [])
+    path = unit_path(post)
+    step = chain.step_at(post.step)
+    me = person(user)
+    if step is None or not policy.named_by(step, me, path):
+        return None
+    if user.id in contributors(session, post):
+        return N_("本稿件由您撰写或修改，按“谁写稿、谁不审”的规定，须由其他审核人审核。")
+    acted = session.scalar(select(Approval.id).where(Approval.revision_id == post.current_revision_id,
+                                                     Approval.reviewer_id == user.id,
+                                                     Approval.voided.is_(False)).limit(1))
+    if acted is not None:
+        return N_("您已审核过本版本，正在等待本环节的其他审核人。")
+    return None
+
+
 @dataclass
 class QueueFilter:
     """Filters of the queue page and API; empty values mean "any"."""

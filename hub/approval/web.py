@@ -195,14 +195,21 @@ def review_controls(post: Post) -> dict[str, Any]:
     from hub.models import utcnow
 
     missed = post.status == "approved" and (post.publish_at is None or post.publish_at <= utcnow())
+    in_queue = post in queue_svc.awaiting_review(s, user)
+    can_withdraw = post.status in withdraw_svc.WITHDRAWABLE_STATUSES and withdraw_svc.may_withdraw(s, user, post)
+    not_reviewing = None if in_queue else queue_svc.why_not_in_queue(s, user, post)
     return {
         "can_schedule": may_time and post.status in schedule_svc.SCHEDULABLE_STATUSES,
         "can_cancel": may_time and post.status == "approved" and post.publish_at is not None
         and not missed,
         "waiting_for_time": post.status == "approved" and missed,
-        "can_withdraw": post.status in withdraw_svc.WITHDRAWABLE_STATUSES and withdraw_svc.may_withdraw(s, user, post),
+        "can_withdraw": can_withdraw,
+        # Present and explained, never silently absent: who withdraws, why this review is not yours.
+        "withdraw_note": _("撤稿须由本单位管理员或终审人员办理。")
+        if post.status in withdraw_svc.WITHDRAWABLE_STATUSES and not can_withdraw else None,
+        "not_reviewing": _(not_reviewing) if not_reviewing else None,
         "comments": comments_svc.list_comments(s, post),
-        "in_queue": post in queue_svc.awaiting_review(s, user),
+        "in_queue": in_queue,
         "pause": pause,
     }
 

@@ -23,6 +23,7 @@ from hub.checks import service as checks_service
 from hub.content import revision_hash, sanitize_html
 from hub.dispatch import state
 from hub.errors import BadRequest, Conflict, Forbidden, Unprocessable
+from hub.i18n_marks import N_
 from hub.models import Account, Approval, Dispatch, Post, Revision, User, utcnow
 from hub.models.states import POST, PostStatus
 from hub.permissions import is_editor_of
@@ -32,6 +33,15 @@ from hub.posts.rendering import render_targets
 from hub.posts.schedule import iso_utc, parse_time, schedule_post
 
 EDITABLE_STATUSES = ("draft", "rejected", "in_review", "approved")
+#: Why a post cannot be edited now, and what to do instead (translated where shown, with ``_()``).
+EDIT_REFUSALS = {
+    "published": N_("已发布的稿件不能修改，可撤稿后重新发稿。"),
+    "partially_published": N_("已部分发布的稿件不能修改，可撤稿后重新发稿。"),
+    "publishing": N_("稿件正在发布，不能修改；发布完成后可撤稿再重新发稿。"),
+    "failed": N_("发布失败的稿件不能修改：可请管理员重试发送，或撤稿后重新发稿。"),
+    "withdrawn": N_("已撤稿的稿件不能修改，请新建稿件重新发稿。"),
+}
+EDIT_REFUSED = N_("稿件当前状态不允许修改。")
 FIELDS = ("title", "content", "summary", "author", "category", "is_original", "source_url", "cover",
           "variants", "articles", "account_ids", "publish_at")
 #: A WeChat post carries at most eight articles: the main one and seven more (次条).
@@ -234,7 +244,8 @@ def update_post(session: Session, user: User, post_id: int, data: dict) -> Post:
     if not (is_editor_of(user, post.unit_id) or user.has_role("reviewer", post.unit_id)):
         raise Forbidden("您不能修改本单位以外或无编辑权限的稿件", code="not_editor")
     if post.status not in EDITABLE_STATUSES:
-        raise Conflict(f"稿件当前状态（{post.status}）不允许修改", code="not_editable", status=post.status)
+        raise Conflict(EDIT_REFUSALS.get(post.status, EDIT_REFUSED), code="not_editable",
+                       status=post.status)
     if not isinstance(data, dict):
         raise BadRequest("请求体必须是 JSON 对象", code="invalid_body")
     content_keys = set(data) - {"publish_at"}

@@ -134,6 +134,9 @@ def new_post():
 def edit_post(post_id: int):
     s = db.session()
     post = _post_or_404(post_id)
+    if post.status not in posts_svc.EDITABLE_STATUSES:  # say so before the form, not after saving
+        flash(_(posts_svc.EDIT_REFUSALS.get(post.status, posts_svc.EDIT_REFUSED)), "warn")
+        return redirect(url_for("web.posts.post_page", post_id=post_id))
     rev = post.current_revision
     assert rev is not None
     values: dict[str, Any] = {
@@ -188,10 +191,12 @@ def post_page(post_id: int):
     can_edit = post.status in posts_svc.EDITABLE_STATUSES and (
         current_user.has_role("editor", post.unit_id) or current_user.has_role("reviewer", post.unit_id))
     can_submit = post.status in ("draft", "rejected") and current_user.has_role("editor", post.unit_id)
+    edit_refusal = posts_svc.EDIT_REFUSALS.get(post.status) if not can_edit else None
     accounts = {a.id: a for a in s.scalars(select(Account).where(
         Account.id.in_(post.current_revision.account_ids if post.current_revision else [])))}
     return render_template("posts/post.html", post=post, data=data, can_review=can_review, can_edit=can_edit,
                            can_submit=can_submit, accounts=accounts,
+                           edit_refusal=_(edit_refusal) if edit_refusal else None,
                            confirmation_labels=decisions_svc.CONFIRMATION_LABELS)
 
 
