@@ -35,6 +35,8 @@ SIGNED_IN = frozenset(ROLES)
 _ALL = frozenset(RELATIONS)
 _OWN = frozenset({SAME})
 _SUBTREE = frozenset({SAME, BELOW})
+_UP = frozenset({SAME, ABOVE})
+_LINE = frozenset({SAME, BELOW, ABOVE})
 _STAFF = frozenset({"editor", "reviewer"})
 _OVER = frozenset({"admin", "supervisor"})
 
@@ -42,7 +44,8 @@ _OVER = frozenset({"admin", "supervisor"})
 SEES: dict[str, dict[str, frozenset[str]]] = {
     "post": {"editor": _OWN, "reviewer": _OWN, "admin": _SUBTREE, "supervisor": _SUBTREE},
     "account": {"editor": _OWN, "reviewer": _OWN, "admin": _SUBTREE, "supervisor": _SUBTREE},
-    "unit": {"editor": _ALL, "reviewer": _ALL, "admin": _ALL, "supervisor": _ALL},
+    "unit": {"editor": _UP, "reviewer": _UP, "admin": _LINE, "supervisor": _LINE},
+    "unit_pause": {"editor": _OWN, "reviewer": _OWN, "admin": _SUBTREE, "supervisor": _SUBTREE},
 }
 
 
@@ -79,10 +82,10 @@ _E, _RV, _A, _S = {"editor"}, {"reviewer"}, {"admin"}, {"supervisor"}
 _POSTS = {
     "view": _r("post.view", SIGNED_IN, "post"),
     "edit": _r("post.edit", _E | _RV, "post", _OWN),
-    "submit": _r("post.submit", _E | _RV, "post", _OWN),
-    "decide": _r("post.decide", SIGNED_IN, "post"),  # the chain decides who acts; 403 comes from it
-    "withdraw": _r("post.withdraw", SIGNED_IN, "post"),
-    "schedule": _r("post.schedule", SIGNED_IN, "post"),
+    "submit": _r("post.submit", _E, "post", _OWN),
+    "decide": _r("post.decide", _RV, "post"),  # the chain decides who acts; 403 comes from it
+    "withdraw": _r("post.withdraw", _RV | _A, "post"),
+    "schedule": _r("post.schedule", _E | _A, "post"),
 }
 
 ENDPOINTS: dict[str, Rule] = {
@@ -96,7 +99,7 @@ ENDPOINTS: dict[str, Rule] = {
     "web.logout": _r("auth.logout", SIGNED_IN),
     "web.dashboard": _r("ui.dashboard", SIGNED_IN),
     # -- posts ------------------------------------------------------------------------------
-    "api.posts.create_post": _r("post.create", SIGNED_IN),
+    "api.posts.create_post": _r("post.create", _E),
     "api.posts.list_posts": _r("post.list", SIGNED_IN),
     "api.posts.get_post": _POSTS["view"],
     "api.posts.post_history": _POSTS["view"],
@@ -109,7 +112,7 @@ ENDPOINTS: dict[str, Rule] = {
     "web.posts.new_post": _r("post.create", SIGNED_IN),
     "web.posts.post_page": _POSTS["view"],
     "web.posts.post_status": _POSTS["view"],
-    "web.posts.edit_post": _POSTS["edit"],
+    "web.posts.edit_post": _r("post.edit_page", SIGNED_IN, "post"),  # the page opens; saving is checked
     "web.posts.submit": _POSTS["submit"],
     "web.posts.approve": _POSTS["decide"],
     "web.posts.reject": _POSTS["decide"],
@@ -127,9 +130,9 @@ ENDPOINTS: dict[str, Rule] = {
     "api.approval.review_queue": _r("review.queue", SIGNED_IN),
     "api.approval.get_unit_chain": _r("chain.view", SIGNED_IN, "unit"),
     "api.approval.put_unit_chain": _r("chain.edit", _A, "unit", _SUBTREE),
-    "api.approval.get_pause": _r("unit.pause_view", SIGNED_IN, "unit"),
-    "api.approval.pause_unit": _r("unit.pause", _A | _S, "unit", _SUBTREE),
-    "api.approval.resume_unit": _r("unit.pause", _A | _S, "unit", _SUBTREE),
+    "api.approval.get_pause": _r("unit.pause_view", SIGNED_IN, "unit_pause"),
+    "api.approval.pause_unit": _r("unit.pause", _A | _S, "unit_pause", _SUBTREE),
+    "api.approval.resume_unit": _r("unit.pause", _A | _S, "unit_pause", _SUBTREE),
     "web.approval.review_queue": _r("review.queue", SIGNED_IN),
     "web.approval.review_post": _POSTS["view"],
     "web.approval.review_approve": _POSTS["decide"],
@@ -145,15 +148,15 @@ ENDPOINTS: dict[str, Rule] = {
     # -- accounts ---------------------------------------------------------------------------
     "api.accounts.create_account": _r("account.create", _A),
     "api.accounts.list_accounts": _r("account.list", SIGNED_IN),
-    "api.accounts.account_register": _r("account.register", SIGNED_IN),
+    "api.accounts.account_register": _r("account.register", _A | _S),
     "api.accounts.overdue_credentials": _r("account.overdue", SIGNED_IN),
-    "api.accounts.vault_status": _r("vault.status", SIGNED_IN),
+    "api.accounts.vault_status": _r("vault.status", _A),
     "api.accounts.get_account": _r("account.view", SIGNED_IN, "account"),
-    "api.accounts.list_filings": _r("account.view", SIGNED_IN, "account"),
+    "api.accounts.list_filings": _r("account.filings", _A | _S, "account"),
     "api.accounts.patch_account": _r("account.edit", _A, "account", _SUBTREE),
     "api.accounts.put_credentials": _r("account.credentials", _A, "account", _SUBTREE),
     "api.accounts.verify_credentials": _r("account.credentials", _A, "account", _SUBTREE),
-    "api.accounts.reveal_credential": _r("account.credentials", _A, "account", _SUBTREE),
+    "api.accounts.reveal_credential": _r("account.reveal", _A, "account", _SUBTREE),
     "api.accounts.rotate_credential": _r("account.credentials", _A, "account", _SUBTREE),
     "api.accounts.rollback_credential": _r("account.credentials", _A, "account", _SUBTREE),
     "api.accounts.approve_filing": _r("account.filing", _S, "account", _SUBTREE),
@@ -190,24 +193,24 @@ ENDPOINTS: dict[str, Rule] = {
     "web.dispatch.dispatch_retry": _r("dispatch.retry", SIGNED_IN, "dispatch"),
     # -- checks -----------------------------------------------------------------------------
     "api.checks.checks": _r("checks.run", SIGNED_IN),
-    "api.checks.override_finding": _POSTS["view"],
-    "api.checks.lexicon": _r("lexicon.view", SIGNED_IN),
-    "api.checks.lexicon_export": _r("lexicon.view", SIGNED_IN),
-    "api.checks.lexicon_add": _r("lexicon.edit", SIGNED_IN),
-    "api.checks.lexicon_import": _r("lexicon.edit", SIGNED_IN),
-    "api.checks.lexicon_disable": _r("lexicon.edit", SIGNED_IN, "lexicon_entry"),
-    "api.checks.lexicon_disable_rule": _r("lexicon.edit", SIGNED_IN),
-    "api.checks.lexicon_lift": _r("lexicon.edit", SIGNED_IN, "lexicon_disable"),
-    "api.checks.inspections": _r("inspection.view", SIGNED_IN),
-    "api.checks.inspection": _r("inspection.view", SIGNED_IN, "inspection"),
-    "api.checks.start_inspection": _r("inspection.run", SIGNED_IN),
-    "api.checks.inspection_alerts": _r("inspection.view", SIGNED_IN),
-    "api.checks.ack_inspection_alert": _r("inspection.ack", SIGNED_IN, "inspection_alert"),
-    "api.checks.legacy_inspections": _r("inspection.view", SIGNED_IN),
-    "api.checks.legacy_inspection": _r("inspection.view", SIGNED_IN, "inspection"),
-    "api.checks.legacy_start_inspection": _r("inspection.run", SIGNED_IN),
-    "api.checks.legacy_inspection_alerts": _r("inspection.view", SIGNED_IN),
-    "api.checks.legacy_ack_inspection_alert": _r("inspection.ack", SIGNED_IN, "inspection_alert"),
+    "api.checks.override_finding": _r("finding.override", _RV | _A, "finding"),
+    "api.checks.lexicon": _r("lexicon.view", _A | _S),
+    "api.checks.lexicon_export": _r("lexicon.view", _A | _S),
+    "api.checks.lexicon_add": _r("lexicon.edit", _A),
+    "api.checks.lexicon_import": _r("lexicon.edit", _A),
+    "api.checks.lexicon_disable": _r("lexicon.edit", _A, "lexicon_entry"),
+    "api.checks.lexicon_disable_rule": _r("lexicon.edit", _A),
+    "api.checks.lexicon_lift": _r("lexicon.edit", _A, "lexicon_disable"),
+    "api.checks.inspections": _r("inspection.view", _A | _S),
+    "api.checks.inspection": _r("inspection.view", _A | _S, "inspection"),
+    "api.checks.start_inspection": _r("inspection.run", _A),
+    "api.checks.inspection_alerts": _r("inspection.view", _A | _S),
+    "api.checks.ack_inspection_alert": _r("inspection.ack", _A | _S, "inspection_alert"),
+    "api.checks.legacy_inspections": _r("inspection.view", _A | _S),
+    "api.checks.legacy_inspection": _r("inspection.view", _A | _S, "inspection"),
+    "api.checks.legacy_start_inspection": _r("inspection.run", _A),
+    "api.checks.legacy_inspection_alerts": _r("inspection.view", _A | _S),
+    "api.checks.legacy_ack_inspection_alert": _r("inspection.ack", _A | _S, "inspection_alert"),
     "web.checks.checks_preview": _r("checks.run", SIGNED_IN),
     "web.checks.finding_override": _POSTS["view"],
     "web.checks.inspections": _r("inspection.view", SIGNED_IN),
