@@ -50,7 +50,7 @@ def init_app(app: Flask) -> None:
             resp = jsonify({"error": {"code": codes.get(err.code or 500, "http_error"), "message": message}})
             resp.status_code = err.code or 500
         else:
-            resp = app.make_response((render_template("error.html", code=err.code, message=message), err.code))
+            resp = app.make_response((render_template("error.html", code=err.code, message=message), err.code or 500))
         if allow:
             resp.headers["Allow"] = allow
         return resp
