@@ -55,6 +55,7 @@ class Rule:
     who: frozenset[str]
     obj: str | None = None
     where: frozenset[str] = _ALL
+    deny: tuple[str, str] = ("forbidden_role", "您的角色无权进行此操作")  # (code, message) of the gate's 403
 
     def public(self) -> bool:
         return self.who == PUBLIC
@@ -74,8 +75,8 @@ class Rule:
 
 
 def _r(action: str, who: frozenset[str] | set[str], obj: str | None = None,
-       where: frozenset[str] = _ALL) -> Rule:
-    return Rule(action, frozenset(who), obj, where)
+       where: frozenset[str] = _ALL, deny: tuple[str, str] | None = None) -> Rule:
+    return Rule(action, frozenset(who), obj, where, *([deny] if deny else []))
 
 
 _E, _RV, _A, _S = {"editor"}, {"reviewer"}, {"admin"}, {"supervisor"}
@@ -88,6 +89,12 @@ _POSTS = {
     "schedule": _r("post.schedule", _E | _A, "post"),
 }
 
+_AUDITOR = ("not_auditor", "只有管理员和主管单位可以查看审计日志")
+_INSPECTOR = ("not_admin", "只有管理员和主管单位可以查看巡检结果")
+_INSPECT = ("not_admin", "只有管理员可以发起巡检")
+_LEXICON_READ = ("not_admin", "只有管理员和主管单位可以查看词库")
+_LEXICON_EDIT = ("not_admin", "只有管理员可以修改词库")
+
 ENDPOINTS: dict[str, Rule] = {
     # -- public -----------------------------------------------------------------------------
     "static": _r("static", PUBLIC),
@@ -99,7 +106,7 @@ ENDPOINTS: dict[str, Rule] = {
     "web.logout": _r("auth.logout", SIGNED_IN),
     "web.dashboard": _r("ui.dashboard", SIGNED_IN),
     # -- posts ------------------------------------------------------------------------------
-    "api.posts.create_post": _r("post.create", _E),
+    "api.posts.create_post": _r("post.create", _E, deny=("not_editor", "只有编辑可以创建稿件")),
     "api.posts.list_posts": _r("post.list", SIGNED_IN),
     "api.posts.get_post": _POSTS["view"],
     "api.posts.post_history": _POSTS["view"],
@@ -107,7 +114,7 @@ ENDPOINTS: dict[str, Rule] = {
     "api.posts.submit_post": _POSTS["submit"],
     "api.posts.approve_post": _POSTS["decide"],
     "api.posts.reject_post": _POSTS["decide"],
-    "api.posts.upload_media": _r("media.upload", SIGNED_IN),
+    "api.posts.upload_media": _r("media.upload", _E, deny=("not_editor", "只有编辑可以上传正文图片")),
     "web.posts.posts": _r("post.list", SIGNED_IN),
     "web.posts.new_post": _r("post.create", SIGNED_IN),
     "web.posts.post_page": _POSTS["view"],
@@ -146,11 +153,12 @@ ENDPOINTS: dict[str, Rule] = {
     "web.approval.unit_pause": _r("unit.pause", _A | _S, "unit", _SUBTREE),
     "web.approval.unit_resume": _r("unit.pause", _A | _S, "unit", _SUBTREE),
     # -- accounts ---------------------------------------------------------------------------
-    "api.accounts.create_account": _r("account.create", _A),
+    "api.accounts.create_account": _r("account.create", _A, deny=("not_admin", "只有单位管理员可以开设账号")),
     "api.accounts.list_accounts": _r("account.list", SIGNED_IN),
-    "api.accounts.account_register": _r("account.register", _A | _S),
+    "api.accounts.account_register": _r("account.register", _A | _S, deny=(
+        "not_register_viewer", "只有管理员和主管单位可以查看账号备案登记表")),
     "api.accounts.overdue_credentials": _r("account.overdue", SIGNED_IN),
-    "api.accounts.vault_status": _r("vault.status", _A),
+    "api.accounts.vault_status": _r("vault.status", _A, deny=("not_admin", "只有管理员可以查看保险库状态")),
     "api.accounts.get_account": _r("account.view", SIGNED_IN, "account"),
     "api.accounts.list_filings": _r("account.filings", _A | _S, "account"),
     "api.accounts.patch_account": _r("account.edit", _A, "account", _SUBTREE),
@@ -194,22 +202,22 @@ ENDPOINTS: dict[str, Rule] = {
     # -- checks -----------------------------------------------------------------------------
     "api.checks.checks": _r("checks.run", SIGNED_IN),
     "api.checks.override_finding": _r("finding.override", _RV | _A, "finding"),
-    "api.checks.lexicon": _r("lexicon.view", _A | _S),
-    "api.checks.lexicon_export": _r("lexicon.view", _A | _S),
-    "api.checks.lexicon_add": _r("lexicon.edit", _A),
-    "api.checks.lexicon_import": _r("lexicon.edit", _A),
+    "api.checks.lexicon": _r("lexicon.view", _A | _S, deny=_LEXICON_READ),
+    "api.checks.lexicon_export": _r("lexicon.view", _A | _S, deny=_LEXICON_READ),
+    "api.checks.lexicon_add": _r("lexicon.edit", _A, deny=_LEXICON_EDIT),
+    "api.checks.lexicon_import": _r("lexicon.edit", _A, deny=_LEXICON_EDIT),
     "api.checks.lexicon_disable": _r("lexicon.edit", _A, "lexicon_entry"),
-    "api.checks.lexicon_disable_rule": _r("lexicon.edit", _A),
+    "api.checks.lexicon_disable_rule": _r("lexicon.edit", _A, deny=_LEXICON_EDIT),
     "api.checks.lexicon_lift": _r("lexicon.edit", _A, "lexicon_disable"),
-    "api.checks.inspections": _r("inspection.view", _A | _S),
+    "api.checks.inspections": _r("inspection.view", _A | _S, deny=_INSPECTOR),
     "api.checks.inspection": _r("inspection.view", _A | _S, "inspection"),
-    "api.checks.start_inspection": _r("inspection.run", _A),
-    "api.checks.inspection_alerts": _r("inspection.view", _A | _S),
+    "api.checks.start_inspection": _r("inspection.run", _A, deny=_INSPECT),
+    "api.checks.inspection_alerts": _r("inspection.view", _A | _S, deny=_INSPECTOR),
     "api.checks.ack_inspection_alert": _r("inspection.ack", _A | _S, "inspection_alert"),
-    "api.checks.legacy_inspections": _r("inspection.view", _A | _S),
+    "api.checks.legacy_inspections": _r("inspection.view", _A | _S, deny=_INSPECTOR),
     "api.checks.legacy_inspection": _r("inspection.view", _A | _S, "inspection"),
-    "api.checks.legacy_start_inspection": _r("inspection.run", _A),
-    "api.checks.legacy_inspection_alerts": _r("inspection.view", _A | _S),
+    "api.checks.legacy_start_inspection": _r("inspection.run", _A, deny=_INSPECT),
+    "api.checks.legacy_inspection_alerts": _r("inspection.view", _A | _S, deny=_INSPECTOR),
     "api.checks.legacy_ack_inspection_alert": _r("inspection.ack", _A | _S, "inspection_alert"),
     "web.checks.checks_preview": _r("checks.run", SIGNED_IN),
     "web.checks.finding_override": _POSTS["view"],
@@ -225,8 +233,8 @@ ENDPOINTS: dict[str, Rule] = {
     "web.checks.lexicon_disable_rule": _r("lexicon.edit", SIGNED_IN),
     "web.checks.lexicon_lift": _r("lexicon.edit", SIGNED_IN, "lexicon_disable"),
     # -- audit ------------------------------------------------------------------------------
-    "api.audit.audit_list": _r("audit.read", _A | _S),
-    "api.audit.audit_verify": _r("audit.read", _A | _S),
+    "api.audit.audit_list": _r("audit.read", _A | _S, deny=_AUDITOR),
+    "api.audit.audit_verify": _r("audit.read", _A | _S, deny=_AUDITOR),
     "web.audit.audit_page": _r("audit.read", SIGNED_IN),
     "web.audit.accountability_page": _POSTS["view"],
     "web.audit.accountability_json": _POSTS["view"],
@@ -250,7 +258,7 @@ def require_role(endpoint: str, roles: set[str]) -> None:
     also reached without a request, e.g. from the CLI, and must refuse before reading the body)."""
     r = ENDPOINTS[endpoint]
     if not r.public() and not roles & r.who:
-        raise Forbidden("您的角色无权进行此操作", code="forbidden_role")
+        raise Forbidden(r.deny[1], code=r.deny[0])
 
 
 def gate(endpoint: str | None, roles: set[str]) -> None:
@@ -263,4 +271,4 @@ def gate(endpoint: str | None, roles: set[str]) -> None:
     if r is None or r.public() or r.obj is not None or r.who == SIGNED_IN:
         return
     if not roles & r.who:
-        raise Forbidden("您的角色无权进行此操作", code="forbidden_role")
+        raise Forbidden(r.deny[1], code=r.deny[0])
