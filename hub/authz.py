@@ -12,7 +12,7 @@ A rule says
   roles in ``who`` may act.
 
 Whether the object can be *seen* at all is :data:`SEES` (object kind -> role -> relations): an object the
-caller may not see is 404, before any 403 (DESIGN's order: 401, 404, 403, 409, 400/422). A caller holding
+caller may not see is 404, before any 403 (docs/design.md §8: 401, 404, 403, 409, 400/422). A caller holding
 none of the roles in ``who`` is 403 before the body is looked at (:func:`gate`, called by the API and web
 faces before a view runs, for rules without an object; the services keep the per-object checks).
 
