@@ -142,3 +142,23 @@ def test_405_has_allow_and_a_clear_body(client):
     html = page.get_data(as_text=True)
     assert "不支持该请求方法" in html and "Method Not Allowed" not in html
     assert re.search(r"<html", html)
+
+
+def test_role_that_can_never_act_is_403_before_the_body(app, factory, client):
+    """docs/design.md §8: 403 before 400 -- an editor opening an account with an empty body, a
+    reviewer uploading an image without a file, a reviewer reading the audit trail."""
+    factory.unit("u1", "旗", kind="banner")
+    factory.user("ed", "u1", "editor")
+    factory.user("rv", "u1", "reviewer")
+    ed, rv = Api(client, factory.token("ed")), Api(client, factory.token("rv"))
+    for api, method, path in ((ed, "post", "/accounts"), (rv, "post", "/media"), (rv, "post", "/posts"),
+                              (ed, "post", "/lexicon/entries"), (ed, "post", "/inspections")):
+        r = getattr(api, method)(path, json={})
+        assert r.status_code == 403, (path, r.get_json())
+        assert r.get_json()["error"]["message"]
+    assert ed.post("/accounts", json={}).get_json()["error"]["code"] == "not_admin"
+    assert rv.get("/audit").get_json()["error"]["code"] == "not_auditor"
+    # An admin still gets the body's own error.
+    factory.user("ad", "u1", "admin")
+    r = Api(client, factory.token("ad")).post("/accounts", json={})
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "missing_unit"
