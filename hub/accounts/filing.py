@@ -77,14 +77,58 @@ class Step:
 
 def current_index(session: Session, filing: Filing) -> int | None:
     """Index in ``filing.path`` of the level due now; None if no level with a supervisor is left."""
+    return _due_index(filing, lambda unit_id: bool(supervisors_at(session, unit_id)))
+
+
+def _due_index(filing: Filing, staffed: Any) -> int | None:
+    """``current_index`` with ``staffed(unit_id)`` saying whether a level has an active supervisor
+    (a set's ``__contains__`` from :func:`staffed_units` when many filings are looked at together)."""
     if filing.status != "in_review":
         return None
     approved = [d.level_index for d in filing.decisions if d.decision == "approved"]
     start = max(approved) + 1 if approved else 0
     for i in range(start, len(filing.path)):
-        if supervisors_at(session, filing.path[i]):
+        if staffed(filing.path[i]):
             return i
     return None
+
+
+def staffed_units(session: Session) -> set[int]:
+    """Units with at least one active supervisor (one query)."""
+    return set(session.scalars(
+        select(RoleGrant.unit_id).join(User, RoleGrant.user_id == User.id)
+        .where(RoleGrant.role == "supervisor", User.active.is_(True)).distinct()))
+
+
+def may_take(user: User, filing: Filing, staffed: set[int]) -> bool:
+    """Whether ``user`` may take the step of ``filing`` that is due now."""
+    cur = _due_index(filing, staffed.__contains__)
+    return cur is not None and user.has_role("supervisor", filing.path[cur]) \
+        and filing.submitted_by_id != user.id and all(d.supervisor_id != user.id for d in filing.decisions)
+
+
+def due_for(session: Session, user: User) -> list[tuple[Account, Filing]]:
+    """Filings in review whose current step ``user`` may take, oldest first.
+
+    Bounded whatever the number of open filings: nothing for a user who supervises no unit, else
+    three queries (the filings of accounts at or below the user's supervisor units with their
+    decisions, and the staffed units), then a walk in memory."""
+    from sqlalchemy.orm import selectinload
+
+    from hub.permissions import subtree_ids
+
+    roots = {g.unit_id for g in user.roles if g.role == "supervisor"}
+    if not roots:
+        return []
+    units: set[int] = set()
+    for root in roots:
+        units |= subtree_ids(session, root)
+    rows = session.execute(
+        select(Account, Filing).join(Filing, Filing.account_id == Account.id)
+        .where(Filing.status == "in_review", Account.unit_id.in_(units))
+        .options(selectinload(Filing.decisions)).order_by(Filing.submitted_at, Filing.id)).all()
+    staffed = staffed_units(session)
+    return [(acc, f) for acc, f in rows if may_take(user, f, staffed)]
 
 
 def steps(session: Session, filing: Filing) -> list[Step]:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, object_session
 from adapters.registry import UnknownPlatform, get_adapter, platforms
 from hub import audit
 from hub.accounts import filing as filing_svc
+from hub.authz import require_role
 from hub.config import default, get_settings
 from hub.content import generated_cover
 from hub.errors import (
@@ -169,6 +170,8 @@ def _check_main(session: Session, unit: Unit, platform: str, exclude_id: int | N
 
 def create_account(session: Session, user: User | None, data: Any, *, actor: Any = None) -> Account:
     """Open an account: it is ``pending`` with an opening filing until approved up the unit tree."""
+    if user is not None:  # a caller who is nobody's admin is 403 whatever the body (DESIGN's order)
+        require_role("api.accounts.create_account", {g.role for g in user.roles})
     if not isinstance(data, dict):
         raise BadRequest("请求体必须是 JSON 对象", code="invalid_body")
     unit_code = data.get("unit")

@@ -44,19 +44,8 @@ def _acc(s: Any, account_id: int) -> Account:
 
 
 def _filings_due(user: Any) -> list[tuple[Account, Filing]]:
-    """Filings in review whose current step this user may take."""
-    s = db.session()
-    units = overseen_unit_ids(s, user)
-    out = []
-    for f in s.scalars(select(Filing).where(Filing.status == "in_review").order_by(Filing.submitted_at)):
-        acc = s.get(Account, f.account_id)
-        if acc is None or acc.unit_id not in units:
-            continue
-        cur = filing_svc.current_index(s, f)
-        if cur is not None and user.has_role("supervisor", f.path[cur]) and f.submitted_by_id != user.id \
-                and all(d.supervisor_id != user.id for d in f.decisions):
-            out.append((acc, f))
-    return out
+    """Filings in review whose current step this user may take (bounded: see filing.due_for)."""
+    return filing_svc.due_for(db.session(), user)
 
 
 @bp.app_context_processor
@@ -206,7 +195,7 @@ def account_page(account_id: int):
     details = filing_svc.filing_details(acc, current_user)
     is_admin = accounts_svc.is_admin_of(s, current_user, acc.unit_id)
     filing = filing_svc.open_filing(s, acc)
-    can_decide = any(f.id == filing.id for _a, f in _filings_due(current_user)) if filing else False
+    can_decide = filing is not None and filing_svc.may_take(current_user, filing, filing_svc.staffed_units(s))
     history = s.scalars(select(Filing).where(Filing.account_id == acc.id).order_by(Filing.id.desc())).all() \
         if details else []
     from hub.accounts.vault_admin import problem

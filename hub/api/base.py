@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from hub import audit
+from hub import audit, authz
 from hub.db import db
 from hub.errors import BadRequest, HubError, Unauthorized
 from hub.models import ApiToken, User
@@ -42,6 +42,7 @@ def _authenticate() -> None:
         raise Unauthorized("API 令牌无效或已停用", code="invalid_token")
     g.api_user = row.user
     audit.current_actor.set(audit.Actor.of(row.user))
+    authz.gate(request.endpoint, {grant.role for grant in row.user.roles})
 
 
 def user() -> User:
@@ -84,8 +85,13 @@ def _http_error(err: HTTPException):
     limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
     msgs = {404: "接口不存在", 405: "不支持该请求方法", 413: f"请求体过大（不得超过 {limit} MB）",
             429: "请求过于频繁，请稍后再试"}
+    allow = ", ".join(sorted(err.valid_methods or ())) if isinstance(err, MethodNotAllowed) else ""
+    if allow:
+        msgs[405] = f"不支持该请求方法（允许：{allow}）"
     resp = jsonify({"error": {"code": codes.get(code, "http_error"), "message": msgs.get(code, err.description)}})
     resp.status_code = code
+    if allow:
+        resp.headers["Allow"] = allow
     return resp
 
 

@@ -8,7 +8,7 @@ from flask import Flask, jsonify, render_template
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from hub.accounts import web as accounts_web
 from hub.approval import web as approval_web
@@ -42,12 +42,20 @@ def init_app(app: Flask) -> None:
         messages = {404: _("页面不存在或您无权查看"), 405: _("不支持该操作"), 429: _("操作过于频繁，请稍后再试"),
                     413: _("上传的内容过大（每次不得超过 %(mb)s MB），请压缩图片后重试", mb=limit),
                     400: _("请求无效")}
+        allow = ", ".join(sorted(err.valid_methods or ())) if isinstance(err, MethodNotAllowed) else ""
+        if allow:
+            messages[405] = _("不支持该请求方法（允许：%(methods)s）", methods=allow)
         message = messages.get(err.code or 500, err.name)
         if wants_json():
-            if err.code == 413:
-                return jsonify({"error": {"code": "too_large", "message": message}}), 413
-            return jsonify({"error": {"code": str(err.code), "message": err.description}}), err.code
-        return render_template("error.html", code=err.code, message=message), err.code
+            codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "rate_limited",
+                     400: "bad_request"}
+            resp = jsonify({"error": {"code": codes.get(err.code or 500, "http_error"), "message": message}})
+            resp.status_code = err.code or 500
+        else:
+            resp = app.make_response((render_template("error.html", code=err.code, message=message), err.code or 500))
+        if allow:
+            resp.headers["Allow"] = allow
+        return resp
 
     @app.errorhandler(Exception)
     def _any(err: Exception):
