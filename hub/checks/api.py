@@ -77,7 +77,7 @@ def override_finding(post_id: int, fid: str):
 # -- lexicon ------------------------------------------------------------------------------
 def _page() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 @bp.get("/lexicon")
