@@ -140,7 +140,7 @@ def lexicon_lift(disable_id: int):
 
 @bp.get("/lexicon/export")
 @contract("CSV of the unit additions (shared=1: and the shared lexicon)", out=None, files=("text/csv",),
-          errors=SEEN, query={**UNIT, "shared": str})
+          errors={**SEEN, 403: "not an admin or supervisor of the unit"}, query={**UNIT, "shared": str})
 def lexicon_export():
     text = lexicon_svc.export_csv(db.session(), user(), request.args.get("unit") or None,
                                   shared=request.args.get("shared") in ("1", "true"))
@@ -178,7 +178,8 @@ def start_inspection():
 
 
 @bp.get("/inspections/<int:run_id>")
-@contract("A run with its findings (new=1: only new ones)", out=InspectionRunDetail, errors=SEEN,
+@contract("A run with its findings (new=1: only new ones)", out=InspectionRunDetail,
+          errors={**SEEN, 403: "not an admin or supervisor"},
           query={"new": str})
 def inspection(run_id: int):
     s = db.session()
