@@ -53,7 +53,7 @@ def _fuzz(schema: Any, token: str, examples: int) -> tuple[int, list[str]]:
                     case.validate_response(response, checks=CHECKS, headers=headers)
                 except (FailureGroup, Exception) as exc:  # collect, do not shrink: the budget is bounded
                     first = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()][:5]
-                    failures.append(f"{op.label} [{mode.value}] {response.status_code}: " + " | ".join(first)
+                    failures.append(f"{case.operation.label} {response.status_code}: " + " | ".join(first)
                                     + f"\n    {case.as_curl_command()}")
 
             run()
