@@ -172,3 +172,17 @@ def test_atom_feed_stays_valid_xml_for_old_titles(world: dict[str, Any], client:
     root = ET.fromstring(r.data)
     titles = [e.text for e in root.iter("{http://www.w3.org/2005/Atom}title")]
     assert any(t and "旧标题" in t for t in titles), titles
+
+
+def test_csv_answers_are_documented_with_one_charset(world: dict[str, Any], client: Any) -> None:
+    spec = client.get("/api/v1/openapi.json").get_json()
+    admin = world["api"]["admin"]
+    for path, query in (("/accounts/register", {"format": "csv"}), ("/lexicon/export", {})):
+        r = admin.get(path, query_string=query)
+        assert r.status_code == 200, path
+        assert r.headers["Content-Type"] == "text/csv; charset=utf-8", r.headers["Content-Type"]
+        assert "text/csv" in spec["paths"][path]["get"]["responses"]["200"]["content"], path
+    _login(client, "admin")
+    r = client.get("/accounts/register", query_string={"format": "csv"})
+    if r.status_code == 200:
+        assert r.headers["Content-Type"].count("charset") == 1
