@@ -113,3 +113,39 @@ def test_naughty_strings_through_the_post_form(world: dict[str, Any], client: An
         if r.status_code >= 500:
             errors.append(f"/audit {s!r}: {r.status_code}")
     assert not errors, errors[:20]
+
+
+@pytest.mark.timeout(600)
+def test_naughty_strings_in_lexicon_entries_and_variants(world: dict[str, Any], client: Any) -> None:
+    """The admin's lexicon fields and the per-platform wording (variants) of a post."""
+    admin, editor = world["api"]["admin"], world["api"]["editor"]
+    acc = world["accounts"][:1]
+    errors: list[str] = []
+    stored: list[str] = []
+    refusals: list[str] = []
+    for s in CORPUS[::2]:
+        r = editor.post("/posts", json={"title": "措辞", "content": "<p>正文</p>", "account_ids": acc,
+                                        "variants": {"wechat": {"title": s[:64], "summary": s[:120]}}})
+        if r.status_code >= 500:
+            errors.append(f"variants {s!r}: {r.status_code}")
+        elif r.status_code == 201:
+            v = editor.get(f"/posts/{r.get_json()['id']}").get_json()["revision"]["variants"]["wechat"]
+            if v.get("title") != s[:64] or v.get("summary") != s[:120]:
+                errors.append(f"variants changed: {s!r} -> {v!r}")
+    for s in CORPUS[::8]:  # each entry rebuilds the unit's lexicon: a sample keeps the run short
+        r = admin.post("/lexicon/entries", json={"unit": "cbeh", "category": "typo", "wrong": s[:50],
+                                                 "right": "正" + s[:40], "reason": s[:200]})
+        if r.status_code >= 500:
+            errors.append(f"lexicon {s!r}: {r.status_code}")
+        elif r.status_code == 201:
+            stored.append(s)
+        else:
+            assert r.get_json()["error"]["message"]
+            refusals.append(str(r.status_code) + " " + r.get_json()["error"]["code"])
+    assert not errors, errors[:20]
+    assert stored, set(refusals)
+    _login(client, "admin")
+    r = client.get("/lexicon", query_string={"category": "typo"})
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert not [s for s in stored if _unescaped(html, s[:50])]
