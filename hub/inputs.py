@@ -38,8 +38,22 @@ class BoundedIntConverter(IntegerConverter):
 
 
 def init_app(app: Any) -> None:
-    """Register the converter before any blueprint adds its rules."""
+    """Register the converter before any blueprint adds its rules, and refuse NUL in queries and forms."""
     app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(refuse_nul)
+
+
+def refuse_nul() -> None:
+    """A query or form value holding U+0000 is a 400: no text column can store it (PostgreSQL refuses it)."""
+    from flask import request
+    from werkzeug.exceptions import BadRequest
+
+    values = list(request.args.values())
+    if request.method in ("POST", "PUT", "PATCH") and request.mimetype in (
+            "application/x-www-form-urlencoded", "multipart/form-data"):
+        values += list(request.form.values())
+    if any("\x00" in v for v in values):
+        raise BadRequest(description="请求参数或表单内容不能含有空字符（U+0000）")
 
 
 class InvalidJson(ValueError):
@@ -67,6 +81,8 @@ def check_json(value: Any, depth: int = 0) -> None:
     if isinstance(value, str):
         if _has_surrogate(value):
             raise InvalidJson("JSON 字符串含有无效的 Unicode 代理字符（\\ud800–\\udfff 单独出现）", "invalid_unicode")
+        if "\x00" in value:  # no text column holds it (PostgreSQL refuses it outright)
+            raise InvalidJson("JSON 字符串不能含有空字符（\\u0000）", "invalid_unicode")
     elif isinstance(value, int) and not -MAX_ID - 1 <= value <= MAX_ID:
         raise InvalidJson("JSON 中的整数超出范围（最多 64 位）", "number_out_of_range")
     elif isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):

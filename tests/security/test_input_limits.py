@@ -65,6 +65,8 @@ def test_lone_surrogate_in_json_is_a_400(world: dict[str, Any]) -> None:
     assert r.status_code == 400
     assert r.get_json()["error"]["code"] == "invalid_unicode"
     assert "代理字符" in r.get_json()["error"]["message"]
+    r = api.post("/posts", json={"title": "空\x00字符", "content": "<p>x</p>", "account_ids": world["accounts"]})
+    assert r.status_code == 400 and "空字符" in r.get_json()["error"]["message"]
     # as a key too, and in a lenient body (the service refuses it after its own checks)
     raw = '{"\\udfff": 1}'
     r = api.client.post("/api/v1/posts", data=raw, headers={**api._h(), "Content-Type": "application/json"})
@@ -118,7 +120,7 @@ def test_cover_as_non_ascii_digits_or_huge_id_is_refused(world: dict[str, Any]) 
 
 def test_control_characters_in_titles_are_refused(world: dict[str, Any], client: Any) -> None:
     before = _counts()
-    for title in ("标题\x00", "a\x1bb", "换\n行", "\x7f"):
+    for title in ("标题\x01", "a\x1bb", "换\n行", "\x7f"):
         r = _post(world, title=title)
         assert r.status_code == 400, repr(title)
         err = r.get_json()["error"]
@@ -186,3 +188,17 @@ def test_csv_answers_are_documented_with_one_charset(world: dict[str, Any], clie
     r = client.get("/accounts/register", query_string={"format": "csv"})
     if r.status_code == 200:
         assert r.headers["Content-Type"].count("charset") == 1
+
+
+def test_nul_in_queries_and_forms_is_a_400(world: dict[str, Any], client: Any) -> None:
+    admin = world["api"]["admin"]
+    r = admin.get("/audit", query_string={"actor": "a\x00b"})
+    assert r.status_code == 400 and "空字符" in r.get_json()["error"]["message"]
+    _login(client, "editor")
+    before = _counts()
+    html = client.get("/posts/new").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    r = client.post("/posts/new", data={"title": "空\x00", "content": "<p>x</p>", "csrf_token": token,
+                                        "account_ids": str(world["accounts"][0])})
+    assert r.status_code == 400
+    assert _counts() == before
