@@ -27,6 +27,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(Path(__file__).parent / "static"),
         instance_path=None,
     )
+    from hub import inputs
+
+    inputs.init_app(app)  # <int:...> within 64 bits, before any rule is added
     app.config.update(load_config(config))
     Path(app.config["HUB_INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     if app.config["HUB_TRUSTED_PROXIES"]:

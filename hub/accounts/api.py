@@ -173,7 +173,7 @@ def account_register():
         return jsonify(Register.model_validate({
             "columns": [{"key": k, "label": label} for k, label in register_svc.COLUMNS], "accounts": rows}).dump())
     if fmt == "csv":
-        return Response(register_svc.to_csv(rows), mimetype="text/csv; charset=utf-8",
+        return Response(register_svc.to_csv(rows), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=account-register.csv"})
     return Response(register_svc.to_xlsx(rows),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -108,7 +108,7 @@ def account_register_export(fmt: str):
         flash(exc.message, "error")
         return redirect(url_for("web.accounts.account_register"))
     if fmt == "csv":
-        return Response(register_svc.to_csv(rows), mimetype="text/csv; charset=utf-8",
+        return Response(register_svc.to_csv(rows), mimetype="text/csv",
                         headers={"Content-Disposition": "attachment; filename=account-register.csv"})
     return Response(register_svc.to_xlsx(rows),
                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

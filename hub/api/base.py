@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from hub import audit, authz
+from hub import audit, authz, inputs
 from hub.db import db
 from hub.errors import BadRequest, HubError, Unauthorized
 from hub.models import ApiToken, User
@@ -56,7 +55,9 @@ def body(optional: bool = False) -> Any:
             return {}
         raise BadRequest("请求体不能为空，需要 JSON 对象", code="missing_body")
     try:
-        data = json.loads(raw)
+        data = inputs.loads(raw)
+    except inputs.InvalidJson as exc:
+        raise BadRequest(exc.message, code=exc.code) from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("请求体不是合法的 JSON", code="invalid_json") from None
     if not isinstance(data, dict):
@@ -113,7 +114,7 @@ def lenient_body() -> Any:
     if not raw.strip():
         return {}
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        return inputs.loads(raw)
+    except (ValueError, UnicodeDecodeError):  # InvalidJson included: the service answers after its checks
         return None
 

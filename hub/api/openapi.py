@@ -96,7 +96,14 @@ def _operation(c: Contract, params: list[dict[str, Any]]) -> dict[str, Any]:
     if c.files:
         ok.setdefault("content", {}).update({m: {"schema": {"type": "string", "format": "binary"}} for m in c.files})
     responses: dict[str, Any] = {str(c.status): ok}
-    errors = dict(c.errors) if c.public else {401: "missing or invalid token", **c.errors}
+    errors = dict(c.errors) if c.public else {401: "missing or invalid token", 429: "too many requests", **c.errors}
+    if c.body is not None:  # not JSON / not an object / too deep / a lone surrogate; over MAX_CONTENT_LENGTH
+        errors.setdefault(400, "the body is not valid JSON of the expected shape")
+        errors.setdefault(413, "the body is too large")
+    if params:  # <int:...> ids: no such object (or beyond 64 bits)
+        errors.setdefault(404, "no such object")
+    if c.query:
+        errors.setdefault(400, "a query parameter is invalid")
     for status, desc in sorted(errors.items()):
         responses[str(status)] = {"description": desc, "content": _json(ErrorOut)}
     op: dict[str, Any] = {"summary": c.summary, "responses": responses}

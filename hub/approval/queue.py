@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from hub.approval.chains import person, unit_path
 from hub.content import html_to_text
 from hub.i18n_marks import N_
+from hub.inputs import parse_id
 from hub.models import Account, Approval, AuditEntry, Post, Revision, RevisionView, User, utcnow
 from hub.posts.access import contributors
 from review import policy
@@ -89,7 +90,7 @@ class QueueFilter:
     def from_args(cls, args: Any) -> QueueFilter:
         def as_int(key: str) -> int | None:
             raw = (args.get(key) or "").strip()
-            return int(raw) if raw.isdigit() else None
+            return parse_id(raw)
 
         return cls(unit=(args.get("unit") or "").strip()[:64], account_id=as_int("account"),
                    category=(args.get("category") or "").strip()[:64], min_age_days=as_int("age"))

@@ -21,6 +21,7 @@ from hub.approval import queue as queue_svc
 from hub.db import db
 from hub.dispatch import pauses as pauses_svc
 from hub.errors import HubError
+from hub.inputs import parse_id
 from hub.models import Account, AuditEntry, Dispatch, Post, Unit
 from hub.permissions import is_admin_of, is_editor_of, is_supervisor_over
 from hub.posts import access as post_access
@@ -287,7 +288,7 @@ def _row_value(step: dict[str, Any]) -> dict[str, Any]:
 
 def _steps_from_form(form: Any) -> list[dict[str, Any]]:
     steps = []
-    count = int(form.get("rows", "0")) if (form.get("rows", "0") or "0").isdigit() else 0
+    count = min(parse_id(form.get("rows", "0")) or 0, 10_000)
     for i in range(min(count, MAX_STEPS + EMPTY_ROWS)):
         name = (form.get(f"name_{i}") or "").strip()
         if not name:

@@ -17,6 +17,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from hub.errors import BadRequest, Forbidden
+from hub.inputs import MAX_ID
 from hub.models import AuditEntry, Dispatch, Unit, User
 from hub.permissions import overseen_unit_ids, subtree_ids
 
@@ -79,9 +80,12 @@ def _date(value: str, name: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        d = date.fromisoformat(value)
     except ValueError:
         raise BadRequest(f"{name} 必须是日期，格式 YYYY-MM-DD（北京时间）", code="invalid_date") from None
+    if not 1970 <= d.year <= 9000:
+        raise BadRequest(f"{name} 超出范围（1970 年至 9000 年）", code="invalid_date")
+    return d
 
 
 def parse_filter(args: Any) -> AuditFilter:
@@ -110,6 +114,8 @@ def parse_paging(args: Any, cursor: str = "after") -> tuple[int | None, int]:
         raise BadRequest(f"{cursor} 和 limit 必须是整数", code="invalid_paging") from None
     if value is not None and value < 0:
         raise BadRequest(f"{cursor} 不能为负数", code="invalid_paging")
+    if value is not None and value > MAX_ID:
+        raise BadRequest(f"{cursor} 超出范围", code="invalid_paging")
     if limit < 1 or limit > MAX_LIMIT:
         raise BadRequest(f"limit 必须在 1 到 {MAX_LIMIT} 之间", code="invalid_paging")
     return value, limit

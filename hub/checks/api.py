@@ -77,7 +77,7 @@ def override_finding(post_id: int, fid: str):
 # -- lexicon ------------------------------------------------------------------------------
 def _page() -> int:
     raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 100_000 else 1
+    return int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
 
 @bp.get("/lexicon")
@@ -140,7 +140,7 @@ def lexicon_lift(disable_id: int):
 
 @bp.get("/lexicon/export")
 @contract("CSV of the unit additions (shared=1: and the shared lexicon)", out=None, files=("text/csv",),
-          errors=SEEN, query={**UNIT, "shared": str})
+          errors={**SEEN, 403: "not an admin or supervisor of the unit"}, query={**UNIT, "shared": str})
 def lexicon_export():
     text = lexicon_svc.export_csv(db.session(), user(), request.args.get("unit") or None,
                                   shared=request.args.get("shared") in ("1", "true"))
@@ -178,7 +178,8 @@ def start_inspection():
 
 
 @bp.get("/inspections/<int:run_id>")
-@contract("A run with its findings (new=1: only new ones)", out=InspectionRunDetail, errors=SEEN,
+@contract("A run with its findings (new=1: only new ones)", out=InspectionRunDetail,
+          errors={**SEEN, 403: "not an admin or supervisor"},
           query={"new": str})
 def inspection(run_id: int):
     s = db.session()

@@ -28,6 +28,7 @@ from hub.checks import service as checks_svc
 from hub.db import db
 from hub.errors import HubError
 from hub.i18n_marks import N_
+from hub.inputs import request_json
 from hub.web.base import run_action
 
 bp = Blueprint("checks", __name__)
@@ -47,7 +48,7 @@ def field_label(field: str) -> str:
     def one(key: str) -> str:
         if key.startswith("articles."):
             _a, number, rest = (key.split(".", 2) + ["", ""])[:3]
-            return _("第 %(n)s 篇文章的%(field)s", n=int(number) + 2 if number.isdigit() else number,
+            return _("第 %(n)s 篇文章的%(field)s", n=int(number) + 2 if number.isascii() and number.isdigit() and len(number) < 9 else number,
                      field=_(FIELD_LABELS[rest]) if rest in FIELD_LABELS else rest)
         return _(FIELD_LABELS[key]) if key in FIELD_LABELS else key
 
@@ -104,7 +105,7 @@ def checks_preview():
     """The editor's 检查 button: JSON in, findings out (session login and CSRF header)."""
     if not current_user.is_authenticated:
         return jsonify({"error": {"code": "unauthorized", "message": "请先登录"}}), 401
-    data = request.get_json(silent=True)
+    data = request_json()
     try:
         out = checks_svc.preview(db.session(), current_user, data)
     except HubError as exc:
@@ -143,7 +144,7 @@ def lexicon_page():
         category = ""
     page = request.args.get("page", "1")
     view = lexicon_svc.browse(db.session(), current_user, category=category, q=request.args.get("q", ""),
-                              page=int(page) if page.isdigit() and 0 < int(page) < 100_000 else 1)
+                              page=int(page) if page.isascii() and page.isdigit() and 0 < int(page) < 100_000 else 1)
     from review.checks.lexicon import SENSITIVE_TAGS
 
     return render_template("checks/lexicon.html", view=view, category=category, q=request.args.get("q", "")[:50],

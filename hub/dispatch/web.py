@@ -26,6 +26,7 @@ from hub.dispatch import callbacks
 from hub.dispatch import service as dispatches_svc
 from hub.errors import HubError
 from hub.extensions import csrf, limiter
+from hub.inputs import xml_text
 from hub.models import Account, Dispatch, Post
 from hub.permissions import is_admin_of, overseen_unit_ids
 from hub.times import iso
@@ -192,6 +193,11 @@ def account_feed(account_id: int):
         if variant.get("summary") or rev.summary:
             ET.SubElement(entry, f"{{{ATOM}}}summary").text = variant.get("summary") or rev.summary
         ET.SubElement(entry, f"{{{ATOM}}}content", type="html").text = rev.content
+    for el in feed.iter():  # old data may hold characters XML cannot carry (titles are checked since issue 20)
+        if el.text:
+            el.text = xml_text(el.text)
+        for k, v in el.attrib.items():
+            el.set(k, xml_text(v))
     body = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
     resp = Response(body, mimetype="application/atom+xml")
     resp.headers["Cache-Control"] = "public, max-age=60"

@@ -18,6 +18,7 @@ from hub.checks.service import findings_for_revision
 from hub.contracts import NoBody
 from hub.db import db
 from hub.errors import BadRequest
+from hub.inputs import parse_id
 from hub.models import Post
 from hub.posts import access as post_access
 from hub.posts import media as media_svc
@@ -48,7 +49,7 @@ def upload_media():
         raise BadRequest("请在 multipart 字段 file 中上传图片", code="missing_file")
     post_id = request.form.get("post_id", "")
     with db.transaction() as s:
-        media = media_svc.upload_body_image(s, user(), upload.read(), int(post_id) if post_id.isdigit() else None)
+        media = media_svc.upload_body_image(s, user(), upload.read(), parse_id(post_id))
         out = media_svc.media_json(media)
     return jsonify(MediaOut(**out).dump()), 201
 

@@ -29,6 +29,7 @@ from hub.content import (
     parse_data_url,
 )
 from hub.errors import BadRequest, Forbidden, TooLarge, Unprocessable
+from hub.inputs import parse_id
 from hub.models import Media, User
 from hub.posts.access import editor_unit, get_post
 
@@ -38,7 +39,8 @@ def cover_media(session: Session, unit_id: int, value: Any) -> tuple[int | None,
     if value in (None, ""):
         return None, ""
     if isinstance(value, int) and not isinstance(value, bool) or (isinstance(value, str) and value.isdigit()):
-        media = session.get(Media, int(value))
+        media_id = parse_id(value)
+        media = session.get(Media, media_id) if media_id is not None else None
         if media is None or (media.unit_id not in (None, unit_id)):
             raise Unprocessable(f"封面媒体 {value} 不存在", code="unknown_media")
         return media.id, media.sha256
@@ -140,7 +142,8 @@ def inline_images(session: Session, unit_id: int, html: str, where: str, field: 
 def _unit_media(session: Session, unit_id: int, src: str) -> Media | None:
     """The unit's stored image whose URL is exactly ``src`` (a ``MEDIA_SRC``), else None."""
     match = MEDIA_SRC.match(src)
-    media = session.get(Media, int(match.group(1))) if match else None
+    media_id = parse_id(match.group(1)) if match else None
+    media = session.get(Media, media_id) if media_id is not None else None
     if media is None or media.unit_id not in (None, unit_id) or media_src(media.id, media.sha256, media.mime) != src:
         return None
     return media

@@ -34,7 +34,9 @@ def parse_time(value: Any) -> datetime | None:
     try:
         dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise BadRequest(f"无法识别的时间：{value}", code="invalid_publish_at") from None
+        raise BadRequest(f"无法识别的时间：{value[:64]}", code="invalid_publish_at") from None
+    if not 2000 <= dt.year <= 2999:
+        raise BadRequest(f"发布时间超出范围（2000 年至 2999 年）：{value[:64]}", code="invalid_publish_at")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=SHANGHAI)
     return dt.astimezone(UTC).replace(tzinfo=None)

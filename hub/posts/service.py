@@ -24,6 +24,7 @@ from hub.content import revision_hash, sanitize_html
 from hub.dispatch import state
 from hub.errors import BadRequest, Conflict, Forbidden, Unprocessable
 from hub.i18n_marks import N_
+from hub.inputs import control_char
 from hub.models import Account, Approval, Dispatch, Post, Revision, User, utcnow
 from hub.models.states import POST, PostStatus
 from hub.permissions import is_editor_of
@@ -57,7 +58,18 @@ def _str(data: dict, key: str, default: str = "", max_len: int | None = None) ->
         raise BadRequest(f"字段 {key} 必须是字符串", code="invalid_field", field=key)
     if max_len is not None and len(v) > max_len:
         raise Unprocessable(f"字段 {key} 不得超过 {max_len} 个字符", code="field_too_long", field=key)
+    _no_control(v, key)
     return v
+
+
+def _no_control(v: str, field: str) -> None:
+    """Titles and other plain-text fields hold no C0 control character (they break XML feeds and platforms)."""
+    if field.rsplit(".", 1)[-1] in ("content", "text"):
+        return
+    bad = control_char(v, one_line=field.rsplit(".", 1)[-1] not in ("summary", "mass_send"))
+    if bad:
+        raise BadRequest(f"字段 {field} 含有不可见的控制字符（{bad}），请删除后再保存",
+                         code="control_character", field=field)
 
 
 def _validate_fields(session: Session, user: User, unit_id: int, data: dict, base: dict) -> dict:
@@ -94,6 +106,8 @@ def _validate_fields(session: Session, user: User, unit_id: int, data: dict, bas
             raise BadRequest("variants 必须形如 {平台: {title?, summary?, text?, mass_send?, send_ignore_reprint?}}",
                              code="invalid_variants")
         for p, o in v.items():
+            for k, x in o.items():
+                _no_control(x, f"variants.{p}.{k}")
             if "send_ignore_reprint" in o and (p != "wechat" or o["send_ignore_reprint"] not in ("0", "1")):
                 raise BadRequest("send_ignore_reprint 只用于微信群发，取值 \"1\"（被判定为转载时继续群发，默认）"
                                  "或 \"0\"（被判定为转载时停止群发）", code="invalid_variants",
@@ -141,6 +155,7 @@ def _validate_articles(session: Session, unit_id: int, value: Any, old: list[dic
             if not isinstance(v, str) or len(v) > limit:
                 raise BadRequest(f"{where}的 {key} 必须是不超过 {limit} 字的字符串", code="invalid_articles",
                                  field=f"articles.{i}.{key}")
+            _no_control(v, f"articles.{i}.{key}")
             item[key] = v.strip() if key != "content" else inline_images(
                 session, unit_id, sanitize_html(v), where, f"articles.{i}.content")
         if not item["title"]:

@@ -25,6 +25,7 @@ from hub.approval import decisions as decisions_svc
 from hub.content import media_src
 from hub.db import db
 from hub.errors import BadRequest, HubError
+from hub.inputs import parse_id, request_json
 from hub.models import Account, Dispatch, Media, Post
 from hub.permissions import visible_unit_ids
 from hub.posts import access as post_access
@@ -90,10 +91,8 @@ def _form_data() -> dict[str, Any]:
         "author": f.get("author", ""), "category": f.get("category", ""), "source_url": f.get("source_url", ""),
         "is_original": f.get("is_original") == "on",
     }
-    try:
-        data["account_ids"] = sorted({int(x) for x in f.getlist("account_ids")})
-    except ValueError:
-        data["account_ids"] = []
+    ids = [parse_id(x) for x in f.getlist("account_ids")]
+    data["account_ids"] = sorted({i for i in ids if i is not None})
     publish_at = f.get("publish_at", "").strip()
     data["publish_at"] = publish_at or None
     data["variants"] = _form_variants(f)
@@ -283,7 +282,7 @@ def upload_body_image():
             raise BadRequest(_("请选择要上传的图片"), code="missing_file")
         with db.transaction() as s:
             media = media_mod.upload_body_image(s, current_user, upload.read(),
-                                                int(post_id) if post_id.isdigit() else None)
+                                                int(post_id) if post_id.isdigit() and parse_id(post_id) is not None else None)
             out = media_mod.media_json(media)
     except HubError as exc:
         resp = jsonify(exc.to_dict())
@@ -299,7 +298,7 @@ def platform_preview():
     if not current_user.is_authenticated:
         return jsonify({"error": {"code": "unauthorized", "message": "请先登录"}}), 401
     try:
-        return jsonify(preview_mod.preview(db.session(), current_user, request.get_json(silent=True)))
+        return jsonify(preview_mod.preview(db.session(), current_user, request_json()))
     except HubError as exc:
         db.session.rollback()
         resp = jsonify(exc.to_dict())
