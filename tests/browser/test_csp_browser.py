@@ -65,3 +65,17 @@ def test_main_pages_have_no_csp_violation(world, live_server, page):
     assert "请各单位做好防火宣传" in frame.locator("body").inner_text()
     assert frame.locator("p.ql-align-center").evaluate("p => getComputedStyle(p).textAlign") == "center"
     assert frame.locator("text=不应定位").evaluate("p => getComputedStyle(p).position") == "static"
+
+
+def test_editor_keeps_a_bodys_colour_under_the_policy(world, live_server, page):
+    api, base = world["api"], live_server
+    draft = api["editor"].post("/posts", json={"title": "草稿", "content": BODY,
+                                               "account_ids": world["accounts"][:1]}).get_json()
+    seen = _watch(page)
+    login(page, base, "editor")
+    _visit(page, f"{base}/posts/{draft['id']}/edit", seen)
+    page.wait_for_selector("#editor[data-ready='1']")
+    colour = page.locator("#editor .ql-editor strong").first.evaluate(
+        "n => getComputedStyle(n).color")
+    assert colour == "rgb(204, 0, 0)"
+    assert not seen, "\n".join(seen)
