@@ -341,6 +341,10 @@
       bodies.forEach(function (b) {
         if (flag) {
           b.el.replaceChildren(b.el.ownerDocument.importNode(tpl.content, true));
+          b.el.querySelectorAll("[data-hub-style]").forEach(function (n) {  // see hub/checks/web.py
+            n.style.cssText = n.getAttribute("data-hub-style");
+            n.removeAttribute("data-hub-style");
+          });
           b.el.querySelectorAll("mark.finding").forEach(function (m) {
             m.addEventListener("click", function () {
               var id = (m.getAttribute("data-finding") || "").split(" ")[0];

@@ -8,7 +8,7 @@ from typing import Any
 from browser_helpers import login
 
 BODY = ('<h2>一、总体要求</h2><p class="ql-align-center" style="text-align:center;color:#c00">'
-        '<strong>请各单位做好防火宣传。</strong></p><ul><li>加强巡查</li></ul>'
+        '<strong>请各单位做好防火宣传，开展党史教育。</strong></p><ul><li>加强巡查</li></ul>'
         '<p style="position:fixed;top:0;left:0">不应定位</p>')
 WATCH = """window.__csp = [];
 document.addEventListener('securitypolicyviolation', function (e) {
