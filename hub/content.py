@@ -27,12 +27,63 @@ ALLOWED_ATTRS = {
 }
 
 
+#: CSS a rich-text body needs (Quill's formats and what API clients send): colours, type, spacing,
+#: alignment, borders, sizes. No positioning (position/top/left/z-index/transform/float tricks), no
+#: url()/expression(): nothing in a body can draw over or outside its own box.
+ALLOWED_CSS = {
+    "color", "background-color", "font-weight", "font-style", "font-size", "font-family", "text-align",
+    "text-decoration", "text-indent", "line-height", "letter-spacing", "word-spacing", "vertical-align",
+    "white-space", "list-style-type", "margin", "margin-top", "margin-bottom", "margin-left", "margin-right",
+    "padding", "padding-top", "padding-bottom", "padding-left", "padding-right", "border", "border-top",
+    "border-bottom", "border-left", "border-right", "border-color", "border-style", "border-width",
+    "border-collapse", "border-radius", "width", "max-width", "height", "max-height",
+}
+#: A declaration value made of plain tokens only: no url(), expression(), escapes, comments, negatives.
+_CSS_VALUE = re.compile(r"^[#\w\s.,%'\"/+()]*$")
+_CSS_BAD = re.compile(r"url|expression|javascript|vbscript|data:|behavior|binding|@import|var\(|env\(",
+                      re.IGNORECASE)
+#: The only ``data:`` URLs kept: base64 images in ``<img src>`` (stored as hub media on save).
+_DATA_IMAGE = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]*$", re.IGNORECASE)
+_URL_ATTRS = {"href", "src"}
+
+
+def _clean_style(value: str) -> str | None:
+    kept = []
+    for decl in value.split(";"):
+        prop, sep, val = decl.partition(":")
+        prop, val = prop.strip().lower(), val.strip()
+        if (sep and prop in ALLOWED_CSS and val and _CSS_VALUE.match(val) and not _CSS_BAD.search(val)
+                and not re.search(r"-\s*\d", val)):
+            kept.append(f"{prop}:{val}")
+    return ";".join(kept) or None
+
+
+def _attribute_filter(tag: str, attr: str, value: str) -> str | None:
+    if attr == "style":
+        return _clean_style(value)
+    if attr == "class":  # only the editor's own format classes, never the hub's page classes
+        return " ".join(c for c in value.split() if c.startswith("ql-")) or None
+    if attr == "target":
+        return "_blank" if value == "_blank" else None
+    if attr in _URL_ATTRS:
+        probe = re.sub(r"[\x00-\x20]", "", value).lower()
+        if probe.startswith("data:"):
+            return value if tag == "img" and attr == "src" and _DATA_IMAGE.match(value.strip()) else None
+        if ":" in probe.split("/", 1)[0] and not probe.startswith(("http:", "https:", "mailto:")):
+            return None
+    return value
+
+
 def sanitize_html(html: str) -> str:
-    """Keep the formatting a rich-text editor produces; drop scripts, handlers and the like."""
+    """Keep the formatting a rich-text editor produces; drop scripts, handlers, positioning CSS and
+    every ``data:``/``javascript:`` URL (a base64 image in ``<img src>`` is kept for ``inline_images``
+    to store as hub media)."""
     return nh3.clean(
         html or "",
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRS,
+        attribute_filter=_attribute_filter,
+        filter_style_properties=ALLOWED_CSS,
         url_schemes={"http", "https", "mailto", "data"},
         link_rel="noopener noreferrer",
     )

@@ -148,6 +148,25 @@ def review_post(post_id: int):
     return html
 
 
+@bp.get("/review/<int:post_id>/frame/<int:account_id>/<string:key>")
+@login_required
+def review_frame(post_id: int, account_id: int, key: str):
+    """One HTML field of what an account will be sent, as the review page's sandboxed frame shows it;
+    ``rev`` names the revision the page showed (a newer one is not shown under it: 404)."""
+    from hub.web.base import content_frame
+
+    post = _post_or_404(post_id)
+    rev = post.current_revision
+    if rev is None or request.args.get("rev") != rev.hash:
+        abort(404)
+    for pv in _previews(db.session(), post):
+        if pv["account"].id == account_id:
+            for f in pv["fields"]:
+                if f["key"] == key and f["html"]:
+                    return content_frame(f["value"])
+    abort(404)
+
+
 @bp.post("/review/<int:post_id>/approve")
 @login_required
 def review_approve(post_id: int):

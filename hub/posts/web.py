@@ -199,6 +199,19 @@ def post_page(post_id: int):
                            confirmation_labels=decisions_svc.CONFIRMATION_LABELS)
 
 
+@bp.get("/posts/<int:post_id>/frame")
+@login_required
+def post_frame(post_id: int):
+    """The post's body as the post page's sandboxed frame shows it (``rev``: the revision the page showed)."""
+    from hub.web.base import content_frame
+
+    post = _post_or_404(post_id)
+    rev = post.current_revision
+    if rev is None or request.args.get("rev") != rev.hash:
+        abort(404)
+    return content_frame(rev.content or "")
+
+
 @bp.get("/posts/<int:post_id>/status.json")
 @login_required
 def post_status(post_id: int):

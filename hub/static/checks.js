@@ -318,16 +318,33 @@
     var tpl = byId("marked-content");
     if (!panel) { return; }
     var toggle = byId("toggle-marks");
-    var bodies = Array.prototype.map.call(document.querySelectorAll(BODY_SELECTOR), function (el) {
-      return {el: el, original: Array.prototype.slice.call(el.childNodes)};
-    });
+    var bodies = [];
     var on = false;
+    /* The bodies in this page and in its content frames (same origin, sandboxed, no scripts:
+     * this page marks them); a frame that (re)loads adds its new body. */
+    function collect() {
+      var els = Array.prototype.slice.call(document.querySelectorAll(BODY_SELECTOR));
+      document.querySelectorAll("iframe.content-frame").forEach(function (f) {
+        var d = f.contentDocument;
+        if (d && d.body && d.readyState === "complete" && d.location.href !== "about:blank") { els.push(d.body); }
+      });
+      els.forEach(function (el) {
+        if (!bodies.some(function (b) { return b.el === el; })) {
+          bodies.push({el: el, original: Array.prototype.slice.call(el.childNodes)});
+        }
+      });
+    }
 
     function show(flag) {
-      if (!tpl || !bodies.length) { return; }
+      collect();
+      if (!tpl || !bodies.length) { on = flag; return; }
       bodies.forEach(function (b) {
         if (flag) {
-          b.el.replaceChildren(tpl.content.cloneNode(true));
+          b.el.replaceChildren(b.el.ownerDocument.importNode(tpl.content, true));
+          b.el.querySelectorAll("[data-hub-style]").forEach(function (n) {  // see hub/checks/web.py
+            n.style.cssText = n.getAttribute("data-hub-style");
+            n.removeAttribute("data-hub-style");
+          });
           b.el.querySelectorAll("mark.finding").forEach(function (m) {
             m.addEventListener("click", function () {
               var id = (m.getAttribute("data-finding") || "").split(" ")[0];
@@ -343,8 +360,11 @@
       if (toggle) { toggle.textContent = flag ? toggle.dataset.labelHide : toggle.dataset.labelShow; }
     }
 
-    if (tpl && bodies.length) {
+    if (tpl) {
       show(true);
+      document.querySelectorAll("iframe.content-frame").forEach(function (f) {
+        f.addEventListener("load", function () { show(on); });
+      });
       if (toggle) {
         toggle.hidden = false;
         toggle.addEventListener("click", function () { show(!on); });

@@ -123,6 +123,31 @@ var HubEditorImages = (function () {
   return {uploader: uploader, rehostInline: rehostInline};
 })();
 
+/* Body HTML into a Quill editor under the page's CSP (no inline styles): parsing style="" in this
+ * page is blocked, so the sanitised body's style attributes travel as data-hub-style and a
+ * clipboard matcher turns the inline ones Quill knows back into formats. */
+var HubPasteHTML = (function () {
+  "use strict";
+  var INLINE = {"color": "color", "background-color": "background"};
+  function matcher(node, delta) {
+    var css = node.getAttribute && node.getAttribute("data-hub-style");
+    if (!css) { return delta; }
+    var fmt = {};
+    css.split(";").forEach(function (decl) {
+      var i = decl.indexOf(":");
+      var key = i > 0 ? decl.slice(0, i).trim().toLowerCase() : "";
+      if (INLINE[key]) { fmt[INLINE[key]] = decl.slice(i + 1).trim(); }
+    });
+    if (!Object.keys(fmt).length) { return delta; }
+    var Delta = Quill.import("delta");
+    return delta.compose(new Delta().retain(delta.length(), fmt));
+  }
+  return function (quill, html) {
+    quill.clipboard.addMatcher(Node.ELEMENT_NODE, matcher);
+    quill.clipboard.dangerouslyPasteHTML(html.replace(/(<[^>]*?\s)style="/gi, '$1data-hub-style="'));
+  };
+}());
+
 /* Rich-text editor (Quill, vendored): edits the HTML held in the content textarea. */
 (function () {
   "use strict";
@@ -143,7 +168,7 @@ var HubEditorImages = (function () {
     }
   });
   HubEditorImages.rehostInline(quill);
-  if (input.value) { quill.clipboard.dangerouslyPasteHTML(input.value); }
+  if (input.value) { HubPasteHTML(quill, input.value); }
   input.style.display = "none";
   holder.setAttribute("data-ready", "1");
   var sync = function () {
@@ -172,7 +197,7 @@ var HubEditorImages = (function () {
         ["bold", "italic", "underline"], [{list: "ordered"}, {list: "bullet"}], ["link", "image"], ["clean"]],
         uploader: HubEditorImages.uploader()}});
       HubEditorImages.rehostInline(quill);
-      if (input.value) { quill.clipboard.dangerouslyPasteHTML(input.value); }
+      if (input.value) { HubPasteHTML(quill, input.value); }
       input.style.display = "none";
       var sync = function () {
         var html = quill.getSemanticHTML ? quill.getSemanticHTML() : quill.root.innerHTML;

@@ -125,9 +125,18 @@
     card.appendChild(digest);
     if (p.digest_auto) { card.appendChild(el("small", "hint", L.labelDigestAuto)); }
     var body = el("div", "pv-body");
-    body.innerHTML = p.content;  // sanitised by the server (nh3)
+    setBody(body, p.content);
     card.appendChild(body);
     return card;
+  }
+  /* The sanitised body (nh3) into the preview without parsing style="" (the CSP blocks inline
+   * styles in markup): the styles travel as data-hub-style and are applied through CSSOM. */
+  function setBody(body, html) {
+    body.innerHTML = (html || "").replace(/(<[^>]*?\s)style="/gi, '$1data-hub-style="');
+    Array.prototype.forEach.call(body.querySelectorAll("[data-hub-style]"), function (node) {
+      node.style.cssText = node.getAttribute("data-hub-style");
+      node.removeAttribute("data-hub-style");
+    });
   }
   function weiboCard(p) {
     var card = el("div", "pv-card pv-weibo");
@@ -141,7 +150,7 @@
     card.appendChild(el("h3", "pv-title", p.title));
     if (p.summary) { card.appendChild(el("p", "pv-digest", p.summary)); }
     var body = el("div", "pv-body");
-    body.innerHTML = p.content;  // sanitised by the server (nh3)
+    setBody(body, p.content);
     card.appendChild(body);
     return card;
   }

@@ -111,3 +111,28 @@ def run_action(fn: Any, ok_message: str) -> Any:
 def wants_json() -> bool:
     return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"
 
+
+
+#: The policy of a content frame: the document shows sanitised HTML and nothing else — no script
+#: at all, styles only inside its own box (the frame), images from the hub or the web, framed only
+#: by the hub's own pages. The pages' policy (hub.web) has no 'unsafe-inline'; this one needs it for
+#: the body's sanitised ``style`` attributes, which stay confined to the frame.
+FRAME_CSP = ("default-src 'none'; img-src 'self' https: http:; style-src 'self' 'unsafe-inline'; "
+             "base-uri 'none'; form-action 'none'; frame-ancestors 'self'")
+
+
+def content_frame(html: str) -> Any:
+    """A sanitised body as its own document, for an ``<iframe sandbox>`` on a review or post page:
+    nothing in it runs, and nothing in it can draw over the page's controls."""
+    from flask import make_response, url_for
+    from markupsafe import Markup
+
+    doc = Markup('<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
+                 '<link rel="stylesheet" href="{css}"></head><body>{body}</body></html>').format(
+        css=url_for("static", filename="frame.css"), body=Markup(html))  # html is sanitised
+    resp = make_response(str(doc))
+    resp.headers["Content-Type"] = "text/html; charset=utf-8"
+    resp.headers["Content-Security-Policy"] = FRAME_CSP
+    resp.headers["X-Frame-Options"] = "SAMEORIGIN"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp

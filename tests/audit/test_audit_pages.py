@@ -106,7 +106,8 @@ def test_accountability_record_html_pdf_json(world: Any, app: Any, client: Any) 
                   post["revision"]["hash"], post["dispatches"][0]["url"], "第3审同意"):
         assert text_ in html, text_
     assert 'id="acc-verify" data-ok="1"' in html
-    assert "@media print" in html
+    assert "/static/accountability.css" in html  # its print layout (no inline <style> under the CSP)
+    assert "@media print" in client.get("/static/accountability.css").get_data(as_text=True)
     assert f'href="/posts/{pid}/accountability"' in client.get(f"/posts/{pid}").get_data(as_text=True)
     pdf = client.get(f"/posts/{pid}/accountability.pdf")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"

@@ -55,15 +55,17 @@ def test_editor_highlights_and_replaces_and_post_page_marks(world, live_server, 
 
     login(page, base, "r1")
     page.goto(post_url)
-    mark = page.locator(".article .content mark.finding.sev-block")
+    body = page.frame_locator("iframe.content-frame")  # the body is framed (no inline styles in the page)
+    mark = body.locator("mark.finding.sev-block")
+    mark.wait_for()
     assert mark.count() == 1 and mark.inner_text() == "攻府"
-    assert page.locator(".article .content mark.finding.sev-warn").inner_text() == "党史教育"
+    assert body.locator("mark.finding.sev-warn").inner_text() == "党史教育"
     page.fill("#findings-panel .override-form input[name=reason]", "引用原文件，保持原样")
     page.click("#findings-panel .override-form button[type=submit]")
     page.wait_for_selector(".flash-success")
-    page.wait_for_selector(".article .content mark.finding.overridden")  # checks.js runs deferred
-    assert page.locator(".article .content mark.finding.overridden").count() == 1
+    body.locator("mark.finding.overridden").wait_for()  # checks.js runs deferred
+    assert body.locator("mark.finding.overridden").count() == 1
     page.click("#toggle-marks")
-    assert page.locator(".article .content mark.finding").count() == 0
+    assert body.locator("mark.finding").count() == 0
     assert [u for u in missing if not u.endswith("/favicon.ico")] == []
     assert [e for e in errors if "404" not in e] == [], errors

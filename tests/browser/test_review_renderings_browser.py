@@ -21,6 +21,9 @@ def test_content_cannot_cover_the_review_controls(world, live_server, page):
         page.goto(f"{base}/review/{post['id']}")
         frame = page.frame_locator("iframe.rendering-frame").first
         assert "请各单位做好防火宣传" in frame.locator("body").inner_text()
+        # the full-viewport block is inert text inside the frame, not part of the page
+        assert frame.locator("text=覆盖层").evaluate("n => getComputedStyle(n).position") == "static"
+        assert "覆盖层" not in page.locator("body").inner_text()
         page.locator("#approve-btn").scroll_into_view_if_needed()
         box = page.locator("#approve-btn").bounding_box()
         assert box is not None

@@ -118,3 +118,22 @@ def test_editor_form_bad_input_shows_message_and_keeps_input(world, client):
     assert r.status_code == 200
     html = r.get_data(as_text=True)
     assert "标题不能为空" in html and "正文保留" in html
+
+
+def test_cookies_are_secure_under_https(world, app, client, monkeypatch):
+    from hub.config import load_config
+
+    monkeypatch.setenv("HUB_HTTPS", "1")
+    cfg = load_config({"HUB_INSTANCE_DIR": app.config["HUB_INSTANCE_DIR"]})
+    assert cfg["SESSION_COOKIE_SECURE"] is True and cfg["REMEMBER_COOKIE_SECURE"] is True
+    app.config["SESSION_COOKIE_SECURE"] = True  # what create_app takes from that config
+    try:
+        page = client.get("/login", base_url="https://localhost").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+        r = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"},
+                        data={"username": "editor", "password": PASSWORD, "csrf_token": token})
+        assert r.status_code == 302
+        cookies = r.headers.getlist("Set-Cookie")
+        assert cookies and all("Secure" in c and "HttpOnly" in c and "SameSite=Lax" in c for c in cookies), cookies
+    finally:
+        app.config["SESSION_COOKIE_SECURE"] = False
