@@ -260,11 +260,11 @@ def _database_tables(t: Target) -> list[str]:
     if t.is_sqlite:
         if not t.sqlite_path.exists() or t.sqlite_path.stat().st_size == 0:
             return []
-        conn = sqlite3.connect(str(t.sqlite_path))
+        lite = sqlite3.connect(str(t.sqlite_path))
         try:
-            return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            return [r[0] for r in lite.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         finally:
-            conn.close()
+            lite.close()
     engine = create_engine(t.sqlalchemy_url)
     try:
         with engine.connect() as conn:
