@@ -5,7 +5,9 @@ HUB_TEST_DATABASE_URL (where the two transactions really overlap) and on SQLite.
 
 from __future__ import annotations
 
+import sys
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -59,3 +61,17 @@ def test_the_database_refuses_a_second_open_main_account(factory):
     with db.transaction() as s:
         s.execute(insert, {"i": first.id, "n": "服务号", "s": "active", "m": False})
         s.execute(insert, {"i": first.id, "n": "旧主账号", "s": "closed", "m": True})
+
+
+
+@pytest.mark.parametrize("table", ["posts", "dispatches", "filings", "accounts"])
+def test_a_status_outside_its_enum_is_refused_by_the_database(world, table):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dispatch"))
+    from dispatch_helpers import approve_post
+
+    approve_post(world["api"], world["accounts"][:1])  # a post and its dispatch (no worker: pending)
+    with db.transaction() as s:
+        assert s.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() > 0
+    with pytest.raises(IntegrityError, match="(?i)check"):
+        with db.transaction() as s:
+            s.execute(text(f"UPDATE {table} SET status = 'bogus'"))
