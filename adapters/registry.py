@@ -7,6 +7,7 @@ its platform gives a clean :class:`UnknownPlatform` error that says so.
 from __future__ import annotations
 
 import importlib
+import threading
 
 from .base import Adapter, AdapterUnavailable
 
@@ -51,12 +52,18 @@ def platforms() -> list[str]:
 
 
 _loaded = False
+_load_lock = threading.RLock()  # re-entrant: a module being imported may ask the registry again
 
 
 def _load_builtin() -> None:
+    """Import the built-in adapters once. Marked loaded only after every module is imported, under a
+    lock: a second thread of a fresh gunicorn worker waits for the first instead of finding it empty."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    for name in BUILTIN:
-        importlib.import_module(name)
+    with _load_lock:
+        if _loaded:
+            return
+        for name in BUILTIN:
+            importlib.import_module(name)
+        _loaded = True

