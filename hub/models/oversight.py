@@ -1,0 +1,67 @@
+"""Supervision (issue 15): silence alerts of the monitor and rectifications (整改) opened by a 通报.
+
+Migration 0011_oversight."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hub.models.account import Account
+from hub.models.base import Base, utcnow
+from hub.models.org import Unit
+
+MONITOR_LEVELS = ("warn", "veto")
+RECTIFICATION_STATUSES = ("open", "reported", "accepted", "returned")
+
+
+class MonitorAlert(Base):
+    """A silence alert of one account: raised by ``hub monitor run`` (or the daily job) at 7, 10 and
+    13 days without a publication (``warn``) and at 14 days (``veto``); closed by the run that sees
+    a publication after ``last_published_at``. ``since`` is the first day of the current level."""
+
+    __tablename__ = "monitor_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="silence")
+    level: Mapped[str] = mapped_column(String(8))
+    days: Mapped[int] = mapped_column(Integer)  # the threshold reached: 7, 10, 13 or 14
+    since: Mapped[date] = mapped_column(Date)
+    last_published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+
+    account: Mapped[Account] = relationship(lazy="joined")
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class Rectification(Base):
+    """One rectification (整改) of a unit, opened by a 通报 a supervisor recorded; due 10 working
+    days after the 通报 was received (hub.oversight.workdays). The unit reports (整改 text and the
+    问责 record); the supervisor accepts or returns it. ``escalated_at``: overdue, alerted above."""
+
+    __tablename__ = "rectifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20), default="notice")  # notice | inspection
+    text: Mapped[str] = mapped_column(Text)
+    received_on: Mapped[date] = mapped_column(Date)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="open", index=True)
+    report_text: Mapped[str | None] = mapped_column(Text)
+    accountability_people: Mapped[int | None] = mapped_column(Integer)
+    accountability_measures: Mapped[str | None] = mapped_column(Text)
+    reported_at: Mapped[datetime | None] = mapped_column(DateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime)
+    return_reason: Mapped[str | None] = mapped_column(Text)
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")

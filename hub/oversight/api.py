@@ -1,0 +1,134 @@
+"""REST endpoints of supervision (issue 15), added to the API blueprint (see hub.api).
+
+* ``GET /monitor?unit=CODE[&as_of=YYYY-MM-DD]`` — every monitored account of the unit's subtree
+  with its silence figures and alerts as of that date (supervisors over it, its admins).
+* ``POST /notices {unit, account_id?, text, received_on}`` — a 通报; opens a rectification due in
+  10 working days. ``GET /rectifications?unit=CODE``, ``POST /rectifications/<id>/report``,
+  ``/accept``, ``/return {reason}``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, jsonify, request
+
+from hub.api.base import body, user
+from hub.api.openapi import contract
+from hub.api.validation import body_as
+from hub.contracts import NoBody
+from hub.db import db
+from hub.errors import BadRequest
+from hub.org.service import unit_by_code
+from hub.oversight import monitor as monitor_svc
+from hub.oversight import rectifications as rect_svc
+from hub.oversight.schemas import (
+    MonitorOut,
+    NoticeIn,
+    RectificationOut,
+    Rectifications,
+    ReportIn,
+    ReturnIn,
+)
+from hub.times import iso
+
+bp = Blueprint("oversight", __name__)
+__all__ = ["bp"]
+
+SEEN = {404: "not found or not visible to the caller"}
+BAD = BadRequest("请求体不正确", code="bad_body")
+
+
+def parse_day(raw: str | None, name: str) -> date | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise BadRequest(f"{name} 应为 YYYY-MM-DD 格式的日期", code="bad_date", field=name) from None
+
+
+@bp.get("/monitor")
+@contract("The monitor: accounts of a unit's subtree, days without a publication and silence alerts",
+          out=MonitorOut, query={"unit": str, "as_of": str},
+          errors={400: "missing unit, bad as_of", 403: "not a supervisor over or admin of the unit",
+                  404: "unknown unit"})
+def monitor():
+    code = request.args.get("unit", "")
+    if not code:
+        raise BadRequest("需要 unit 参数", code="missing_unit")
+    as_of = parse_day(request.args.get("as_of"), "as_of") or monitor_svc.today()
+    s = db.session()
+    unit = unit_by_code(s, code)
+    ids = monitor_svc.monitor_units(s, user(), unit)
+    states = monitor_svc.states(s, monitor_svc.accounts_of(s, ids), as_of)
+    out = {"as_of": as_of.isoformat(), "accounts": [
+        {"id": st.account.id, "name": st.account.name, "platform": st.account.platform,
+         "unit": st.account.unit.code, "last_published_at": iso(st.last_published_at),
+         "days_silent": st.days_silent, "posts_7d": st.posts_7d, "posts_30d": st.posts_30d,
+         "alerts": st.alerts} for st in states]}
+    return jsonify(MonitorOut.model_validate(out).dump())
+
+
+@bp.post("/notices")
+@contract("Record a 通报 for a unit: opens a rectification due 10 working days after received_on",
+          out=RectificationOut, status=201, body=NoticeIn,
+          errors={400: "bad body or date", 403: "not a supervisor over the unit", 404: "unknown unit or account",
+                  422: "the working-day calendar lacks the year"})
+def notice():
+    data = body_as(NoticeIn, {"*": BAD})
+    received = parse_day(data.received_on, "received_on")
+    assert received is not None
+    with db.transaction() as s:
+        r = rect_svc.record_notice(s, user(), data.unit, data.text, received, data.account_id)
+        out = rect_svc.to_dict(r, monitor_svc.today())
+    return jsonify(RectificationOut.model_validate(out).dump()), 201
+
+
+@bp.get("/rectifications")
+@contract("Rectifications of a unit's subtree", out=Rectifications, query={"unit": str},
+          errors={400: "missing unit", 403: "not a supervisor over or admin of the unit", 404: "unknown unit"})
+def rectifications():
+    code = request.args.get("unit", "")
+    if not code:
+        raise BadRequest("需要 unit 参数", code="missing_unit")
+    s = db.session()
+    today = monitor_svc.today()
+    rows = [rect_svc.to_dict(r, today) for r in rect_svc.listing(s, user(), code)]
+    return jsonify(Rectifications.model_validate({"rectifications": rows}).dump())
+
+
+@bp.post("/rectifications/<int:rect_id>/report")
+@contract("The unit's 整改 report and 问责 record {rectification, accountability: {people, measures}}",
+          out=RectificationOut, body=ReportIn,
+          errors={**SEEN, 400: "bad body", 403: "not an admin of the unit", 409: "already reported or accepted"})
+def report(rect_id: int):
+    data = body_as(ReportIn, {"*": BAD})
+    acc = data.accountability
+    with db.transaction() as s:
+        r = rect_svc.report(s, user(), rect_id, data.rectification, acc.people if acc else 0,
+                            acc.measures if acc else "")
+        out = rect_svc.to_dict(r, monitor_svc.today())
+    return jsonify(RectificationOut.model_validate(out).dump())
+
+
+@bp.post("/rectifications/<int:rect_id>/accept")
+@contract("Accept a reported rectification", out=RectificationOut, body=NoBody, body_required=False,
+          errors={**SEEN, 403: "not a supervisor over the unit", 409: "not reported"})
+def accept(rect_id: int):
+    body(optional=True)
+    with db.transaction() as s:
+        r = rect_svc.decide(s, user(), rect_id, True)
+        out = rect_svc.to_dict(r, monitor_svc.today())
+    return jsonify(RectificationOut.model_validate(out).dump())
+
+
+@bp.post("/rectifications/<int:rect_id>/return")
+@contract("Return a reported rectification {reason}", out=RectificationOut, body=ReturnIn,
+          errors={**SEEN, 400: "missing reason", 403: "not a supervisor over the unit", 409: "not reported"})
+def return_(rect_id: int):
+    data = body_as(ReturnIn, {"*": BadRequest("退回需要说明理由", code="missing_reason")})
+    with db.transaction() as s:
+        r = rect_svc.decide(s, user(), rect_id, False, data.reason)
+        out = rect_svc.to_dict(r, monitor_svc.today())
+    return jsonify(RectificationOut.model_validate(out).dump())

@@ -1,0 +1,76 @@
+"""Request and response bodies of the supervision API (hub/oversight/api.py)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from hub.contracts import In, Out
+
+
+class MonitorAlertOut(Out):
+    kind: str = Field(description="silence")
+    level: str = Field(description="warn (7-13 days) or veto (14 days or more)")
+    since: str = Field(description="Asia/Shanghai date the level was reached, YYYY-MM-DD")
+
+
+class MonitorAccount(Out):
+    id: int
+    name: str
+    platform: str
+    unit: str
+    last_published_at: str | None = Field(description="ISO 8601 UTC; null if never published")
+    days_silent: int | None
+    posts_7d: int
+    posts_30d: int
+    alerts: list[MonitorAlertOut]
+
+
+class MonitorOut(Out):
+    as_of: str
+    accounts: list[MonitorAccount]
+
+
+class NoticeIn(In):
+    unit: str = Field(min_length=1, max_length=64)
+    account_id: int | None = None
+    text: str = Field(min_length=1, max_length=20000)
+    received_on: str = Field(description="YYYY-MM-DD")
+
+
+class Accountability(In):
+    people: int = Field(ge=0, le=100000)
+    measures: str = Field(default="", max_length=20000)
+
+
+class ReportIn(In):
+    rectification: str = Field(min_length=1, max_length=50000)
+    accountability: Accountability | None = None
+
+
+class ReturnIn(In):
+    reason: str = Field(min_length=1, max_length=5000)
+
+
+class AccountabilityOut(Out):
+    people: int
+    measures: str
+
+
+class RectificationOut(Out):
+    id: int
+    unit: str
+    account_id: int | None
+    source: str = Field(description="notice | inspection")
+    text: str
+    received_on: str
+    due_on: str = Field(description="10 working days after received_on (chinese-calendar)")
+    status: str = Field(description="open | reported | accepted | returned")
+    overdue: bool
+    escalated: bool
+    report: str | None
+    accountability: AccountabilityOut | None
+    return_reason: str | None
+
+
+class Rectifications(Out):
+    rectifications: list[RectificationOut]
