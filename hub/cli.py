@@ -478,6 +478,35 @@ def monitor_run(as_of: str) -> None:
                f"关闭 {counts['closed']}，整改逾期上报 {counts['escalated']}")
 
 
+@main.group()
+def report() -> None:
+    """Reports (年度报表)."""
+
+
+@report.command("annual")
+@click.option("--year", type=int, required=True)
+@click.option("--unit", "unit_code", required=True)
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "xlsx"]), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True)
+def report_annual(year: int, unit_code: str, fmt: str, output: str) -> None:
+    """Write a unit's annual report (its subtree, one Beijing year) as HTML, PDF or XLSX."""
+    from hub.db import db
+    from hub.errors import HubError
+    from hub.oversight import annual
+
+    with app_context(), cli_actor():
+        try:
+            figures = annual.figures(db.session(), unit_code, year)
+        except HubError as exc:
+            fail(exc.message)
+            return
+        finally:
+            db.session.remove()
+    data = annual.render(figures, fmt)
+    Path(output).write_bytes(data)
+    click.echo(f"已写入 {output}（{figures['unit_name']} {year} 年，{len(figures['accounts'])} 个账号）")
+
+
 def register(app: Flask) -> None:
     """Make every command reachable as ``flask --app hub <command>`` too."""
     for name, cmd in main.commands.items():

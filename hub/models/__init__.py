@@ -14,8 +14,14 @@ from hub.models.inspection import (
     InspectionRun,
 )
 from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
-from hub.models.oversight import MONITOR_LEVELS, RECTIFICATION_STATUSES, MonitorAlert, Rectification
 from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
+from hub.models.oversight import (
+    MONITOR_LEVELS,
+    RECTIFICATION_STATUSES,
+    AnnualReport,
+    MonitorAlert,
+    Rectification,
+)
 from hub.models.platform_media import PLATFORM_MEDIA_KINDS, PlatformMedia
 from hub.models.post import (
     DISPATCH_STATUSES,
@@ -39,5 +45,5 @@ __all__ = [
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
     "LexiconDisable", "LexiconEntry",
     "LexiconVersion", "PLATFORM_MEDIA_KINDS", "PlatformMedia",
-    "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification",
+    "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification", "AnnualReport",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.models.account import Account
@@ -63,5 +63,24 @@ class Rectification(Base):
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class AnnualReport(Base):
+    """The 年度报表 of one unit for one year: reminded on 1 January, alerted overdue from 1 February
+    while not published, and the record that it was published (with its URL)."""
+
+    __tablename__ = "annual_reports"
+    __table_args__ = (UniqueConstraint("unit_id", "year", name="uq_annual_reports_unit_year"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+    overdue_at: Mapped[datetime | None] = mapped_column(DateTime)
+    url: Mapped[str | None] = mapped_column(String(500))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
+    published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     unit: Mapped[Unit] = relationship(lazy="joined")

@@ -20,9 +20,13 @@ from hub.contracts import NoBody
 from hub.db import db
 from hub.errors import BadRequest
 from hub.org.service import unit_by_code
+from hub.oversight import annual as annual_svc
 from hub.oversight import monitor as monitor_svc
 from hub.oversight import rectifications as rect_svc
 from hub.oversight.schemas import (
+    AnnualPublishedIn,
+    AnnualPublishedOut,
+    AnnualReportOut,
     MonitorOut,
     NoticeIn,
     RectificationOut,
@@ -132,3 +136,37 @@ def return_(rect_id: int):
         r = rect_svc.decide(s, user(), rect_id, False, data.reason)
         out = rect_svc.to_dict(r, monitor_svc.today())
     return jsonify(RectificationOut.model_validate(out).dump())
+
+
+def _year() -> int:
+    raw = request.args.get("year", "")
+    if not raw.isdigit():
+        raise BadRequest("需要 year 参数（四位年份）", code="bad_year")
+    return int(raw)
+
+
+@bp.get("/reports/annual")
+@contract("The annual report's figures of a unit's subtree for one year (per account and totals)",
+          out=AnnualReportOut, query={"year": int, "unit": str},
+          errors={400: "missing or bad year/unit", 403: "not a supervisor over or admin of the unit",
+                  404: "unknown unit"})
+def annual_report():
+    code = request.args.get("unit", "")
+    if not code:
+        raise BadRequest("需要 unit 参数", code="missing_unit")
+    year = _year()
+    s = db.session()
+    annual_svc.may_view(s, user(), unit_by_code(s, code))
+    return jsonify(AnnualReportOut.model_validate(annual_svc.figures(s, code, year)).dump())
+
+
+@bp.post("/reports/annual/published")
+@contract("Record that a unit's annual report was published {unit, year, url}", out=AnnualPublishedOut,
+          status=201, body=AnnualPublishedIn,
+          errors={400: "bad body or url", 403: "not an admin of the unit", 404: "unknown unit"})
+def annual_published():
+    data = body_as(AnnualPublishedIn, {"*": BAD})
+    with db.transaction() as s:
+        rec = annual_svc.record_published(s, user(), data.unit, data.year, data.url)
+        out = {"unit": data.unit, "year": rec.year, "url": rec.url or "", "published_at": iso(rec.published_at)}
+    return jsonify(AnnualPublishedOut.model_validate(out).dump()), 201

@@ -11,7 +11,7 @@ from typing import Any
 
 from hub import audit
 from hub.db import db
-from hub.oversight import monitor, rectifications
+from hub.oversight import annual, monitor, rectifications
 
 log = logging.getLogger(__name__)
 DAY_KEY = "hub:monitor:{day}"
@@ -22,6 +22,7 @@ def evaluate(as_of: date) -> dict[str, int]:
     with db.transaction() as s:
         counts = monitor.run(s, as_of)
         counts["escalated"] = rectifications.escalate_overdue(s, as_of)
+        counts["annual"] = annual.remind(s, as_of)
     return counts
 
 

@@ -74,3 +74,51 @@ class RectificationOut(Out):
 
 class Rectifications(Out):
     rectifications: list[RectificationOut]
+
+
+class AnnualAccount(Out):
+    id: int
+    unit: str
+    name: str
+    platform: str
+    publications: int = Field(description="dispatches published in the year (Asia/Shanghai)")
+    originals: int = Field(description="of those, revisions marked original (原创)")
+    withdrawals: int
+
+
+class AnnualTotals(Out):
+    publications: int
+    originals: int
+    withdrawals: int
+    posts_reviewed: int
+    posts_returned: int
+    messages_received: int
+    messages_answered: int
+    answer_days_avg: float
+    inspections: int
+    rectifications: int
+    rectifications_accepted: int
+    credential_rotations: int
+    credential_reveals: int
+
+
+class AnnualReportOut(Out):
+    year: int
+    unit: str
+    unit_name: str
+    accounts: list[AnnualAccount]
+    totals: AnnualTotals
+    published_url: str | None
+
+
+class AnnualPublishedIn(In):
+    unit: str = Field(min_length=1, max_length=64)
+    year: int
+    url: str = Field(min_length=1, max_length=500)
+
+
+class AnnualPublishedOut(Out):
+    unit: str
+    year: int
+    url: str
+    published_at: str | None

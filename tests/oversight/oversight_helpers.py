@@ -23,10 +23,12 @@ def plus(days: int) -> str:
     return (today() + timedelta(days=days)).isoformat()
 
 
-def publish(app: Any, api: dict[str, Any], account_ids: list[int], title: str = "关于做好冬季供暖保障工作的通知") -> int:
+def publish(app: Any, api: dict[str, Any], account_ids: list[int], title: str = "关于做好冬季供暖保障工作的通知",
+            **fields: Any) -> int:
     """A post written by ``editor``, through 三审, published on ``account_ids`` by a real worker."""
     r = api["editor"].post("/posts", json={"title": title, "content": "<p>各有关单位：请做好供暖保障。</p>",
-                                           "summary": "供暖保障", "author": "旗政府办", "account_ids": account_ids})
+                                           "summary": "供暖保障", "author": "旗政府办", "account_ids": account_ids,
+                                           **fields})
     assert r.status_code == 201, r.get_json()
     post = r.get_json()
     assert api["editor"].post(f"/posts/{post['id']}/submit").status_code == 200

@@ -1,4 +1,4 @@
-"""Supervision: the monitor's silence alerts and rectifications (issue 15).
+"""Supervision: the monitor's silence alerts rectifications and annual reports (issue 15).
 
 Revision ID: 0011_oversight
 Revises: 0010
@@ -60,8 +60,25 @@ def upgrade() -> None:
     op.create_index("ix_rectifications_unit_id", "rectifications", ["unit_id"])
     op.create_index("ix_rectifications_account_id", "rectifications", ["account_id"])
     op.create_index("ix_rectifications_status", "rectifications", ["status"])
+    op.create_table(
+        "annual_reports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("year", sa.Integer(), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(), nullable=True),
+        sa.Column("overdue_at", sa.DateTime(), nullable=True),
+        sa.Column("url", sa.String(500), nullable=True),
+        sa.Column("published_at", sa.DateTime(), nullable=True),
+        sa.Column("published_by_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"]),
+        sa.ForeignKeyConstraint(["published_by_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("unit_id", "year", name="uq_annual_reports_unit_year"),
+    )
+    op.create_index("ix_annual_reports_unit_id", "annual_reports", ["unit_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("annual_reports")
     op.drop_table("rectifications")
     op.drop_table("monitor_alerts")
