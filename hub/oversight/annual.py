@@ -94,7 +94,8 @@ def figures(session: Session, unit_code: str, year: int) -> dict[str, Any]:
     rects = list(session.scalars(select(Rectification).where(
         Rectification.unit_id.in_(ids), Rectification.received_on >= date(year, 1, 1),
         Rectification.received_on <= date(year, 12, 31))).unique())
-    totals = {k: sum(a[k] for a in out_accounts) for k in ("publications", "originals", "withdrawals")}
+    totals: dict[str, Any] = {k: sum(per[a.id][k] for a in accounts)
+                              for k in ("publications", "originals", "withdrawals")}
     totals.update({
         "posts_reviewed": posts_with(None), "posts_returned": posts_with("rejected"),
         "messages_received": 0, "messages_answered": 0, "answer_days_avg": 0,
