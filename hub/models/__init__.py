@@ -20,6 +20,7 @@ from hub.models.oversight import (
     RECTIFICATION_STATUSES,
     AnnualReport,
     MonitorAlert,
+    QuarterlyInspection,
     Rectification,
 )
 from hub.models.platform_media import PLATFORM_MEDIA_KINDS, PlatformMedia
@@ -45,5 +46,5 @@ __all__ = [
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
     "LexiconDisable", "LexiconEntry",
     "LexiconVersion", "PLATFORM_MEDIA_KINDS", "PlatformMedia",
-    "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification", "AnnualReport",
+    "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification", "AnnualReport", "QuarterlyInspection",
 ]

@@ -5,8 +5,9 @@ Migration 0011_oversight."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.models.account import Account
@@ -82,5 +83,27 @@ class AnnualReport(Base):
     url: Mapped[str | None] = mapped_column(String(500))
     published_at: Mapped[datetime | None] = mapped_column(DateTime)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    unit: Mapped[Unit] = relationship(lazy="joined")
+
+
+class QuarterlyInspection(Base):
+    """A quarterly inspection (巡检) of a unit's subtree against the 19号 indicators as of a date;
+    a re-inspection of the same period is its own record. ``items``: one per account, with its
+    veto flag, score, result and problems (see hub.oversight.inspections). Published: readable at
+    ``/public/inspections/<public_key>`` without logging in."""
+
+    __tablename__ = "quarterly_inspections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    period: Mapped[str] = mapped_column(String(8))  # 2026Q4
+    as_of: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default="done")  # done | published
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    public_key: Mapped[str] = mapped_column(String(40), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     unit: Mapped[Unit] = relationship(lazy="joined")

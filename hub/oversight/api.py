@@ -10,8 +10,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify, request, url_for
 
 from hub.api.base import body, user
 from hub.api.openapi import contract
@@ -19,16 +20,21 @@ from hub.api.validation import body_as
 from hub.contracts import NoBody
 from hub.db import db
 from hub.errors import BadRequest
+from hub.models import QuarterlyInspection
 from hub.org.service import unit_by_code
 from hub.oversight import annual as annual_svc
+from hub.oversight import inspections as inspection_svc
 from hub.oversight import monitor as monitor_svc
 from hub.oversight import rectifications as rect_svc
 from hub.oversight.schemas import (
     AnnualPublishedIn,
     AnnualPublishedOut,
     AnnualReportOut,
+    InspectionIn,
+    InspectionItemIn,
     MonitorOut,
     NoticeIn,
+    QuarterlyInspectionOut,
     RectificationOut,
     Rectifications,
     ReportIn,
@@ -170,3 +176,54 @@ def annual_published():
         rec = annual_svc.record_published(s, user(), data.unit, data.year, data.url)
         out = {"unit": data.unit, "year": rec.year, "url": rec.url or "", "published_at": iso(rec.published_at)}
     return jsonify(AnnualPublishedOut.model_validate(out).dump()), 201
+
+
+# -- quarterly inspections (巡检) -------------------------------------------------------------
+def _inspection_out(insp: QuarterlyInspection) -> dict[str, Any]:
+    url = url_for("web.oversight.public_inspection", key=insp.public_key, _external=True) \
+        if insp.status == "published" else None
+    return QuarterlyInspectionOut.model_validate(inspection_svc.to_dict(insp, url)).dump()
+
+
+INSPECTOR = {**SEEN, 403: "not a supervisor over the unit"}
+
+
+@bp.post("/inspections")
+@contract("Run a quarterly inspection (巡检) of a unit's subtree as of a date {unit, period, as_of?}",
+          out=QuarterlyInspectionOut, status=201, body=InspectionIn,
+          errors={400: "bad body, period or date", 403: "not a supervisor over the unit", 404: "unknown unit"})
+def start_inspection():
+    data = body_as(InspectionIn, {"*": BAD})
+    as_of = parse_day(data.as_of, "as_of")
+    with db.transaction() as s:
+        insp = inspection_svc.start(s, user(), data.unit, data.period, as_of)
+        iid = insp.id
+    return jsonify(_inspection_out(inspection_svc.get(db.session(), user(), iid))), 201
+
+
+@bp.get("/inspections/<int:inspection_id>")
+@contract("A quarterly inspection with each account's veto, score, result and problems",
+          out=QuarterlyInspectionOut, errors=SEEN)
+def get_inspection(inspection_id: int):
+    return jsonify(_inspection_out(inspection_svc.get(db.session(), user(), inspection_id)))
+
+
+@bp.post("/inspections/<int:inspection_id>/items")
+@contract("Record an indicator item the hub's data does not hold {account_id, code, note?, count?}",
+          out=QuarterlyInspectionOut, body=InspectionItemIn,
+          errors={**INSPECTOR, 400: "bad body or indicator", 409: "already published"})
+def record_inspection_item(inspection_id: int):
+    data = body_as(InspectionItemIn, {"*": BAD})
+    with db.transaction() as s:
+        inspection_svc.record_item(s, user(), inspection_id, data.account_id, data.code, data.note, data.count)
+    return jsonify(_inspection_out(inspection_svc.get(db.session(), user(), inspection_id)))
+
+
+@bp.post("/inspections/<int:inspection_id>/publish")
+@contract("Publish the results: a public page (no login) at public_url", out=QuarterlyInspectionOut,
+          body=NoBody, body_required=False, errors=INSPECTOR)
+def publish_inspection(inspection_id: int):
+    body(optional=True)
+    with db.transaction() as s:
+        inspection_svc.publish(s, user(), inspection_id)
+    return jsonify(_inspection_out(inspection_svc.get(db.session(), user(), inspection_id)))

@@ -14,7 +14,7 @@ from hub.db import db
 from hub.oversight import annual, monitor, rectifications
 
 log = logging.getLogger(__name__)
-DAY_KEY = "hub:monitor:{day}"
+DAY_KEY = "hub:monitor:{queue}:{day}"  # per instance (its queue name) and Beijing day
 
 
 def evaluate(as_of: date) -> dict[str, int]:
@@ -31,7 +31,7 @@ def schedule_daily(app: Any) -> dict[str, int] | None:
     from hub.queue import get_redis
 
     day = monitor.today()
-    if not get_redis(app.config).set(DAY_KEY.format(day=day.isoformat()), "1", nx=True, ex=2 * 86400):
+    if not get_redis(app.config).set(DAY_KEY.format(queue=app.config.get("HUB_QUEUE", "hub"), day=day.isoformat()), "1", nx=True, ex=2 * 86400):
         return None
     with app.app_context():
         token = audit.current_actor.set(audit.Actor.system("monitor"))

@@ -122,3 +122,38 @@ class AnnualPublishedOut(Out):
     year: int
     url: str
     published_at: str | None
+
+
+class InspectionIn(In):
+    unit: str = Field(min_length=1, max_length=64)
+    period: str = Field(description="YYYYQn, e.g. 2026Q4", max_length=8)
+    as_of: str | None = Field(default=None, description="reference date YYYY-MM-DD (default today)")
+
+
+class InspectionItemIn(In):
+    account_id: int
+    code: str = Field(description="an indicator code of the 19号 table: V1-V3 veto, D1-D7 deductions", max_length=8)
+    note: str = Field(default="", max_length=5000)
+    count: int = Field(default=1, description="how many times found (for per-occurrence deductions)")
+
+
+class InspectionItemOut(Out):
+    account_id: int
+    account: str
+    platform: str
+    unit: str
+    veto: bool
+    score: int
+    passed: bool
+    problems: list[str]
+    rectification_id: int | None
+
+
+class QuarterlyInspectionOut(Out):
+    id: int
+    unit: str
+    period: str
+    as_of: str
+    status: str = Field(description="done | published")
+    public_url: str | None
+    items: list[InspectionItemOut]

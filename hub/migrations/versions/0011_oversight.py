@@ -76,9 +76,28 @@ def upgrade() -> None:
         sa.UniqueConstraint("unit_id", "year", name="uq_annual_reports_unit_year"),
     )
     op.create_index("ix_annual_reports_unit_id", "annual_reports", ["unit_id"])
+    op.create_table(
+        "quarterly_inspections",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("unit_id", sa.Integer(), nullable=False),
+        sa.Column("period", sa.String(8), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("items", sa.JSON(), nullable=False),
+        sa.Column("public_key", sa.String(40), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("published_at", sa.DateTime(), nullable=True),
+        sa.ForeignKeyConstraint(["unit_id"], ["units.id"]),
+        sa.ForeignKeyConstraint(["created_by_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("public_key"),
+    )
+    op.create_index("ix_quarterly_inspections_unit_id", "quarterly_inspections", ["unit_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("quarterly_inspections")
     op.drop_table("annual_reports")
     op.drop_table("rectifications")
     op.drop_table("monitor_alerts")
