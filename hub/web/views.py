@@ -110,6 +110,8 @@ def set_language(code: str):
 @bp.get("/")
 @login_required
 def dashboard():
+    if current_user.has_role("supervisor") and not current_user.has_role("editor"):
+        return redirect(url_for("web.oversight.monitor_page"))  # the supervisor's home: 监测台 (issue 15)
     s = db.session()
     units = visible_unit_ids(s, current_user)
     drafts = s.scalars(select(Post).where(Post.creator_id == current_user.id,

@@ -46,3 +46,20 @@ def hub_cli(instance: dict[str, str], *args: str) -> subprocess.CompletedProcess
     """The real ``hub`` command on this test's instance."""
     env = dict(os.environ, **instance)
     return subprocess.run([sys.executable, "-m", "hub", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def login(client: Any, username: str) -> Any:
+    """Log ``client`` in as ``username`` (the login form itself is tested elsewhere)."""
+    from flask import g
+    from sqlalchemy import select
+
+    from hub.db import db
+    from hub.models import User
+
+    u = db.session().scalars(select(User).where(User.username == username)).one()
+    with client.session_transaction() as sess:
+        sess["_user_id"] = f"{u.id}:{u.session_version}"
+        sess["_fresh"] = True
+    db.session.remove()
+    g.pop("_login_user", None)
+    return client
