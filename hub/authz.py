@@ -95,7 +95,31 @@ _INSPECT = ("not_admin", "只有管理员可以发起巡检")
 _LEXICON_READ = ("not_admin", "只有管理员和主管单位可以查看词库")
 _LEXICON_EDIT = ("not_admin", "只有管理员可以修改词库")
 
+_MONITOR = ("not_supervisor", "只有主管单位（监管）或本单位管理员可以查看监测")
+_RECT_READ = ("forbidden", "只有主管单位或本单位管理员可以查看整改")
+_ANNUAL_READ = ("forbidden", "只有主管单位或本单位管理员可以查看年度报表")
+_QUARTERLY = ("not_supervisor", "只有主管单位可以开展巡检")
 ENDPOINTS: dict[str, Rule] = {
+    # -- oversight (监管) ---------------------------------------------------------------------
+    "api.oversight.monitor": _r("monitor.view", _A | _S, deny=_MONITOR),
+    "api.oversight.notice": _r("notice.create", _S, deny=("not_supervisor", "只有主管单位可以登记通报")),
+    "api.oversight.rectifications": _r("rectification.view", _A | _S, deny=_RECT_READ),
+    "api.oversight.report": _r("rectification.report", _A, "rectification"),
+    "api.oversight.accept": _r("rectification.decide", _S, "rectification"),
+    "api.oversight.return_": _r("rectification.decide", _S, "rectification"),
+    "api.oversight.annual_report": _r("annual.view", _A | _S, deny=_ANNUAL_READ),
+    "api.oversight.annual_published": _r("annual.publish", _A, deny=(
+        "not_admin", "只有本单位管理员可以登记年度报表发布")),
+    "api.oversight.start_inspection": _r("quarterly.run", _S, deny=_QUARTERLY),
+    "api.oversight.get_inspection": _r("quarterly.view", _A | _S, "quarterly_inspection"),
+    "api.oversight.record_inspection_item": _r("quarterly.record", _S, "quarterly_inspection"),
+    "api.oversight.publish_inspection": _r("quarterly.publish", _S, "quarterly_inspection"),
+    "web.oversight.monitor_page": _r("monitor.view", SIGNED_IN),  # others get 404: no 监测台 for them
+    "web.oversight.monitor_export": _r("monitor.view", SIGNED_IN),
+    "web.oversight.public_inspection": _r("quarterly.public", PUBLIC),
+    # -- content frames (the sandboxed body on the post and review pages) ----------------------
+    "web.posts.post_frame": _POSTS["view"],
+    "web.approval.review_frame": _POSTS["view"],
     # -- public -----------------------------------------------------------------------------
     "static": _r("static", PUBLIC),
     "api.openapi": _r("api.openapi", PUBLIC),
@@ -214,9 +238,6 @@ ENDPOINTS: dict[str, Rule] = {
     "api.checks.start_inspection": _r("inspection.run", _A, deny=_INSPECT),
     "api.checks.inspection_alerts": _r("inspection.view", SIGNED_IN),
     "api.checks.ack_inspection_alert": _r("inspection.ack", _A | _S, "inspection_alert"),
-    "api.checks.legacy_inspections": _r("inspection.view", _A | _S, deny=_INSPECTOR),
-    "api.checks.legacy_inspection": _r("inspection.view", _A | _S, "inspection"),
-    "api.checks.legacy_start_inspection": _r("inspection.run", _A, deny=_INSPECT),
     "api.checks.legacy_inspection_alerts": _r("inspection.view", SIGNED_IN),
     "api.checks.legacy_ack_inspection_alert": _r("inspection.ack", _A | _S, "inspection_alert"),
     "web.checks.checks_preview": _r("checks.run", SIGNED_IN),

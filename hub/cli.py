@@ -479,6 +479,66 @@ def check(source: str, fmt: str) -> None:
     sys.exit(1 if has_blocking(findings) else 0)
 
 
+# -- supervision ----------------------------------------------------------------------------
+@main.group()
+def monitor() -> None:
+    """The silence monitor (日常监测)."""
+
+
+@monitor.command("run")
+@click.option("--as-of", "as_of", default="", help="evaluate as of this Beijing date, YYYY-MM-DD (default today)")
+def monitor_run(as_of: str) -> None:
+    """Evaluate silence alerts and overdue rectifications as of a date."""
+    from datetime import date
+
+    from hub.errors import HubError
+    from hub.oversight import jobs
+    from hub.oversight import monitor as monitor_svc
+
+    try:
+        day = date.fromisoformat(as_of) if as_of else monitor_svc.today()
+    except ValueError:
+        fail(f"--as-of 应为 YYYY-MM-DD 格式的日期：{as_of}", 2)
+        return
+    with app_context(), cli_actor():
+        try:
+            counts = jobs.evaluate(day)
+        except HubError as exc:
+            fail(exc.message)
+            return
+    click.echo(f"监测（截至 {day.isoformat()}）：新预警 {counts['raised']}，升级 {counts['raised_level']}，"
+               f"关闭 {counts['closed']}，整改逾期上报 {counts['escalated']}")
+
+
+@main.group()
+def report() -> None:
+    """Reports (年度报表)."""
+
+
+@report.command("annual")
+@click.option("--year", type=int, required=True)
+@click.option("--unit", "unit_code", required=True)
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "xlsx"]), required=True)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True)
+def report_annual(year: int, unit_code: str, fmt: str, output: str) -> None:
+    """Write a unit's annual report (its subtree, one Beijing year) as HTML, PDF or XLSX."""
+    from hub.db import db
+    from hub.errors import HubError
+    from hub.oversight import annual
+
+    with app_context(), cli_actor():
+        try:
+            figures = annual.figures(db.session(), unit_code, year)
+        except HubError as exc:
+            fail(exc.message)
+            return
+        finally:
+            db.session.remove()
+    data = annual.render(figures, fmt)
+    Path(output).write_bytes(data)
+    click.echo(f"已写入 {output}（{figures['unit_name']} {year} 年，{len(figures['accounts'])} 个账号）")
+
+
 def register(app: Flask) -> None:
     """Make every command reachable as ``flask --app hub <command>`` too."""
     for name, cmd in main.commands.items():

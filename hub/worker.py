@@ -48,6 +48,9 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 from hub.checks.jobs import schedule_daily
 
                 schedule_daily(app)  # the daily inspection (巡检), once a day after HUB_RESCAN_AT
+                from hub.oversight.jobs import schedule_daily as monitor_daily
+
+                monitor_daily(app)  # the silence monitor and overdue rectifications, once a day
         except Exception:
             log.warning("sweep failed", exc_info=True)
 

@@ -6,10 +6,11 @@
   ``POST /lexicon/entries/<id>/disable {reason?}``, ``POST /lexicon/disables {unit, rule, reason}``,
   ``POST /lexicon/disables/<id>/lift``, ``GET /lexicon/export`` (CSV; ``unit``, ``shared``),
   ``POST /lexicon/import?unit=CODE`` (a CSV body) — lexicon management for admins.
-* ``GET /inspections``, ``POST /inspections`` (start an inspection now), ``GET /inspections/<id>``
-  (``new=1``), ``GET /inspection-alerts``, ``POST /inspection-alerts/<id>/ack`` — the inspection
-  (巡检). The paths these had before, ``/scans``, ``/scans/<id>``, ``/check-alerts`` and
-  ``/check-alerts/<id>/ack``, stay as aliases (same views, deprecated in the OpenAPI document).
+* ``GET /scans``, ``POST /scans`` (start a re-scan now), ``GET /scans/<id>`` (``new=1``),
+  ``GET /inspection-alerts``, ``POST /inspection-alerts/<id>/ack`` — the daily re-scan of published
+  content (每日复查). ``/inspections`` is the quarterly inspection (巡检) of hub/oversight since
+  issue 15; ``/check-alerts`` and ``/check-alerts/<id>/ack`` stay as aliases of the alert paths
+  (same views, deprecated in the OpenAPI document).
 
 ``POST /checks`` stays exactly as docs/design.md §6.2 gives it.
 """
@@ -159,15 +160,15 @@ def lexicon_import():
 
 
 # -- inspections (巡检) ---------------------------------------------------------------------
-@bp.get("/inspections")
-@contract("Inspection (巡检) runs", out=InspectionRuns, errors={403: "forbidden"})
+@bp.get("/scans")
+@contract("Daily re-scan (每日复查) runs", out=InspectionRuns, errors={403: "forbidden"})
 def inspections():
     runs = inspection_svc.list_runs(db.session(), user())
     return jsonify(InspectionRuns.model_validate({"runs": [inspection_svc.run_json(r) for r in runs]}).dump())
 
 
-@bp.post("/inspections")
-@contract("Start an inspection now", out=InspectionRunOut, status=202, body=NoBody, body_required=False,
+@bp.post("/scans")
+@contract("Start a re-scan of published content now", out=InspectionRunOut, status=202, body=NoBody, body_required=False,
           errors={403: "not an admin", 409: "one is running"})
 def start_inspection():
     body(optional=True)
@@ -177,7 +178,7 @@ def start_inspection():
     return jsonify(InspectionRunOut.model_validate(inspection_svc.run_json(run)).dump()), 202
 
 
-@bp.get("/inspections/<int:run_id>")
+@bp.get("/scans/<int:run_id>")
 @contract("A run with its findings (new=1: only new ones)", out=InspectionRunDetail,
           errors={**SEEN, 403: "not an admin or supervisor"},
           query={"new": str})
@@ -221,11 +222,9 @@ def _alias(rule: str, view: Callable[..., Any], method: str, canonical: str) -> 
     bp.add_url_rule(rule, endpoint=f"legacy_{view.__name__}", view_func=legacy, methods=[method])
 
 
-# The paths before "inspection" became the one word (GET/POST /scans, /check-alerts, ...).
+# The alert paths before they were renamed (the run paths are /scans again: /inspections is the
+# quarterly inspection of hub/oversight).
 for _rule, _view, _method, _canonical in (
-        ("/scans", inspections, "GET", "/inspections"),
-        ("/scans", start_inspection, "POST", "/inspections"),
-        ("/scans/<int:run_id>", inspection, "GET", "/inspections/{id}"),
         ("/check-alerts", inspection_alerts, "GET", "/inspection-alerts"),
         ("/check-alerts/<int:alert_id>/ack", ack_inspection_alert, "POST", "/inspection-alerts/{id}/ack")):
     _alias(_rule, _view, _method, _canonical)

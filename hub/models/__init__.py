@@ -15,6 +15,14 @@ from hub.models.inspection import (
 )
 from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
 from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
+from hub.models.oversight import (
+    MONITOR_LEVELS,
+    RECTIFICATION_STATUSES,
+    AnnualReport,
+    MonitorAlert,
+    QuarterlyInspection,
+    Rectification,
+)
 from hub.models.platform_media import PLATFORM_MEDIA_KINDS, PlatformMedia
 from hub.models.post import (
     DISPATCH_STATUSES,
@@ -38,4 +46,5 @@ __all__ = [
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
     "LexiconDisable", "LexiconEntry",
     "LexiconVersion", "PLATFORM_MEDIA_KINDS", "PlatformMedia",
+    "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification", "AnnualReport", "QuarterlyInspection",
 ]

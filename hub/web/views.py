@@ -139,6 +139,10 @@ def set_language(code: str):
 @bp.get("/")
 @login_required
 def dashboard():
+    if current_user.has_role("supervisor") and not current_user.has_role("editor"):
+        from hub.oversight.web import monitor_page
+
+        return monitor_page()  # the supervisor's home is the 监测台 (issue 15)
     s = db.session()
     units = visible_unit_ids(s, current_user)
     drafts = s.scalars(select(Post).where(Post.creator_id == current_user.id,

@@ -95,7 +95,7 @@ def test_daily_inspection_reads_variants_too(world: dict[str, Any], app: Any) ->
         assert r.status_code == 200, r.get_json()
     run_burst_worker(app)
     assert api["editor"].get(f"/posts/{post['id']}").get_json()["status"] == "published"
-    r = api["admin"].post("/inspections")
+    r = api["admin"].post("/scans")
     assert r.status_code == 202, r.get_json()
     run_burst_worker(app)
     rows = db.session().scalars(select(InspectionFinding).where(InspectionFinding.post_id == post["id"])).all()

@@ -111,6 +111,6 @@ def test_no_override_once_the_post_left_review(world):
 def test_openapi_describes_the_area(world, client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "/posts/{id}/findings/{fid}/override" in paths and "post" in paths["/posts/{id}/findings/{fid}/override"]
-    assert {"/lexicon", "/lexicon/entries", "/lexicon/import", "/inspections", "/inspection-alerts"} <= set(paths)
+    assert {"/lexicon", "/lexicon/entries", "/lexicon/import", "/scans", "/inspection-alerts"} <= set(paths)
     assert {"/scans", "/check-alerts"} <= set(paths)  # the old paths, kept as deprecated aliases
     assert "/checks" in paths  # unchanged

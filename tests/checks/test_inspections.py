@@ -101,13 +101,13 @@ def test_inspection_finds_new_problems_alerts_admins_and_keeps_each_run(world, a
     # The lexicon changes after publication.
     assert api["admin"].post("/lexicon/entries", json={"unit": "cbeh", "category": "typo", "wrong": "巴彦淖儿",
                                                        "right": "巴彦淖尔"}).status_code == 201
-    assert api["editor"].post("/inspections").status_code == 403
-    r = api["admin"].post("/inspections")
+    assert api["editor"].post("/scans").status_code == 403
+    r = api["admin"].post("/scans")
     assert r.status_code == 202, r.get_json()
     run_id = r.get_json()["id"]
     assert r.get_json()["status"] == "queued"
     run_burst_worker(app)
-    run = api["admin"].get(f"/inspections/{run_id}").get_json()
+    run = api["admin"].get(f"/scans/{run_id}").get_json()
     assert run["status"] == "done", run
     assert run["posts_checked"] == 1 and run["lexicon_version"].endswith("+1")
     got = {(f["rule"], f["url"] or f["text"]): f for f in run["findings"]}
@@ -130,14 +130,14 @@ def test_inspection_finds_new_problems_alerts_admins_and_keeps_each_run(world, a
     assert 'id="inspection-alerts"' in page and "3 个新问题" in page
 
     # The next day's run keeps its own findings; nothing is new, so nobody is alerted again.
-    r = api["admin"].post("/inspections")
+    r = api["admin"].post("/scans")
     run_burst_worker(app)
-    second = api["admin"].get(f"/inspections/{r.get_json()['id']}").get_json()
+    second = api["admin"].get(f"/scans/{r.get_json()['id']}").get_json()
     assert second["status"] == "done" and len(second["findings"]) == 3 and second["new_findings"] == 0
     assert not any(f["is_new"] for f in second["findings"])
-    assert [x["id"] for x in api["admin"].get("/inspections").get_json()["runs"]] == [second["id"], run_id]
+    assert [x["id"] for x in api["admin"].get("/scans").get_json()["runs"]] == [second["id"], run_id]
     assert len(api["admin"].get("/inspection-alerts").get_json()["alerts"]) == 1
-    assert api["admin"].get(f"/inspections/{run_id}?new=1").get_json()["findings"]
+    assert api["admin"].get(f"/scans/{run_id}?new=1").get_json()["findings"]
 
     # Acknowledged alerts leave the dashboard; the ack is audited.
     aid = alerts[0]["id"]

@@ -9,15 +9,15 @@ An instance that already holds two open main accounts of one unit on one platfor
 through a race before this index) fails this upgrade naming the index: close or demote one
 (`PATCH /api/v1/accounts/<id>`), then run `hub init` again.
 
-Revision ID: 0012_constraints
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012_constraints"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
