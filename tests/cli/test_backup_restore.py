@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_DB, _pg_admin_url
 from sqlalchemy import create_engine, text
 from support import wait_for
 
@@ -24,6 +23,14 @@ from hub.db import db
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dispatch"))
 from dispatch_helpers import approve_post, settled  # noqa: E402  (the dispatch tests' real-review helpers)
+
+# As tests/conftest.py reads them (importing it by name would find another area's conftest first).
+TEST_DB = os.environ.get("HUB_TEST_DATABASE_URL", "")
+
+
+def _pg_admin_url(url: str) -> str:
+    return url.replace("postgresql://", "postgresql+psycopg://", 1) if url.startswith("postgresql://") else url
+
 
 DECRYPT = """
 import json, sys
