@@ -1,6 +1,6 @@
 """Limits on what a request may carry, shared by the web pages and the API (issue 20).
 
-- ``<int:...>`` in every route matches only ids a 64-bit database column can hold (larger: 404).
+- ``<int:...>`` in every route matches only ids an INTEGER column can hold (larger: 404).
 - JSON bodies: nesting depth bounded, no lone UTF-16 surrogates in any string.
 - ids typed as text (``cover``, ``account_ids``) are ASCII digits within 64 bits.
 - C0 control characters are refused in titles and one-line fields, and stripped when text goes
@@ -15,7 +15,8 @@ from typing import Any
 
 from werkzeug.routing import IntegerConverter
 
-MAX_ID = 2**63 - 1  # BIGINT / SQLite INTEGER
+MAX_ID = 2**31 - 1  # the id columns are INTEGER: 32 bits on PostgreSQL
+MAX_JSON_INT = 2**31 - 1  # no number the API takes needs more, and no INTEGER column holds more
 MAX_JSON_DEPTH = 32
 
 # C0 controls except TAB, LF, CR, and DEL: not allowed in XML 1.0 nor in a title.
@@ -25,12 +26,12 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 class BoundedIntConverter(IntegerConverter):
-    """``<int:...>``: a non-negative integer of at most 64 bits; anything larger matches no route (404).
+    """``<int:...>``: a non-negative integer an id column holds (32 bits); anything larger matches no route (404).
 
-    At most 19 digits in the pattern itself, so a longer number never reaches a view nor the method
+    At most 10 digits in the pattern itself, so a longer number never reaches a view nor the method
     check (werkzeug answers 405 when a converter rejects the value of a rule allowing another method)."""
 
-    regex = r"\d{1,19}"
+    regex = r"\d{1,10}"
 
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - werkzeug's signature
         kwargs.setdefault("max", MAX_ID)
@@ -75,7 +76,7 @@ def _has_surrogate(s: str) -> bool:
 
 def check_json(value: Any, depth: int = 0) -> None:
     """Raise :class:`InvalidJson` when ``value`` nests too deep, holds a lone surrogate, an integer
-    beyond 64 bits or NaN/Infinity (Python's json accepts them; no database column can hold them)."""
+    beyond 32 bits or NaN/Infinity (Python's json accepts them; no database column can hold them)."""
     if depth > MAX_JSON_DEPTH:
         raise InvalidJson(f"JSON 嵌套过深（最多 {MAX_JSON_DEPTH} 层）", "json_too_deep")
     if isinstance(value, str):
@@ -83,8 +84,8 @@ def check_json(value: Any, depth: int = 0) -> None:
             raise InvalidJson("JSON 字符串含有无效的 Unicode 代理字符（\\ud800–\\udfff 单独出现）", "invalid_unicode")
         if "\x00" in value:  # no text column holds it (PostgreSQL refuses it outright)
             raise InvalidJson("JSON 字符串不能含有空字符（\\u0000）", "invalid_unicode")
-    elif isinstance(value, int) and not -MAX_ID - 1 <= value <= MAX_ID:
-        raise InvalidJson("JSON 中的整数超出范围（最多 64 位）", "number_out_of_range")
+    elif isinstance(value, int) and not -MAX_JSON_INT - 1 <= value <= MAX_JSON_INT:
+        raise InvalidJson(f"JSON 中的整数超出范围（绝对值不得超过 {MAX_JSON_INT}）", "number_out_of_range")
     elif isinstance(value, float) and value != value or value in (float("inf"), float("-inf")):
         raise InvalidJson("JSON 中不能有 NaN 或 Infinity", "invalid_number")
     elif isinstance(value, dict):
@@ -107,14 +108,14 @@ def loads(raw: bytes | str) -> Any:
 
 
 def parse_id(value: Any) -> int | None:
-    """An id given as an int or as ASCII digits, within 64 bits; otherwise None."""
+    """An id given as an int or as ASCII digits, within an INTEGER column; otherwise None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
         return value if 0 <= value <= MAX_ID else None
     if isinstance(value, str):
         v = value.strip()
-        if v and v.isascii() and v.isdigit() and len(v) <= 19:
+        if v and v.isascii() and v.isdigit() and len(v) <= 10:
             n = int(v)
             return n if n <= MAX_ID else None
     return None

@@ -17,7 +17,6 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from hub.errors import BadRequest, Forbidden
-from hub.inputs import MAX_ID
 from hub.models import AuditEntry, Dispatch, Unit, User
 from hub.permissions import overseen_unit_ids, subtree_ids
 
@@ -114,7 +113,7 @@ def parse_paging(args: Any, cursor: str = "after") -> tuple[int | None, int]:
         raise BadRequest(f"{cursor} 和 limit 必须是整数", code="invalid_paging") from None
     if value is not None and value < 0:
         raise BadRequest(f"{cursor} 不能为负数", code="invalid_paging")
-    if value is not None and value > MAX_ID:
+    if value is not None and value > 2**63 - 1:  # seq is BIGINT
         raise BadRequest(f"{cursor} 超出范围", code="invalid_paging")
     if limit < 1 or limit > MAX_LIMIT:
         raise BadRequest(f"limit 必须在 1 到 {MAX_LIMIT} 之间", code="invalid_paging")
