@@ -124,6 +124,7 @@ ENDPOINTS: dict[str, Rule] = {
     "web.oversight.inspection_item": _r("quarterly.record", SIGNED_IN),
     "web.oversight.inspection_publish": _r("quarterly.publish", SIGNED_IN),
     "web.oversight.rectifications_page": _r("rectification.view", SIGNED_IN),
+    "web.oversight.notice_record": _r("notice.create", SIGNED_IN),
     "web.oversight.rectification_report": _r("rectification.report", SIGNED_IN),
     "web.oversight.rectification_accept": _r("rectification.decide", SIGNED_IN),
     "web.oversight.rectification_return": _r("rectification.decide", SIGNED_IN),

@@ -169,9 +169,33 @@ def rectifications_page():
                      .order_by(Rectification.id.desc()).limit(500)).unique().all()
     admin_of = {r.unit_id for r in rows if is_admin_of(s, current_user, r.unit_id)}
     over = {r.unit_id for r in rows if is_supervisor_over(s, current_user, r.unit_id)}
+    units = _supervised_units(s)
+    accounts = monitor_svc.accounts_of(s, {u.id for u in units}) if units else []
     return render_template("oversight/rectifications.html", rows=rows, admin_of=admin_of, over=over,
                            status_labels=RECT_STATUS, source_labels=SOURCE_LABELS, today=monitor_svc.today(),
-                           OPEN=rect_svc.OPEN)
+                           OPEN=rect_svc.OPEN, units=units, accounts=accounts)
+
+
+@bp.post("/oversight/notices")
+@login_required
+def notice_record():
+    """A supervisor records a 通报 (the form of the rectifications page): it opens a rectification."""
+    _staff_only()
+    f = request.form
+
+    def record(s: Any) -> Any:
+        try:
+            received = date.fromisoformat(f.get("received_on", ""))
+        except ValueError:
+            raise BadRequest(_("收到日期应为 YYYY-MM-DD"), code="bad_date") from None
+        raw = f.get("account_id", "")
+        if raw and not raw.isdigit():
+            raise BadRequest(_("请选择账号"), code="bad_account")
+        return rect_svc.record_notice(s, current_user, f.get("unit", "")[:64], f.get("text", "")[:5000], received,
+                                      int(raw) if raw else None)
+
+    run_action(record, _("通报已登记，已开启整改"))
+    return _back()
 
 
 def _rect_or_404(rect_id: int) -> None:

@@ -113,6 +113,39 @@ def test_admin_reports_supervisor_returns_then_accepts(app, world, client):
     assert "只有主管单位可以验收整改" in html
 
 
+def test_a_supervisor_records_a_notice_from_the_page_and_the_page_reads_in_english(app, world, client):
+    api, a1 = world["api"], world["accounts"][0]
+    login(client, "supervisor")
+    page = "/oversight/rectifications"
+    html = client.get(page).get_data(as_text=True)
+    assert "登记通报" in html and "陈巴尔虎旗发布" in html
+    html = _post(client, "/oversight/notices", page, unit="cbeh", text="抽查通报", received_on="26/09/2025"
+                 ).get_data(as_text=True)
+    assert "收到日期应为 YYYY-MM-DD" in html
+    html = _post(client, "/oversight/notices", page, unit="cbeh", account_id="abc", text="抽查通报",
+                 received_on="2025-09-26").get_data(as_text=True)
+    assert "请选择账号" in html
+    assert api["supervisor"].get("/rectifications?unit=cbeh").get_json()["rectifications"] == []
+    html = _post(client, "/oversight/notices", page, unit="cbeh", account_id=str(a1), text="抽查通报：更新不及时",
+                 received_on="2025-09-26").get_data(as_text=True)
+    assert "通报已登记" in html and "2025-10-16" in html
+    (got,) = api["supervisor"].get("/rectifications?unit=cbeh").get_json()["rectifications"]
+    assert got["account_id"] == a1 and got["due_on"] == "2025-10-16"
+    # an admin has no notice form and may not record one
+    admin = app.test_client()
+    login(admin, "admin")
+    html = admin.get(page).get_data(as_text=True)
+    assert "登记通报" not in html
+    html = _post(admin, "/oversight/notices", page, unit="cbeh", text="x", received_on="2025-09-26"
+                 ).get_data(as_text=True)
+    assert "只有主管单位可以登记通报" in html
+    # English
+    client.get("/lang/en")
+    html = client.get(page).get_data(as_text=True)
+    assert "Rectification and accountability" in html and "Record a notice" in html and "Overdue" in html
+    assert "Quarterly inspections" in client.get("/oversight/inspections").get_data(as_text=True)
+
+
 def test_an_editor_gets_404_and_no_menu(app, world, client):
     api = world["api"]
     rid = api["supervisor"].post("/notices", json={"unit": "cbeh", "text": "通报", "received_on": "2025-09-26"}
@@ -124,7 +157,7 @@ def test_an_editor_gets_404_and_no_menu(app, world, client):
     for url in ("/oversight/inspections", f"/oversight/inspections/{iid}", "/oversight/rectifications"):
         assert client.get(url).status_code == 404, url
     token = _csrf(home)
-    for url in ("/oversight/inspections", f"/oversight/inspections/{iid}/items",
+    for url in ("/oversight/inspections", "/oversight/notices", f"/oversight/inspections/{iid}/items",
                 f"/oversight/inspections/{iid}/publish", f"/oversight/rectifications/{rid}/report",
                 f"/oversight/rectifications/{rid}/accept", f"/oversight/rectifications/{rid}/return"):
         assert client.post(url, data={"csrf_token": token}).status_code == 404, url
