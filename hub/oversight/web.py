@@ -167,8 +167,9 @@ def rectifications_page():
     ids = overseen_unit_ids(s, current_user)
     rows = s.scalars(select(Rectification).where(Rectification.unit_id.in_(ids or {-1}))
                      .order_by(Rectification.id.desc()).limit(500)).unique().all()
-    admin_of = {r.unit_id for r in rows if is_admin_of(s, current_user, r.unit_id)}
-    over = {r.unit_id for r in rows if is_supervisor_over(s, current_user, r.unit_id)}
+    seen = {r.unit_id for r in rows}  # checked once per unit, not per row
+    admin_of = {u for u in seen if is_admin_of(s, current_user, u)}
+    over = {u for u in seen if is_supervisor_over(s, current_user, u)}
     units = _supervised_units(s)
     accounts = monitor_svc.accounts_of(s, {u.id for u in units}) if units else []
     return render_template("oversight/rectifications.html", rows=rows, admin_of=admin_of, over=over,
