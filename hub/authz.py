@@ -117,6 +117,17 @@ ENDPOINTS: dict[str, Rule] = {
     "web.oversight.monitor_page": _r("monitor.view", SIGNED_IN),  # others get 404: no 监测台 for them
     "web.oversight.monitor_export": _r("monitor.view", SIGNED_IN),
     "web.oversight.public_inspection": _r("quarterly.public", PUBLIC),
+    # the staff pages of inspections and rectifications: others than supervisors and admins get 404
+    "web.oversight.inspections_page": _r("quarterly.view", SIGNED_IN),
+    "web.oversight.inspection_start": _r("quarterly.run", SIGNED_IN),
+    "web.oversight.inspection_page": _r("quarterly.view", SIGNED_IN),
+    "web.oversight.inspection_item": _r("quarterly.record", SIGNED_IN),
+    "web.oversight.inspection_publish": _r("quarterly.publish", SIGNED_IN),
+    "web.oversight.rectifications_page": _r("rectification.view", SIGNED_IN),
+    "web.oversight.notice_record": _r("notice.create", SIGNED_IN),
+    "web.oversight.rectification_report": _r("rectification.report", SIGNED_IN),
+    "web.oversight.rectification_accept": _r("rectification.decide", SIGNED_IN),
+    "web.oversight.rectification_return": _r("rectification.decide", SIGNED_IN),
     # -- content frames (the sandboxed body on the post and review pages) ----------------------
     "web.posts.post_frame": _POSTS["view"],
     "web.approval.review_frame": _POSTS["view"],

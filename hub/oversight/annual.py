@@ -27,6 +27,7 @@ from hub.models import (
     AuditEntry,
     Dispatch,
     Post,
+    QuarterlyInspection,
     Rectification,
     Revision,
     Unit,
@@ -34,16 +35,19 @@ from hub.models import (
     utcnow,
 )
 from hub.org.service import unit_by_code
-from hub.oversight.monitor import accounts_of, day_end_utc
+from hub.oversight.monitor import accounts_of, day_end_utc, today
 from hub.permissions import is_admin_of, is_supervisor_over, subtree_ids
 
 ACCOUNT_COLUMNS = (("unit", "单位"), ("name", "账号"), ("platform", "平台"), ("publications", "发布数"),
-                   ("originals", "原创数"), ("withdrawals", "撤稿数"))
+                   ("originals", "原创数"), ("withdrawals", "撤稿数"), ("inspected", "巡检次数"),
+                   ("inspection_failed", "巡检不合格次数"))
 TOTAL_LABELS = (("publications", "发布总数"), ("originals", "原创总数"), ("withdrawals", "撤稿数"),
                 ("posts_reviewed", "审核稿件数"), ("posts_returned", "退回稿件数"),
                 ("messages_received", "收到留言数"), ("messages_answered", "办结留言数"),
                 ("answer_days_avg", "平均办理天数"), ("inspections", "巡检次数"),
+                ("inspected_passed", "巡检合格账号次"), ("inspected_failed", "巡检不合格账号次"),
                 ("rectifications", "整改数"), ("rectifications_accepted", "整改完成数"),
+                ("rectifications_overdue", "整改逾期数"),
                 ("credential_rotations", "凭据轮换次数"), ("credential_reveals", "凭据查看次数"))
 FORMATS = ("html", "pdf", "xlsx")
 
@@ -76,8 +80,10 @@ def figures(session: Session, unit_code: str, year: int) -> dict[str, Any]:
         per[aid]["publications"] += 1
         per[aid]["originals"] += 1 if original else 0
         per[aid]["withdrawals"] += 1 if status == "withdrawn" else 0
+    inspected = _inspections(session, set(per), start, end)
     out_accounts = [{"id": a.id, "unit": codes.get(a.unit_id, ""), "name": a.name, "platform": a.platform,
-                     **per[a.id]} for a in accounts]
+                     **per[a.id], **inspected["per"].get(a.id, {"inspected": 0, "inspection_failed": 0})}
+                    for a in accounts]
 
     def posts_with(decision: str | None) -> int:
         stmt = select(func.count(func.distinct(Approval.post_id))).join(Post, Post.id == Approval.post_id).where(
@@ -99,8 +105,12 @@ def figures(session: Session, unit_code: str, year: int) -> dict[str, Any]:
     totals.update({
         "posts_reviewed": posts_with(None), "posts_returned": posts_with("rejected"),
         "messages_received": 0, "messages_answered": 0, "answer_days_avg": 0,
-        "inspections": 0, "rectifications": len(rects),
+        "inspections": inspected["count"],
+        "inspected_passed": sum(v["inspected"] - v["inspection_failed"] for v in inspected["per"].values()),
+        "inspected_failed": sum(v["inspection_failed"] for v in inspected["per"].values()),
+        "rectifications": len(rects),
         "rectifications_accepted": sum(1 for r in rects if r.status == "accepted"),
+        "rectifications_overdue": sum(1 for r in rects if r.status != "accepted" and r.due_on < today()),
         "credential_rotations": audited("account.credential_rotate"),
         "credential_reveals": audited("account.credential_reveal"),
     })
@@ -108,6 +118,24 @@ def figures(session: Session, unit_code: str, year: int) -> dict[str, Any]:
                                                      AnnualReport.year == year)).first()
     return {"year": year, "unit": unit.code, "unit_name": unit.name, "accounts": out_accounts, "totals": totals,
             "published_url": rec.url if rec and rec.published_at else None}
+
+
+def _inspections(session: Session, account_ids: set[int], start: datetime, end: datetime) -> dict[str, Any]:
+    """The quarterly inspections carried out in the year (by ``created_at``, not the reference date)
+    that hold an item on one of ``account_ids`` (an inspection of a unit above counts too), and per
+    account how often it was inspected and failed. Bounded by the year: one query."""
+    rows = session.scalars(select(QuarterlyInspection).where(
+        QuarterlyInspection.created_at >= start, QuarterlyInspection.created_at < end)).unique().all()
+    count = 0
+    per: dict[int, dict[str, int]] = {}
+    for insp in rows:
+        mine = [i for i in insp.items or [] if i.get("account_id") in account_ids]
+        count += 1 if mine else 0
+        for i in mine:
+            d = per.setdefault(i["account_id"], {"inspected": 0, "inspection_failed": 0})
+            d["inspected"] += 1
+            d["inspection_failed"] += 0 if i.get("passed") else 1
+    return {"count": count, "per": per}
 
 
 # -- renderings ----------------------------------------------------------------------------------

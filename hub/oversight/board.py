@@ -1,6 +1,7 @@
 """The 监测台 (the supervisor's home page): every monitored account of the units the user oversees
 as of today — last publication, days without one, publications in 7 and 30 days, share of
-originals (30 days), open alerts and rectifications — filtered, sorted, exported as XLSX, and the
+originals (30 days), open alerts and rectifications, filings in review and credentials due for
+rotation (one grouped query per figure) — filtered, sorted, exported as XLSX, and the
 publications per week per unit drawn as small inline SVG bar charts (server-side: no script, no
 CDN, no vendored library)."""
 
@@ -10,16 +11,17 @@ import io
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from hub.models import Dispatch, Rectification, Revision, Unit, User
+from adapters.registry import UnknownPlatform, get_adapter
+from hub.models import Credential, Dispatch, Filing, Rectification, Revision, RotationTask, Unit, User, utcnow
 from hub.oversight import monitor
 from hub.oversight.rectifications import OPEN
 from hub.permissions import overseen_unit_ids
 
 SORTS = ("unit", "name", "platform", "last_published_at", "days_silent", "posts_7d", "posts_30d", "original_share",
-         "alerts", "rectifications")
+         "alerts", "rectifications", "filings", "credentials")
 WEEKS = 8
 
 
@@ -45,6 +47,7 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
                                   Dispatch.published_at < monitor.day_end_utc(as_of))).all()
     rects = session.scalars(select(Rectification).where(Rectification.unit_id.in_(ids or {-1}),
                                                         Rectification.status.in_(OPEN))).unique().all()
+    filings, creds = _filings_in_review(session, accounts), _credentials_due(session, accounts)
     out = []
     for st in states:
         a = st.account
@@ -56,7 +59,8 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
                     "posts_7d": st.posts_7d, "posts_30d": st.posts_30d,
                     "original_share": round(100 * sum(1 for _, o in recent if o) / len(recent)) if recent else None,
                     "alerts": st.alerts, "rectifications": len(mine),
-                    "overdue": sum(1 for r in mine if r.due_on < as_of)})
+                    "overdue": sum(1 for r in mine if r.due_on < as_of),
+                    "filings": filings.get(a.id, 0), "credentials": creds.get(a.id, 0)})
     key = sort if sort in SORTS else "days_silent"
 
     def sort_key(r: dict[str, Any]) -> tuple[bool, Any]:
@@ -80,9 +84,42 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
             "platforms": sorted({a.platform for a in monitor.accounts_of(session, set(units))})}
 
 
+def _filings_in_review(session: Session, accounts: list[Any]) -> dict[int, int]:
+    """Per account: its filings (备案) still awaiting a supervisor. One grouped query."""
+    return {aid: int(n) for aid, n in session.execute(
+        select(Filing.account_id, func.count()).where(Filing.status == "in_review",
+                                                      Filing.account_id.in_([a.id for a in accounts] or [-1]))
+        .group_by(Filing.account_id))}
+
+
+def _credentials_due(session: Session, accounts: list[Any]) -> dict[int, int]:
+    """Per account: secret credential fields due for rotation, as hub.accounts.service.overdue_credentials
+    counts them (older than the maximum age, or with an open rotation task). Two queries."""
+    from hub.accounts.service import max_age_days
+
+    ids = [a.id for a in accounts] or [-1]
+    cutoff = utcnow() - timedelta(days=max_age_days())
+    secret: dict[int, set[str]] = {}
+    for a in accounts:
+        try:
+            secret[a.id] = {f.name for f in get_adapter(a.platform).credential_fields if f.secret}
+        except UnknownPlatform:
+            secret[a.id] = set()
+    due: dict[int, set[str]] = {}
+    for aid, field in session.execute(select(Credential.account_id, Credential.field).where(
+            Credential.account_id.in_(ids), Credential.changed_at < cutoff)):
+        if field in secret.get(aid, set()):
+            due.setdefault(aid, set()).add(field)
+    for aid, field in session.execute(select(RotationTask.account_id, RotationTask.field).where(
+            RotationTask.account_id.in_(ids), RotationTask.status == "open")):
+        due.setdefault(aid, set()).add(field)
+    return {aid: len(fields) for aid, fields in due.items()}
+
+
 COLUMNS = (("unit_name", "单位"), ("name", "账号"), ("platform", "平台"), ("last_published_at", "最近发布"),
            ("days_silent", "未更新天数"), ("posts_7d", "7天发布"), ("posts_30d", "30天发布"),
-           ("original_share", "原创占比(%)"), ("alerts", "预警"), ("rectifications", "整改中"), ("overdue", "整改逾期"))
+           ("original_share", "原创占比(%)"), ("alerts", "预警"), ("rectifications", "整改中"), ("overdue", "整改逾期"),
+           ("filings", "备案待审"), ("credentials", "凭据待轮换"))
 
 
 def to_xlsx(board: dict[str, Any], local_time: Any) -> bytes:

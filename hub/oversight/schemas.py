@@ -84,6 +84,8 @@ class AnnualAccount(Out):
     publications: int = Field(description="dispatches published in the year (Asia/Shanghai)")
     originals: int = Field(description="of those, revisions marked original (原创)")
     withdrawals: int
+    inspected: int = Field(description="quarterly inspections carried out in the year that held this account")
+    inspection_failed: int = Field(description="of those, the ones it failed")
 
 
 class AnnualTotals(Out):
@@ -95,9 +97,12 @@ class AnnualTotals(Out):
     messages_received: int
     messages_answered: int
     answer_days_avg: float
-    inspections: int
+    inspections: int = Field(description="quarterly inspections carried out in the year on accounts of the subtree")
+    inspected_passed: int = Field(description="account items of those inspections that passed")
+    inspected_failed: int = Field(description="account items of those inspections that failed")
     rectifications: int
     rectifications_accepted: int
+    rectifications_overdue: int = Field(description="not accepted and past their due date (today)")
     credential_rotations: int
     credential_reveals: int
 

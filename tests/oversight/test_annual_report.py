@@ -55,7 +55,7 @@ def test_annual_report_figures_in_pdf_xlsx_html_and_api(app, world, instance, tm
     wb = load_workbook(io.BytesIO(xlsx.read_bytes()))
     sheet = wb["各账号"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("单位", "账号", "平台", "发布数", "原创数", "撤稿数")
+    assert rows[0] == ("单位", "账号", "平台", "发布数", "原创数", "撤稿数", "巡检次数", "巡检不合格次数")
     by_name = {r[1]: (r[3], r[4]) for r in rows[1:]}
     assert by_name == {"陈巴尔虎旗发布": _db_counts(a1, year), "陈巴尔虎旗政务": _db_counts(a2, year)}
     summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(values_only=True) if len(r) > 1}
@@ -114,3 +114,60 @@ def test_an_unpublished_report_is_overdue_on_1_february(app, world, instance):
         AuditEntry.action.like("annual_report.%")))]
     s.rollback()
     assert entries == [("annual_report.overdue", "cbeh")]
+
+
+def _db_inspections(year, account_ids):
+    """The database's own count: inspections carried out in the year holding an item on the accounts,
+    and the failed items among them."""
+    from hub.models import QuarterlyInspection
+    from hub.oversight.annual import year_bounds
+
+    start, end = year_bounds(year)
+    s = db.session()
+    rows = s.scalars(select(QuarterlyInspection).where(QuarterlyInspection.created_at >= start,
+                                                       QuarterlyInspection.created_at < end)).all()
+    items = [i for r in rows for i in r.items if i["account_id"] in account_ids]
+    out = (len({r.id for r in rows if any(i["account_id"] in account_ids for i in r.items)}),
+           sum(1 for i in items if i["passed"]), sum(1 for i in items if not i["passed"]))
+    s.rollback()
+    return out
+
+
+def test_annual_report_counts_the_inspections_of_the_year(app, world, instance, tmp_path):
+    from openpyxl import load_workbook
+    from oversight_helpers import plus
+
+    api, (a1, a2) = world["api"], world["accounts"]
+    sup = api["supervisor"]
+    publish(app, api, [a1])
+    year = today().year
+    before = sup.get(f"/reports/annual?year={year}&unit=hlbe").get_json()["totals"]
+    assert before["inspections"] == 0 and before["inspected_failed"] == 0
+    # two inspections of the league: the second one 14 days on fails both accounts on the veto;
+    # a2 never published, so it fails both times
+    first = sup.post("/inspections", json={"unit": "hlbe", "period": "2026Q4", "as_of": plus(1)}).get_json()
+    second = sup.post("/inspections", json={"unit": "hlbe", "period": "2026Q4", "as_of": plus(14)}).get_json()
+    assert first["id"] != second["id"]
+    expected = _db_inspections(year, {a1, a2})
+    assert expected[0] == 2 and expected[1] + expected[2] == 4 and expected[2] >= 1
+
+    got = sup.get(f"/reports/annual?year={year}&unit=hlbe").get_json()
+    totals = got["totals"]
+    assert (totals["inspections"], totals["inspected_passed"], totals["inspected_failed"]) == expected
+    per = {a["id"]: (a["inspected"], a["inspection_failed"]) for a in got["accounts"]}
+    assert per[a1][0] == 2 and per[a2][0] == 2
+    assert per[a1][1] + per[a2][1] == expected[2]
+    # failed items opened rectifications received today: counted, none overdue yet
+    assert totals["rectifications"] == expected[2] and totals["rectifications_overdue"] == 0
+    # the unit below sees the league's inspections of its accounts too
+    assert api["admin"].get(f"/reports/annual?year={year}&unit=cbeh").get_json()["totals"]["inspections"] == 2
+    # another year: none
+    assert sup.get(f"/reports/annual?year={year - 1}&unit=hlbe").get_json()["totals"]["inspections"] == 0
+
+    xlsx = tmp_path / "r.xlsx"
+    p = hub_cli(instance, "report", "annual", "--year", str(year), "--unit", "hlbe", "--format", "xlsx",
+                "--output", str(xlsx))
+    assert p.returncode == 0, p.stderr
+    summary = {r[0]: r[1] for r in load_workbook(io.BytesIO(xlsx.read_bytes()))["汇总"].iter_rows(values_only=True)
+               if len(r) > 1}
+    assert summary["巡检次数"] == 2 and summary["巡检不合格账号次"] == expected[2]
