@@ -425,6 +425,7 @@ def _verify_remote(url: str, token: str | None) -> None:
             token = next((r.token for r in remote.load_remotes(w) if r.url == url_n), None)
             if token is None:
                 fail(f"没有 {url} 的令牌：请用 --token 给出，或先运行 hub audit witness add", 2)
+        assert token is not None
         try:
             items = remote.fetch(url, token, key_id(pub))
         except remote.WitnessUnreachable as exc:
