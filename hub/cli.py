@@ -107,7 +107,8 @@ def user() -> None:
 @click.argument("username")
 @click.option("--unit", "unit_code", required=True)
 @click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["editor", "reviewer", "admin", "supervisor"]))
+              type=click.Choice(["editor", "reviewer", "admin", "supervisor", "witness"]),
+              help="witness: only for another hub that sends its audit checkpoints here")
 @click.option("--name", default="", help="display name")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def user_create(username: str, unit_code: str, roles: tuple[str, ...], name: str, password_stdin: bool) -> None:
