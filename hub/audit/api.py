@@ -77,4 +77,4 @@ def witness_list():
     """``{checkpoints: [{checkpoint, sig, public_key}]}``, oldest first."""
     from hub.audit import remote
 
-    return jsonify({"checkpoints": remote.listing(db.session(), request.args.get("key", ""))})
+    return jsonify({"checkpoints": remote.listing(db.session(), request.args.get("key", ""), user())})

@@ -94,12 +94,17 @@ def receive(session: Session, data: dict[str, Any], by: User) -> tuple[Witnessed
     return row, True
 
 
-def listing(session: Session, fp: str) -> list[dict[str, Any]]:
-    """The checkpoints received from key ``fp``, oldest first, as they were signed."""
+def listing(session: Session, fp: str, reader: User) -> list[dict[str, Any]]:
+    """The checkpoints received from key ``fp``, oldest first, as they were signed.
+
+    A supervisor sees all of them; a witness user only those it sent itself.
+    """
     if not _KEY_ID.fullmatch(fp):
         raise BadRequest("key 必须是 16 位十六进制的公钥指纹", code="invalid_key")
-    rows = session.scalars(select(WitnessedCheckpoint).where(WitnessedCheckpoint.key_id == fp)
-                           .order_by(WitnessedCheckpoint.seq)).all()
+    q = select(WitnessedCheckpoint).where(WitnessedCheckpoint.key_id == fp)
+    if "supervisor" not in reader.role_names():
+        q = q.where(WitnessedCheckpoint.received_by == reader.id)
+    rows = session.scalars(q.order_by(WitnessedCheckpoint.seq)).all()
     return [to_dict(r) for r in rows]
 
 
