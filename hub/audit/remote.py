@@ -36,7 +36,7 @@ from hub.models import AuditEntry, User, WitnessedCheckpoint
 
 log = logging.getLogger(__name__)
 
-REMOTE_FILE = "audit-witness-remote.json"
+REMOTE_FILE = "audit-witness-remote.json"  # also named in hub.backup.KEY_FILES
 API_PATH = "/api/v1/witness/checkpoints"
 TIMEOUT = 10.0
 _HASH = re.compile(r"[0-9a-f]{64}")
