@@ -184,3 +184,23 @@ def test_push_failure_stays_pending_and_never_blocks(app: Any) -> None:
     assert res.exit_code == 1 and "无法连接" in res.output
     assert "secret-token-xyz" not in res.output
     assert '"sent": 0' in (w.dir / "audit-witness-remote.json").read_text()
+
+
+def test_witness_user_has_no_web_face_and_no_other_api(app: Any, factory: Any, client: Any) -> None:
+    import re
+
+    from support import PASSWORD  # type: ignore[import-not-found]
+
+    factory.unit("nmg", "内蒙古自治区", kind="region")
+    factory.user("hub-a", "nmg", "witness")
+    factory.user("boss", "nmg", "supervisor")
+    html = client.get("/login").get_data(as_text=True)
+    m = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert m
+    r = client.post("/login", data={"username": "hub-a", "password": PASSWORD, "csrf_token": m.group(1)})
+    assert r.status_code == 401  # refused like a wrong password
+    tok = factory.token("hub-a")
+    for path in ("/api/v1/posts", "/api/v1/accounts", "/api/v1/audit/verify"):
+        r = client.get(path, headers={"Authorization": f"Bearer {tok}"})
+        assert r.status_code == 403 and r.get_json()["error"]["code"] == "witness_only", path
