@@ -204,3 +204,27 @@ def test_witness_user_has_no_web_face_and_no_other_api(app: Any, factory: Any, c
     for path in ("/api/v1/posts", "/api/v1/accounts", "/api/v1/audit/verify"):
         r = client.get(path, headers={"Authorization": f"Bearer {tok}"})
         assert r.status_code == 403 and r.get_json()["error"]["code"] == "witness_only", path
+
+
+def test_worker_sweeper_sends_new_checkpoints(app: Any, hub_b: dict[str, str], request: Any,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    url, tok = hub_b["url"], hub_b["witness_token"]
+    w = app.extensions["hub_witness"]
+    assert cli("audit", "witness", "add", url, "--token", tok).exit_code == 0
+    make_trail(3)
+    checkpoint_now()
+    want = len(w.checkpoint_path.read_text().splitlines())
+    monkeypatch.setenv("HUB_SWEEP_SECONDS", "1")
+    request.getfixturevalue("worker_process")
+    fp = key_id(w.public_key())
+    deadline, got = time.monotonic() + 30, []
+    while time.monotonic() < deadline:
+        got = requests.get(url + PATH, params={"key": fp}, headers={"Authorization": f"Bearer {tok}"},
+                           timeout=10).json()["checkpoints"]
+        if len(got) >= want:
+            break
+        time.sleep(0.5)
+    assert len(got) == want, (w.dir / "worker.log").read_text()[-2000:]
+    assert tok not in (w.dir / "worker.log").read_text()
