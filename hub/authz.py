@@ -90,6 +90,7 @@ _POSTS = {
 }
 
 _AUDITOR = ("not_auditor", "只有管理员和主管单位可以查看审计日志")
+_WITNESS = ("not_witness", "只有见证用户可以提交检查点；见证用户不能做其他操作")
 _INSPECTOR = ("not_admin", "只有管理员和主管单位可以查看巡检结果")
 _INSPECT = ("not_admin", "只有管理员可以发起巡检")
 _LEXICON_READ = ("not_admin", "只有管理员和主管单位可以查看词库")
@@ -267,11 +268,17 @@ ENDPOINTS: dict[str, Rule] = {
     # -- audit ------------------------------------------------------------------------------
     "api.audit.audit_list": _r("audit.read", _A | _S, deny=_AUDITOR),
     "api.audit.audit_verify": _r("audit.read", _A | _S, deny=_AUDITOR),
+    "api.audit.witness_receive": _r("witness.receive", {"witness"}, deny=_WITNESS),
+    "api.audit.witness_list": _r("witness.read", {"witness"} | _S, deny=_WITNESS),
     "web.audit.audit_page": _r("audit.read", SIGNED_IN),
     "web.audit.accountability_page": _POSTS["view"],
     "web.audit.accountability_json": _POSTS["view"],
     "web.audit.accountability_pdf": _POSTS["view"],
 }
+
+
+#: The only endpoints a user holding just the "witness" role may reach (hub.api.base).
+WITNESS_ENDPOINTS = frozenset({"api.audit.witness_receive", "api.audit.witness_list"})
 
 
 class MissingRule(LookupError):

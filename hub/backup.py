@@ -46,7 +46,9 @@ SQLITE_DUMP = "hub.db"
 PG_DUMP = "hub.pgdump"
 SECRET_KEY_FILE = "secret_key"
 #: Files copied as they are (when the instance has them).
-KEY_FILES = (VAULT_KEY_FILE, SECRET_KEY_FILE, witness_mod.KEY_FILE, witness_mod.PUBLIC_KEY_FILE)
+# The remote witnesses (URL + token, hub.audit.remote) are a secret kept 0600 like the keys.
+KEY_FILES = (VAULT_KEY_FILE, SECRET_KEY_FILE, witness_mod.KEY_FILE, witness_mod.PUBLIC_KEY_FILE,
+             "audit-witness-remote.json")
 #: Append-only audit files, cut at the dump's audit head.
 WITNESS_FILES = (witness_mod.WITNESS_FILE, witness_mod.CHECKPOINT_FILE)
 WITNESS_WAIT_SECONDS = 30.0

@@ -107,7 +107,8 @@ def user() -> None:
 @click.argument("username")
 @click.option("--unit", "unit_code", required=True)
 @click.option("--role", "roles", multiple=True, required=True,
-              type=click.Choice(["editor", "reviewer", "admin", "supervisor"]))
+              type=click.Choice(["editor", "reviewer", "admin", "supervisor", "witness"]),
+              help="witness: only for another hub that sends its audit checkpoints here")
 @click.option("--name", default="", help="display name")
 @click.option("--password-stdin", is_flag=True, help="read the password from standard input")
 def user_create(username: str, unit_code: str, roles: tuple[str, ...], name: str, password_stdin: bool) -> None:
@@ -361,12 +362,19 @@ def audit_group() -> None:
 @click.option("--public-key", "public_key", type=click.Path(exists=True, dir_okay=False), default=None,
               help="pin the checkpoint public key (base64 or PEM) instead of the instance's own")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-def audit_verify(public_key: str | None, as_json: bool) -> None:
-    """Exit 0 if intact; else exit 1 naming the first bad entry.
+@click.option("--witness", "witness_url", default=None,
+              help="also hold the trail against the signed checkpoints a remote witness hub keeps")
+@click.option("--token", "token", default=None, envvar="HUB_WITNESS_TOKEN",
+              help="API token at the witness (default: the one stored by hub audit witness add)")
+def audit_verify(public_key: str | None, as_json: bool, witness_url: str | None, token: str | None) -> None:
+    """Exit 0 if intact; else exit 1 naming the first bad entry (2: the witness cannot be reached).
 
     Recomputes the hash chain and holds it against the witness file and the
-    signed checkpoints in the instance dir.
+    signed checkpoints in the instance dir, and with --witness against the
+    checkpoints the remote witness holds.
     """
+    if witness_url:
+        _verify_remote(witness_url, token)
     from hub.audit.witness import load_public_key
     from hub.db import db
 
@@ -397,6 +405,91 @@ def audit_verify(public_key: str | None, as_json: bool) -> None:
     if not as_json:
         click.echo(f"first bad entry: seq {res.first_bad_seq}: {res.reason}")
     sys.exit(1)
+
+
+def _verify_remote(url: str, token: str | None) -> None:
+    """``hub audit verify --witness URL``: every remote checkpoint's seq must have that hash locally."""
+    from hub.audit import remote
+    from hub.audit.witness import key_id
+    from hub.db import db
+
+    with app_context() as app:
+        w = app.extensions["hub_witness"]
+        pub = w.public_key()
+        if pub is None:
+            fail("没有审计检查点签名公钥，请先运行 hub init", 2)
+        if token is None:
+            try:
+                url_n = remote.normalize_url(url)
+            except ValueError as exc:
+                fail(str(exc), 2)
+            token = next((r.token for r in remote.load_remotes(w) if r.url == url_n), None)
+            if token is None:
+                fail(f"没有 {url} 的令牌：请用 --token 给出，或先运行 hub audit witness add", 2)
+        assert token is not None
+        try:
+            items = remote.fetch(url, token, key_id(pub))
+        except remote.WitnessUnreachable as exc:
+            fail(str(exc), 2)
+        checked, bad, why = remote.compare(db.session(), w, items)
+        db.session.remove()
+    if bad is not None:
+        click.echo(f"审计日志与见证方不符：第 {bad} 条 — {why}", err=True)
+        click.echo(f"first bad entry: seq {bad}: {why}")
+        sys.exit(1)
+    click.echo(f"见证方 {url} 的 {checked} 个签名检查点与本地审计日志一致")
+
+
+@audit_group.group("witness")
+def witness_group() -> None:
+    """Another hub (typically the region's) that keeps this hub's signed checkpoints."""
+
+
+@witness_group.command("add")
+@click.argument("url")
+@click.option("--token", "token", required=True, help="API token of a witness user at that hub")
+def witness_add(url: str, token: str) -> None:
+    """Send this hub's checkpoints to the hub at URL (the token is kept 0600 in the instance dir)."""
+    from hub.audit import remote
+
+    with app_context() as app:
+        try:
+            r = remote.add_remote(app.extensions["hub_witness"], url, token)
+        except ValueError as exc:
+            fail(str(exc), 2)
+    click.echo(f"已登记见证方 {r.url}；检查点将由 worker 发送，或运行 hub audit witness push 立即发送")
+
+
+@witness_group.command("list")
+def witness_list() -> None:
+    """The witnesses this hub sends to and how many checkpoints each has acknowledged."""
+    from hub.audit import remote
+
+    with app_context() as app:
+        w = app.extensions["hub_witness"]
+        remotes = remote.load_remotes(w)
+        total = len(remote._lines(w))
+    if not remotes:
+        click.echo("没有登记见证方")
+    for r in remotes:
+        click.echo(f"{r.url}  已确认 {r.sent}/{total} 个检查点")
+
+
+@witness_group.command("push")
+def witness_push() -> None:
+    """Send pending checkpoints now. Exit 1 if a witness refused or could not be reached."""
+    from hub.audit import remote
+
+    with app_context() as app:
+        results = remote.push(app.extensions["hub_witness"])
+    if not results:
+        fail("没有登记见证方（hub audit witness add URL --token T）", 2)
+    bad = False
+    for url, n, problem in results:
+        click.echo(f"{url}：发送 {n} 个检查点" + (f"；{problem}" if problem else ""))
+        bad = bad or bool(problem)
+    if bad:
+        sys.exit(1)
 
 
 @audit_group.command("export")

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from hub import audit, authz, inputs
 from hub.db import db
-from hub.errors import BadRequest, HubError, Unauthorized
+from hub.errors import BadRequest, Forbidden, HubError, Unauthorized
 from hub.models import ApiToken, User
 from hub.security import token_digest
 
@@ -41,7 +41,11 @@ def _authenticate() -> None:
         raise Unauthorized("API 令牌无效或已停用", code="invalid_token")
     g.api_user = row.user
     audit.current_actor.set(audit.Actor.of(row.user))
-    authz.gate(request.endpoint, {grant.role for grant in row.user.roles})
+    roles = {grant.role for grant in row.user.roles}
+    if roles == {"witness"} and request.endpoint not in authz.WITNESS_ENDPOINTS:
+        # A witness user (another hub's sender) may do nothing but send and read checkpoints.
+        raise Forbidden("见证用户只能提交和读取检查点", code="witness_only")
+    authz.gate(request.endpoint, roles)
 
 
 def user() -> User:

@@ -14,7 +14,13 @@ from hub import audit
 from hub.api.base import user
 from hub.api.openapi import contract
 from hub.audit import search as audit_search
-from hub.audit.schemas import AuditPage, AuditVerifyOut
+from hub.audit.schemas import (
+    AuditPage,
+    AuditVerifyOut,
+    WitnessCheckpointIn,
+    WitnessCheckpointList,
+    WitnessCheckpointOut,
+)
 from hub.db import db
 
 bp = Blueprint("audit", __name__)
@@ -48,3 +54,27 @@ def audit_verify():
         raise Forbidden("只有管理员和主管单位可以校验审计日志", code="not_auditor")
     return jsonify(AuditVerifyOut.model_validate(audit.verify(s, current_app.extensions.get("hub_witness")).to_dict())
                    .dump())
+
+
+# -- the witness for other hubs (hub.audit.remote) ------------------------------------------
+@bp.post("/witness/checkpoints")
+@contract("Receive a signed audit checkpoint from a hub that named this hub as its witness",
+          out=WitnessCheckpointOut, status=201, body=WitnessCheckpointIn, errors={
+    403: "not a witness user", 400: "bad checkpoint or signature", 409: "contradicts an earlier checkpoint"})
+def witness_receive():
+    """Verify the checkpoint's Ed25519 signature against ``public_key`` and keep it (append-only)."""
+    from hub.api.base import body
+    from hub.audit import remote
+
+    row, created = remote.receive(db.session(), body(), user())
+    return jsonify({"stored": created, **remote.to_dict(row)}), 201
+
+
+@bp.get("/witness/checkpoints")
+@contract("The checkpoints received from one hub (by its key fingerprint)", out=WitnessCheckpointList, errors={
+    403: "not a witness user or supervisor", 400: "bad key"}, query={"key": str})
+def witness_list():
+    """``{checkpoints: [{checkpoint, sig, public_key}]}``, oldest first."""
+    from hub.audit import remote
+
+    return jsonify({"checkpoints": remote.listing(db.session(), request.args.get("key", ""), user())})

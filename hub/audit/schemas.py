@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hub.contracts import Out, Timestamp
+from hub.contracts import In, Out, Timestamp
 
 
 class AuditActor(Out):
@@ -74,3 +74,33 @@ class AuditVerifyOut(Out):
     start: int | None = None
     first_bad_seq: int | None = None
     reason: str | None = None
+
+
+class SignedCheckpointBody(Out):
+    """A checkpoint exactly as its hub signed it (hub.audit.witness)."""
+
+    v: int
+    kind: str
+    seq: int
+    hash: str
+    at: str = Field(description="UTC, e.g. 2026-01-02T03:04:05Z")
+    key: str = Field(description="fingerprint of the signing key: first 16 hex digits of SHA-256 over its raw bytes")
+
+
+class WitnessCheckpointIn(In):
+    """A signed checkpoint sent to the witness, with the sender's public key (base64 of its 32 raw bytes)."""
+
+    checkpoint: SignedCheckpointBody
+    sig: str = Field(description="base64 Ed25519 signature over the domain line + canonical JSON of checkpoint")
+    public_key: str
+
+
+class WitnessCheckpointOut(Out):
+    checkpoint: SignedCheckpointBody
+    sig: str
+    public_key: str
+    stored: bool | None = Field(default=None, description="false when the same checkpoint was already held")
+
+
+class WitnessCheckpointList(Out):
+    checkpoints: list[WitnessCheckpointOut]

@@ -35,6 +35,7 @@ from hub.models.post import (
     Revision,
 )
 from hub.models.vault import CredentialArchive, RotationTask, VaultKey
+from hub.models.witness import WitnessedCheckpoint
 
 __all__ = [
     "ACCOUNT_STATUSES", "ATTEMPT_KINDS", "DISPATCH_STATUSES", "DISPATCH_TERMINAL", "POST_STATUSES", "ROLES", "UNIT_KINDS",
@@ -42,7 +43,7 @@ __all__ = [
     "FilingDecision", "RotationTask", "VaultKey", "Approval", "AuditEntry", "AuditHead", "Base", "Comment",
     "Credential",
     "Dispatch", "DispatchAttempt", "Media", "Post", "Revision", "RoleGrant", "Unit", "User", "utcnow",
-    "ReviewChain", "RevisionView", "UnitPause",
+    "ReviewChain", "RevisionView", "UnitPause", "WitnessedCheckpoint",
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
     "LexiconDisable", "LexiconEntry",
     "LexiconVersion", "PLATFORM_MEDIA_KINDS", "PlatformMedia",

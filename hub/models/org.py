@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from hub.models.base import Base, utcnow
 
 UNIT_KINDS = ("region", "league", "banner", "department")
-ROLES = ("editor", "reviewer", "admin", "supervisor")
+ROLES = ("editor", "reviewer", "admin", "supervisor", "witness")
 
 
 class Unit(Base):

@@ -79,6 +79,7 @@ def login():
         s = db.session()
         u = s.scalars(select(User).where(User.username == username)).first()
         ok = verify_password(u.password_hash if u else None, form.password.data)
+        ok = ok and not (u is not None and u.role_names() == {"witness"})  # a witness user has no web face
         with db.transaction() as s:
             if ok and u is not None and u.is_active:
                 if needs_rehash(u.password_hash):
