@@ -81,7 +81,10 @@ def send_custom_text(credentials: dict[str, str], openid: str, text: str, *,
     tries = 0
     while True:
         tries += 1
-        token = adapter._token(client)
+        try:
+            token = adapter._token(client)
+        except PlatformError as exc:  # the token call itself: busy / quota / bad credentials
+            raise _refine(exc) from None
         try:
             client.message.send_text(openid, text)
             return
