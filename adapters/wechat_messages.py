@@ -94,7 +94,12 @@ def send_custom_text(credentials: dict[str, str], openid: str, text: str, *,
                 refreshed = True
                 client.drop_token(token)
                 if token_cache is None:  # nothing to drop: ask for a fresh token explicitly
-                    client.fetch_access_token(force_refresh=True)
+                    try:
+                        client.fetch_access_token(force_refresh=True)
+                    except WeChatClientException as refresh_exc:
+                        raise _refine(adapter._error(refresh_exc)) from None
+                    except (requests.ConnectionError, requests.Timeout) as refresh_exc:
+                        raise adapter._transport_error(refresh_exc, mutating=False) from None
                 continue
         except (requests.ConnectionError, requests.Timeout) as exc:
             err = adapter._transport_error(exc, mutating=True)

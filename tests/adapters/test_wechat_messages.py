@@ -218,3 +218,4 @@ def test_control_surface_refuses_bad_settings(sim):
     r = requests.post(base + "/_sim/user_message", json={"appid": APPID, "openid": "o", "content": "x",
                                                         "deliveries": 0}, timeout=5)
     assert r.status_code == 400
+
