@@ -151,7 +151,9 @@ class InteractionBook:
 
     def state(self, wanted: Any) -> dict[str, Any]:
         return {
-            "custom_messages": [dict(m) for m in self.custom_messages if wanted(m["appid"])],
+            # exactly the interface's keys ({"appid", "touser", "msgtype", "content"}), in order sent
+            "custom_messages": [{k: m[k] for k in ("appid", "touser", "msgtype", "content")}
+                                for m in self.custom_messages if wanted(m["appid"])],
             "user_messages": [m.as_state() for m in self.user_messages if wanted(m.appid)],
             "followers": [{"appid": a, "openid": o, "last_interaction": t}
                           for (a, o), t in self.followers.items() if wanted(a)],

@@ -218,8 +218,8 @@ class WeiboSimulator:
                                       "comment" if c.status_owner else "mention"),
                                   "mentions": list(c.mentions),
                                   "reply_to": str(c.reply_to) if c.reply_to else None} for c in self._comments],
-                    "comment_replies": [{"appid": c.author_app, "status_id": str(c.status_id),
-                                         "comment_id": str(c.reply_to), "reply_id": str(c.id),
+                    # exactly the interface's keys; the reply itself is in "comments" (kind "reply")
+                    "comment_replies": [{"status_id": str(c.status_id), "comment_id": str(c.reply_to),
                                          "text": c.sent_text} for c in self._comments if c.author_app]}
 
     # ------------------------------------------------------------------ HTTP entry

@@ -67,10 +67,10 @@ def test_reply_is_recorded_and_not_fetched_back(account):
     reply_id = reply_comment(creds, status_id=sid, comment_id=c["id"], text="已转交区城管局，三日内处理。")
     assert reply_id.isdigit()
     state = _state(base)
-    assert state["comment_replies"] == [{"appid": "wb_c", "status_id": sid, "comment_id": c["id"],
-                                         "reply_id": reply_id, "text": "已转交区城管局，三日内处理。"}]
+    assert state["comment_replies"] == [{"status_id": sid, "comment_id": c["id"],
+                                         "text": "已转交区城管局，三日内处理。"}]
     shown = next(x for x in state["comments"] if x["id"] == reply_id)
-    assert shown["text"].startswith("回复@") and shown["kind"] == "reply"
+    assert shown["text"].startswith("回复@") and shown["kind"] == "reply" and shown["reply_to"] == c["id"]
     assert [x.comment_id for x in fetch_comments(creds, since_id=None)] == [c["id"]]
     with pytest.raises(PlatformError) as again:
         reply_comment(creds, status_id=sid, comment_id=c["id"], text="已转交区城管局，三日内处理。")
