@@ -15,6 +15,7 @@ message may have gone out).
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
 
 import requests
@@ -25,6 +26,8 @@ from .wechat import BACKOFF, CALL_RETRIES, WeChatAdapter
 
 DEFAULT_API_BASE = WeChatAdapter.default_api_base
 WINDOW_CODE = 45015
+#: How long after a follower's last message WeChat accepts customer-service messages to them.
+WINDOW = timedelta(hours=48)
 BUSY_CODES = {-1, 45009, 45011}
 
 #: zh-CN reasons for the codes message/custom/send answers (the others come from adapters/wechat.py).
