@@ -295,3 +295,36 @@ def _csrf(client: Any, page: str) -> str:
     m = re.search(r'name="csrf_token" value="([^"]+)"', page)
     assert m
     return m.group(1)
+
+
+def test_the_dispatch_page_form_records_a_manual_publication_with_a_screenshot(org: dict[str, Any], app: Any) -> None:
+    api = org["api"]
+    acc_id = open_manual(org)
+    post = api["editor"].post("/posts", {"title": TITLE, "content": "<p>图文稿件，人工发到头条号。</p>",
+                                         "account_ids": [acc_id]}).get_json()
+    through_review(org, post)
+    run_burst_worker(app)
+    (d,) = api["editor"].get(f"/posts/{post['id']}").get_json()["dispatches"]
+    c = login(org["client"], "editor")
+    page = c.get(f"/dispatches/{d['id']}").get_data(as_text=True)
+    assert "下一步" in page and "图文稿件，人工发到头条号。" in page
+    r = c.post(f"/dispatches/{d['id']}/manual", data={
+        "csrf_token": _csrf(c, page), "url": "http://127.0.0.1:9/toutiao/1", "published_at": "",
+        "screenshot": (io.BytesIO(photo(40)), "shot.jpg")}, content_type="multipart/form-data")
+    assert r.status_code == 302
+    after = c.get(f"/dispatches/{d['id']}").get_data(as_text=True)
+    assert "已登记人工发布" in after and "查看截图" in after
+    got = api["editor"].get(f"/dispatches/{d['id']}").get_json()
+    assert got["status"] == "published" and got["url"] == "http://127.0.0.1:9/toutiao/1"
+    run_burst_worker(app)  # nothing listens there: recorded as not reachable, the publication stands
+    got = api["editor"].get(f"/dispatches/{d['id']}").get_json()
+    assert got["status"] == "published" and got["manual_check"]["status"] is None and got["manual_check"]["error"]
+    assert "系统未能访问该链接" in c.get(f"/dispatches/{d['id']}").get_data(as_text=True)
+
+
+def test_the_url_check_never_reaches_private_addresses() -> None:
+    from hub.dispatch.jobs.manual import fetch
+
+    for url in ("http://10.1.2.3/x", "http://192.168.0.1/", "http://169.254.169.254/latest/meta-data/"):
+        found = fetch(url, 1.0)
+        assert found["status"] is None and "内网" in found["error"]
