@@ -182,6 +182,9 @@ def test_video_post_to_a_manual_account_waits_until_an_editor_records_its_url(or
         assert st.last_published_at is not None
         from datetime import timedelta
         assert (post["id"], row.revision_id) in _targets(s, utcnow() - timedelta(days=30))
+    # The accountability record (谁发布) names the editor who published by hand.
+    record = login(c, "editor").get(f"/posts/{post['id']}/accountability").get_data(as_text=True)
+    assert "人工发布：editor 姓名" in record and "视频号" in record
     # Register, 监测台 and exports name the platform as the admin did.
     login(c, "sup_l")
     assert "视频号（人工发布）" in c.get("/accounts/register").get_data(as_text=True)
