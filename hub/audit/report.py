@@ -111,7 +111,11 @@ def build_record(session: Session, post: Post, witness: Any, viewer: User | None
                         "platform": accounts[d.account_id].platform if d.account_id in accounts else "",
                         "status": d.status, "url": d.url or "", "platform_ref": d.platform_ref or "",
                         "attempts": d.attempts, "error": d.error or "", "published_at": local(d.published_at),
-                        "revision_number": rev_number.get(d.revision_id)} for d in dispatches],
+                        "revision_number": rev_number.get(d.revision_id),
+                        # A manual-publish account (视频号 …): the editor who published it by hand.
+                        "platform_name": accounts[d.account_id].platform_name if d.account_id in accounts else "",
+                        "published_by": _person(d.manual_by) if d.manual_by is not None else None}
+                       for d in dispatches],
         "overrides": [_entry(e) for e in entries if "override" in e.action],
         "withdrawals": [_entry(e) for e in entries if "withdraw" in e.action],
         "entries": [dict(_entry(e), witnessed=witnessed.get(int(e.seq)) == e.hash) for e in entries],
