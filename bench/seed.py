@@ -53,6 +53,7 @@ PARAGRAPHS = [
     "广大群众如有意见建议，可通过政务服务热线12345反映，我们将认真研究、及时答复。",
     "本次工作自发布之日起实施，执行中遇到的问题请及时向主管部门反馈。",
 ]
+DEMO_CYCLE = ("in_review", "published", "draft", "in_review", "approved", "published", "rejected")
 CONFIRMATIONS = {"political": True, "legal": True, "policy": True, "secrecy": True, "wording": True}
 USER_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120 Safari/537.36"
 
@@ -226,11 +227,14 @@ class Seeder:
             by_unit: dict[int, list[Any]] = {}
             for acc in accounts:
                 by_unit.setdefault(acc.unit_id, []).append(acc)
-            unit_ids = sorted(by_unit)
-            units = {u.id: u for u in s.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
             staff: dict[tuple[int, str], list[Any]] = {}
-            for g in s.scalars(select(RoleGrant).where(RoleGrant.unit_id.in_(unit_ids))):
+            for g in s.scalars(select(RoleGrant).where(RoleGrant.unit_id.in_(sorted(by_unit)))):
                 staff.setdefault((g.unit_id, g.role), []).append(g.user_id)
+            # Posts go to units with editors and reviewers (banners; a league's accounts stay quiet).
+            unit_ids = sorted(u for u in by_unit if staff.get((u, "editor")) and staff.get((u, "reviewer")))
+            if not unit_ids:
+                raise SystemExit("no unit with accounts, editors and reviewers to post in")
+            units = {u.id: u for u in s.scalars(select(Unit).where(Unit.id.in_(unit_ids)))}
             users = {u.id: u for u in s.scalars(select(User).where(User.unit_id.in_(unit_ids))).unique()}
             chains = {uid: resolve(s, units[uid], "").chain.to_json() for uid in unit_ids}
             ids = {t: (s.scalar(select(func.max(m.id))) or 0)
@@ -282,6 +286,7 @@ class Seeder:
                     rows[k] = []
 
             rows["post_cur"] = []
+            demo_n = 0
             for i in range(a.posts):
                 uid = unit_ids[i % len(unit_ids)] if i % 4 else unit_ids[0] if i % 8 == 0 else \
                     unit_ids[rng.randrange(len(unit_ids))]
@@ -302,7 +307,11 @@ class Seeder:
                 created -= timedelta(minutes=rng.randrange(60, 600))
                 roll = rng.random()
                 recent = (self.now - created) < timedelta(days=14)
-                if recent and roll < 0.25:
+                if recent and uid == unit_ids[0]:
+                    # The demo logins' unit holds recent posts in every state (their queues and pages).
+                    status = DEMO_CYCLE[demo_n % len(DEMO_CYCLE)]
+                    demo_n += 1
+                elif recent and roll < 0.25:
                     status = "in_review"
                 elif recent and roll < 0.35:
                     status = "draft"
@@ -329,7 +338,7 @@ class Seeder:
                 n_steps = len(chain)
                 step = 0
                 if status == "in_review":
-                    step = rng.randrange(n_steps)
+                    step = (demo_n // len(DEMO_CYCLE)) % n_steps if uid == unit_ids[0] else rng.randrange(n_steps)
                 submitted = created + timedelta(minutes=20) if status != "draft" else None
                 publish_at = None
                 if status == "approved":
