@@ -5,14 +5,23 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from hub.memo import memo
 from hub.models import Account, Post, Unit, User
+
+
+def unit_children(session: Session) -> dict[int | None, list[int]]:
+    """{parent id: child ids} of every unit, read once per transaction (pages ask per row)."""
+    tree = memo(session, "unit_children", (Unit,))
+    if not tree:
+        tree[None] = []
+        for uid, parent in session.execute(select(Unit.id, Unit.parent_id)).all():
+            tree.setdefault(parent, []).append(uid)
+    return tree
 
 
 def subtree_ids(session: Session, root_id: int) -> set[int]:
     """Ids of ``root_id`` and every unit below it."""
-    children: dict[int | None, list[int]] = {}
-    for uid, parent in session.execute(select(Unit.id, Unit.parent_id)).all():
-        children.setdefault(parent, []).append(uid)
+    children = unit_children(session)
     out, stack = set(), [root_id]
     while stack:
         u = stack.pop()

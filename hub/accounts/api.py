@@ -166,9 +166,9 @@ def account_register():
     fmt = request.args.get("format", "json")
     if fmt not in ("json", "csv", "xlsx"):
         raise BadRequest("format 必须是 json、csv 或 xlsx", code="invalid_format")
-    rows = [register_svc.row(s, a) for a in register_svc.accounts(
+    rows = register_svc.rows(s, register_svc.accounts(
         s, user(), request.args.get("unit") or None, request.args.get("platform") or None,
-        request.args.get("status") or None)]
+        request.args.get("status") or None))
     if fmt == "json":
         return jsonify(Register.model_validate({
             "columns": [{"key": k, "label": label} for k, label in register_svc.COLUMNS], "accounts": rows}).dump())
@@ -258,7 +258,10 @@ def list_accounts():
     s = db.session()
     accounts = [a for a in s.scalars(select(Account).order_by(Account.id)).unique()
                 if can_see_account(s, user(), a)]
-    return jsonify({"accounts": [account_json(a, viewer=user()) for a in accounts]})  # AccountList
+    filing_svc.prefetch_latest(s, accounts)
+    creds = accounts_svc.credential_statuses(s, accounts)
+    return jsonify({"accounts": [AccountOut.of(a, creds[a.id], filing_svc.filing_details(a, user())).dump()
+                                 for a in accounts]})  # AccountList
 
 
 @bp.post("/accounts")

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import audit
 from hub.errors import BadRequest, Conflict, Forbidden
 from hub.i18n_marks import N_
+from hub.memo import memo
 from hub.models import Account, Filing, FilingDecision, RoleGrant, Unit, User, utcnow
 from hub.models.states import ACCOUNT, FILING, AccountStatus, FilingStatus
 
@@ -49,11 +50,14 @@ def snapshot_of(account: Account) -> dict[str, Any]:
 
 
 def supervisors_at(session: Session, unit_id: int) -> list[User]:
-    """Active users holding the supervisor role at exactly this unit."""
-    return list(session.scalars(
-        select(User).join(RoleGrant, RoleGrant.user_id == User.id)
-        .where(RoleGrant.role == "supervisor", RoleGrant.unit_id == unit_id, User.active.is_(True))
-        .order_by(User.id)).unique())
+    """Active users holding the supervisor role at exactly this unit (remembered for the transaction)."""
+    known = memo(session, "supervisors_at", (User, RoleGrant))
+    if unit_id not in known:
+        known[unit_id] = list(session.scalars(
+            select(User).join(RoleGrant, RoleGrant.user_id == User.id)
+            .where(RoleGrant.role == "supervisor", RoleGrant.unit_id == unit_id, User.active.is_(True))
+            .order_by(User.id)).unique())
+    return list(known[unit_id])
 
 
 @dataclass
@@ -133,7 +137,11 @@ def due_for(session: Session, user: User) -> list[tuple[Account, Filing]]:
 
 def steps(session: Session, filing: Filing) -> list[Step]:
     """Every level of the path with its state, lowest first."""
-    units = {u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(filing.path)))}
+    known = memo(session, "units_by_id", (Unit,))
+    missing = [u for u in filing.path if u not in known]
+    if missing:
+        known.update({u.id: u for u in session.scalars(select(Unit).where(Unit.id.in_(missing)))})
+    units = {uid: known[uid] for uid in filing.path}
     decided = {d.level_index: d for d in filing.decisions}
     cur = current_index(session, filing)
     top = max(decided) if decided else -1
@@ -154,9 +162,33 @@ def steps(session: Session, filing: Filing) -> list[Step]:
 
 
 def latest(session: Session, account: Account) -> Filing | None:
-    """The account's most recent filing."""
+    """The account's most recent filing (from :func:`prefetch_latest` when a list page read them all)."""
+    known = memo(session, "latest_filing", (Filing,))
+    if account.id in known:
+        return known[account.id]
     return session.scalars(select(Filing).where(Filing.account_id == account.id)
                            .order_by(Filing.id.desc()).limit(1)).first()
+
+
+def prefetch_latest(session: Session, accounts: list[Account]) -> None:
+    """Read the latest filing of each of ``accounts`` and the main accounts of their units, in a
+    few queries, for :func:`latest` and :func:`naming_warnings` on list pages."""
+    ids = [a.id for a in accounts]
+    if not ids:
+        return
+    newest = select(func.max(Filing.id)).where(Filing.account_id.in_(ids)).group_by(Filing.account_id)
+    known = memo(session, "latest_filing", (Filing,))
+    for a in accounts:
+        known.setdefault(a.id, None)
+    for f in session.scalars(select(Filing).where(Filing.id.in_(newest))).unique():
+        known[f.account_id] = f
+    mains = memo(session, "main_accounts", (Account,))
+    units = sorted({a.unit_id for a in accounts} - set(mains))
+    for u in units:
+        mains[u] = []
+    for o in session.scalars(select(Account).where(Account.unit_id.in_(units), Account.is_main.is_(True),
+                                                   Account.status != "closed")).unique():
+        mains[o.unit_id].append(o)
 
 
 def open_filing(session: Session, account: Account) -> Filing | None:
@@ -347,9 +379,13 @@ def naming_warnings(session: Session, account: Account) -> list[str]:
         out.append(f"账号名称「{account.name}」未包含主办单位名称「{core}」")
     if _INTERNAL.search(account.name.strip()) and not account.name.strip().endswith("办公室"):
         out.append(f"账号名称「{account.name}」像是内设机构，政务新媒体应以单位名义开设")
-    others = session.scalars(select(Account).where(
-        Account.unit_id == account.unit_id, Account.is_main.is_(True), Account.status != "closed",
-        Account.platform != account.platform, Account.id != account.id)).all()
+    mains = memo(session, "main_accounts", (Account,))
+    if account.unit_id in mains:
+        others = [o for o in mains[account.unit_id] if o.platform != account.platform and o.id != account.id]
+    else:
+        others = list(session.scalars(select(Account).where(
+            Account.unit_id == account.unit_id, Account.is_main.is_(True), Account.status != "closed",
+            Account.platform != account.platform, Account.id != account.id)).unique())
     if account.is_main:
         differing = sorted({o.name for o in others if o.name != account.name})
         if differing:

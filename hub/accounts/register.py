@@ -54,6 +54,13 @@ def accounts(session: Session, user: User, unit: str | None = None, platform: st
     return list(session.scalars(stmt.order_by(Account.unit_id, Account.platform, Account.id)).unique())
 
 
+def rows(session: Session, accounts: list[Account]) -> list[dict[str, Any]]:
+    """The register rows of ``accounts``, their filings and naming checks read for all at once."""
+    accounts = list(accounts)
+    filing_svc.prefetch_latest(session, accounts)
+    return [row(session, a) for a in accounts]
+
+
 def row(session: Session, a: Account) -> dict[str, Any]:
     """One register row (plain values, zh-CN labels)."""
     f = filing_svc.latest(session, a)

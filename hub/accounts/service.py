@@ -599,22 +599,54 @@ def decrypt_credentials(account: Account, vault: Vault) -> dict[str, str]:
             for c in account.credentials}
 
 
-def credential_status(account: Account) -> dict[str, dict[str, Any]]:
-    """Per field: set or missing, when last changed, rotation due, previous version kept until; never a value."""
+def credential_statuses_maps(session: Session, account_id: int) -> tuple[dict[str, datetime], dict[str, str]]:
+    """(previous versions kept until, open rotation tasks' reasons), by field, of one account."""
+    archived: dict[str, datetime] = {}
+    tasks: dict[str, str] = {}
+    for a in session.scalars(select(CredentialArchive).where(CredentialArchive.account_id == account_id,
+                                                             CredentialArchive.destroy_after > utcnow())):
+        archived[a.field] = max(archived.get(a.field, a.destroy_after), a.destroy_after)
+    for t in session.scalars(select(RotationTask).where(RotationTask.account_id == account_id,
+                                                        RotationTask.status == "open")):
+        tasks[t.field] = t.reason
+    return archived, tasks
+
+
+def credential_statuses(session: Session, accounts: list[Account]) -> dict[int, dict[str, dict[str, Any]]]:
+    """:func:`credential_status` of many accounts, with two queries for all of them (list pages)."""
+    ids = [a.id for a in accounts if a.id is not None]
+    archived: dict[int, dict[str, datetime]] = {}
+    tasks: dict[int, dict[str, str]] = {}
+    if ids:
+        for aid, field, until in session.execute(
+                select(CredentialArchive.account_id, CredentialArchive.field, CredentialArchive.destroy_after)
+                .where(CredentialArchive.account_id.in_(ids), CredentialArchive.destroy_after > utcnow())):
+            mine = archived.setdefault(aid, {})
+            mine[field] = max(mine.get(field, until), until)
+        for aid, field, reason in session.execute(
+                select(RotationTask.account_id, RotationTask.field, RotationTask.reason)
+                .where(RotationTask.account_id.in_(ids), RotationTask.status == "open")):
+            tasks.setdefault(aid, {})[field] = reason
+    return {a.id: credential_status(a, archived=archived.get(a.id, {}), tasks=tasks.get(a.id, {}))
+            for a in accounts}
+
+
+def credential_status(account: Account, *, archived: dict[str, datetime] | None = None,
+                      tasks: dict[str, str] | None = None) -> dict[str, dict[str, Any]]:
+    """Per field: set or missing, when last changed, rotation due, previous version kept until; never a value.
+
+    ``archived`` and ``tasks`` (previous versions kept, open rotation tasks, by field) are read here
+    unless the caller read them for many accounts at once (:func:`credential_statuses`)."""
     from hub.times import iso
 
     adapter = get_adapter(account.platform)
     have = {c.field: c for c in account.credentials}
     session = object_session(account)
-    archived: dict[str, datetime] = {}
-    tasks: dict[str, str] = {}
-    if session is not None and account.id is not None:
-        for a in session.scalars(select(CredentialArchive).where(CredentialArchive.account_id == account.id,
-                                                                 CredentialArchive.destroy_after > utcnow())):
-            archived[a.field] = max(archived.get(a.field, a.destroy_after), a.destroy_after)
-        for t in session.scalars(select(RotationTask).where(RotationTask.account_id == account.id,
-                                                            RotationTask.status == "open")):
-            tasks[t.field] = t.reason
+    if archived is None or tasks is None:
+        archived, tasks = {}, {}
+        if session is not None and account.id is not None:
+            got = credential_statuses_maps(session, account.id)
+            archived, tasks = got
     now = utcnow()
     due_age = timedelta(days=max_age_days())
     out: dict[str, dict[str, Any]] = {}

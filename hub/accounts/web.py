@@ -84,8 +84,8 @@ def account_register():
     filters = _register_filters()
     rows: list[dict[str, Any]] = []
     try:
-        rows = [register_svc.row(s, a) for a in register_svc.accounts(
-            s, current_user, filters["unit"] or None, filters["platform"] or None, filters["status"] or None)]
+        rows = register_svc.rows(s, register_svc.accounts(
+            s, current_user, filters["unit"] or None, filters["platform"] or None, filters["status"] or None))
     except HubError as exc:
         flash(exc.message, "error")
     units = s.scalars(select(Unit).where(Unit.id.in_(overseen_unit_ids(s, current_user))).order_by(Unit.id)).all()
@@ -102,8 +102,8 @@ def account_register_export(fmt: str):
         abort(404)
     filters = _register_filters()
     try:
-        rows = [register_svc.row(s, a) for a in register_svc.accounts(
-            s, current_user, filters["unit"] or None, filters["platform"] or None, filters["status"] or None)]
+        rows = register_svc.rows(s, register_svc.accounts(
+            s, current_user, filters["unit"] or None, filters["platform"] or None, filters["status"] or None))
     except HubError as exc:
         flash(exc.message, "error")
         return redirect(url_for("web.accounts.account_register"))
@@ -352,11 +352,11 @@ def account_overdue():
 @bp.get("/accounts")
 @login_required
 def accounts():
-    from hub.accounts.service import credential_status
+    from hub.accounts.service import credential_statuses
 
     s = db.session()
     rows = [a for a in s.scalars(select(Account).order_by(Account.unit_id, Account.id)).unique()
             if can_see_account(s, current_user, a)]
-    show_creds = {a.id: credential_status(a) for a in rows if current_user.has_role("admin")}
+    show_creds = credential_statuses(s, rows) if current_user.has_role("admin") else {}
     return render_template("accounts/list.html", accounts=rows, creds=show_creds)
 

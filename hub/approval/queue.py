@@ -25,7 +25,18 @@ from hub.approval.chains import person, unit_path
 from hub.content import html_to_text
 from hub.i18n_marks import N_
 from hub.inputs import parse_id
-from hub.models import Account, Approval, AuditEntry, Post, Revision, RevisionView, User, utcnow
+from hub.models import (
+    Account,
+    Approval,
+    AuditEntry,
+    Post,
+    ReviewChain,
+    Revision,
+    RevisionView,
+    User,
+    utcnow,
+)
+from hub.permissions import unit_children
 from hub.posts.access import contributors
 from review import policy
 from review.chain import Chain
@@ -36,23 +47,58 @@ AGE_CHOICES = (1, 3, 7)
 
 def awaiting_review(session: Session, user: User) -> list[Post]:
     """Posts waiting for ``user`` to decide on their current step, oldest submission first
-    (the rule: ``review.policy.awaits_decision``)."""
-    posts = session.scalars(select(Post).where(Post.status == "in_review").order_by(Post.submitted_at, Post.id)
-                            .limit(QUEUE_LIMIT)).unique().all()
+    (the rule: ``review.policy.awaits_decision``).
+
+    Its cost does not grow with the province's data: only posts of units where a chain can name
+    the user are read (a step names a role at a unit of the post's path, so the post is in the
+    subtree of one of the user's grants; or it names the user, in a chain some unit defined, so
+    the post is in that unit's subtree), and the user's decisions and the posts' contributors are
+    read in one query each for all of them.
+    """
+    units = _units_that_may_name(session, user)
+    if not units:
+        return []
+    posts = session.scalars(select(Post).where(Post.status == "in_review", Post.unit_id.in_(units))
+                            .order_by(Post.submitted_at, Post.id).limit(QUEUE_LIMIT)).unique().all()
     me = person(user)
-    out = []
+    named = []
     for p in posts:
-        chain = Chain.from_json(p.chain or [])
-        path = unit_path(p)
-        step = chain.step_at(p.step)
-        if step is None or not policy.named_by(step, me, path):
-            continue  # the cheap test first: most posts in review do not name this user now
-        acted = session.scalar(select(Approval.id).where(Approval.revision_id == p.current_revision_id,
-                                                         Approval.reviewer_id == user.id,
-                                                         Approval.voided.is_(False)).limit(1))
-        if policy.awaits_decision(chain, p.step, me, path, contributors=contributors(session, p),
-                                  acted=acted is not None):
-            out.append(p)
+        step = Chain.from_json(p.chain or []).step_at(p.step)
+        if step is not None and policy.named_by(step, me, unit_path(p)):
+            named.append(p)  # the cheap test first: most posts in review do not name this user now
+    if not named:
+        return []
+    rev_ids = [p.current_revision_id for p in named]
+    acted = set(session.scalars(select(Approval.revision_id).where(
+        Approval.revision_id.in_(rev_ids), Approval.reviewer_id == user.id, Approval.voided.is_(False))))
+    wrote: dict[int, set[int]] = {}
+    for post_id, by in session.execute(select(Revision.post_id, Revision.created_by_id)
+                                       .where(Revision.post_id.in_([p.id for p in named]))):
+        wrote.setdefault(post_id, set()).add(by)
+    return [p for p in named
+            if policy.awaits_decision(Chain.from_json(p.chain or []), p.step, me, unit_path(p),
+                                      contributors=wrote.get(p.id, set()) | {p.creator_id},
+                                      acted=p.current_revision_id in acted)]
+
+
+def _units_that_may_name(session: Session, user: User) -> set[int]:
+    """Units whose posts' review chains may name ``user`` (see :func:`awaiting_review`)."""
+    roots = {g.unit_id for g in user.roles}
+    for unit_id, steps in session.execute(select(ReviewChain.unit_id, ReviewChain.steps)
+                                          .where(ReviewChain.steps.is_not(None))):
+        if unit_id not in roots and any(user.id in (s.get("users") or []) for s in steps or []
+                                        if isinstance(s, dict)):
+            roots.add(unit_id)
+    if not roots:
+        return set()
+    children = unit_children(session)
+    out: set[int] = set()
+    stack = list(roots)
+    while stack:
+        u = stack.pop()
+        if u not in out:
+            out.add(u)
+            stack.extend(children.get(u, []))
     return out
 
 

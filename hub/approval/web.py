@@ -28,7 +28,7 @@ from hub.posts import access as post_access
 from hub.posts import comments as comments_svc
 from hub.posts import schedule as schedule_svc
 from hub.posts import withdraw as withdraw_svc
-from hub.web.base import run_action
+from hub.web.base import awaiting_review, run_action
 from review.chain import MAX_STEPS
 
 bp = Blueprint("approval", __name__)
@@ -146,7 +146,7 @@ def review_post(post_id: int):
         "seen": (seen, queue_svc.diff_revisions(s, seen, rev) if seen else []),
         "approved": (approved, queue_svc.diff_revisions(s, approved, rev) if approved else []),
     }
-    can_review = post in queue_svc.awaiting_review(s, current_user)
+    can_review = post in awaiting_review(current_user)
     context = {
         "post": post, "data": data, "rev": rev, "previews": _previews(s, post), "diffs": diffs,
         "progress": _progress(s, post), "history": _history(s, post),
@@ -228,7 +228,7 @@ def review_controls(post: Post) -> dict[str, Any]:
     from hub.models import utcnow
 
     missed = post.status == "approved" and (post.publish_at is None or post.publish_at <= utcnow())
-    in_queue = post in queue_svc.awaiting_review(s, user)
+    in_queue = post in awaiting_review(user)
     can_withdraw = post.status in withdraw_svc.WITHDRAWABLE_STATUSES and withdraw_svc.may_withdraw(s, user, post)
     not_reviewing = None if in_queue else queue_svc.why_not_in_queue(s, user, post)
     return {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hub.models import states
@@ -21,6 +21,9 @@ DISPATCH_TERMINAL = tuple(str(s) for s in states.DISPATCH_TERMINAL)
 
 class Post(Base):
     __tablename__ = "posts"
+    # The lists' filter and order (hub/posts/listing.py; migration 0020).
+    __table_args__ = (Index("ix_posts_unit_updated", "unit_id", "updated_at", "id"),
+                      Index("ix_posts_updated", "updated_at", "id"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
@@ -111,7 +114,8 @@ class Dispatch(Base):
     """Sending one revision to one account. Exactly one per (revision, account)."""
 
     __tablename__ = "dispatches"
-    __table_args__ = (UniqueConstraint("revision_id", "account_id", name="uq_dispatches_revision_account"),)
+    __table_args__ = (UniqueConstraint("revision_id", "account_id", name="uq_dispatches_revision_account"),
+                      Index("ix_dispatches_updated", "updated_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)

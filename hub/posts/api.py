@@ -66,17 +66,24 @@ def create_post():
 
 
 @bp.get("/posts")
-@contract("Posts the caller may see (newest first, at most 200)", out=PostList, query={"status": str})
+@contract("Posts the caller may see, newest first, one page at a time (limit ≤ 200, default 50); "
+          "next_after is the cursor of the next page (null on the last)", out=PostList,
+          query={"status": str, "unit": str, "after": str, "limit": int})
 def list_posts():
+    from hub.models import Unit
     from hub.permissions import visible_unit_ids
+    from hub.posts import listing
 
     s = db.session()
     units = visible_unit_ids(s, user())
-    status = request.args.get("status")
-    stmt = select(Post).where(Post.unit_id.in_(units)).order_by(Post.id.desc()).limit(200)
-    if status:
-        stmt = stmt.where(Post.status == status)
-    return jsonify(PostList(posts=[PostBrief.of(p) for p in s.scalars(stmt).unique()]).dump())
+    code = request.args.get("unit")
+    if code:
+        unit = s.scalars(select(Unit).where(Unit.code == code)).first()
+        units = units & {unit.id} if unit is not None else set()
+    rows, next_after = listing.list_posts(s, units, status=request.args.get("status") or None,
+                                          after=request.args.get("after") or None,
+                                          limit=listing.parse_limit(request.args.get("limit")), by="id")
+    return jsonify(PostList(posts=[PostBrief.of(p) for p in rows], next_after=next_after).dump())
 
 
 @bp.get("/posts/<int:post_id>")

@@ -183,7 +183,7 @@ class PostBrief(Out):
     updated_at: Timestamp | None
 
     @classmethod
-    def of(cls, p: Post) -> PostBrief:
+    def of(cls, p: Post | Any) -> PostBrief:
         rev = p.current_revision
         return cls(id=p.id, unit=p.unit.code, status=p.status, title=rev.title if rev else "",
                    revision=RevisionRef(number=rev.number, hash=rev.hash) if rev else None,
@@ -223,6 +223,7 @@ class PostOut(PostBrief):
 
 class PostList(Out):
     posts: list[PostBrief]
+    next_after: str | None = Field(default=None, description="cursor of the next page (after=…); null on the last")
 
 
 class CommentOut(Out):

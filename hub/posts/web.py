@@ -42,13 +42,20 @@ bp = Blueprint("posts", __name__)
 @bp.get("/posts")
 @login_required
 def posts():
+    from hub.errors import BadRequest
+    from hub.posts import listing
+
     s = db.session()
     status = request.args.get("status", "")
-    stmt = select(Post).where(Post.unit_id.in_(visible_unit_ids(s, current_user)))
-    if status in STATUS_LABELS:
-        stmt = stmt.where(Post.status == status)
-    rows = s.scalars(stmt.order_by(Post.updated_at.desc()).limit(200)).unique().all()
-    return render_template("posts/list.html", posts=rows, status=status,
+    after = request.args.get("after") or None
+    try:
+        rows, next_after = listing.list_posts(s, visible_unit_ids(s, current_user),
+                                              status=status if status in STATUS_LABELS else None, after=after)
+    except BadRequest:  # a stale or edited link: start again from the first page
+        rows, next_after = listing.list_posts(s, visible_unit_ids(s, current_user),
+                                              status=status if status in STATUS_LABELS else None)
+        after = None
+    return render_template("posts/list.html", posts=rows, status=status, next_after=next_after, paged=bool(after),
                            statuses=[k for k in posts_svc_statuses()])
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import (
     Blueprint,
     flash,
+    g,
     request,
     session,
 )
@@ -100,7 +101,11 @@ def awaiting_review(user: User) -> list[Post]:
     """待我审核 (the rule lives in services.review_queue: chains may name other units' reviewers)."""
     from hub.approval.queue import awaiting_review as queue
 
-    return queue(db.session(), user)
+    # Once per request: the badge, the dashboard and the post page all ask.
+    memo = g.setdefault("awaiting_review", {})
+    if user.id not in memo:
+        memo[user.id] = queue(db.session(), user)
+    return list(memo[user.id])
 
 
 

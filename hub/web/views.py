@@ -146,9 +146,10 @@ def dashboard():
         return monitor_page()  # the supervisor's home is the 监测台 (issue 15)
     s = db.session()
     units = visible_unit_ids(s, current_user)
-    drafts = s.scalars(select(Post).where(Post.creator_id == current_user.id,
-                                          Post.status.in_(["draft", "rejected"]))
-                       .order_by(Post.updated_at.desc()).limit(20)).unique().all()
+    from hub.posts.listing import list_posts
+
+    drafts, _more = list_posts(s, units, creator_id=current_user.id,
+                               statuses=("draft", "rejected"), limit=20)
     recent = s.scalars(select(Dispatch).join(Post).where(Post.unit_id.in_(units),
                                                          Dispatch.status.in_(["published", "failed",
                                                                               "unconfirmed"]))
