@@ -106,6 +106,10 @@ class Publication:
     #: in the content (``/media/<id>/<hash>.<ext>``) → the image's bytes. Adapters send these bytes
     #: (rehosted on the platform, or in the push body) and never fetch the hub over HTTP.
     images: dict[str, bytes] = field(default_factory=dict)
+    #: The post's video (platforms that publish video): its bytes, MIME type and SHA-256 as approved.
+    video: bytes = b""
+    video_mime: str = ""
+    video_sha256: str = ""
 
 
 @dataclass
