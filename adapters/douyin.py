@@ -64,7 +64,7 @@ class DouyinAdapter(OAuthVideoAdapter):
     default_api_base = "https://open.douyin.com"
     renewable = True
     max_renewals = 5
-    credential_fields = OAuthVideoAdapter.oauth_fields()
+    credential_fields = OAuthVideoAdapter.oauth_fields("Client Key（client_key）", renewable=True)
     limits = {"title": 55, "text": 1000, "video_bytes": 4 * 1024 * 1024 * 1024}
     rate_per_second = 10
     timeout = 60.0

@@ -57,7 +57,7 @@ class KuaishouAdapter(OAuthVideoAdapter):
     title_max = 55
     text_max = 500
     key_label = "App ID（app_id）"
-    credential_fields = OAuthVideoAdapter.oauth_fields()
+    credential_fields = OAuthVideoAdapter.oauth_fields("App ID（app_id）", renewable=False)
     limits = {"title": 55, "text": 500, "cover_bytes": 10 * 1024 * 1024}
     rate_per_second = 10
     timeout = 60.0

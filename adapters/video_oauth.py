@@ -78,10 +78,11 @@ class OAuthVideoAdapter(Adapter):
     video_max: ClassVar[int] = 4 * 1024 * 1024 * 1024
     key_label: ClassVar[str] = "Client Key（client_key）"
 
-    @classmethod
-    def oauth_fields(cls) -> tuple[CredentialField, ...]:
+    @staticmethod
+    def oauth_fields(key_label: str, renewable: bool) -> tuple[CredentialField, ...]:
+        """The credential fields (called in the subclass body, where the class does not exist yet)."""
         fields = [
-            CredentialField("client_key", cls.key_label, secret=False),
+            CredentialField("client_key", key_label, secret=False),
             CredentialField("client_secret", "Client Secret（client_secret）"),
             CredentialField("open_id", "授权用户 open_id（授权后自动填写）", secret=False, required=False),
             CredentialField("access_token", "访问令牌 access_token（授权后自动填写）", required=False),
@@ -89,7 +90,7 @@ class OAuthVideoAdapter(Adapter):
             CredentialField("access_token_expires_at", "访问令牌到期时间（UTC，授权后自动填写）", secret=False, required=False),
             CredentialField("refresh_token_expires_at", "刷新令牌到期时间（UTC，授权后自动填写）", secret=False, required=False),
         ]
-        if cls.renewable:
+        if renewable:
             fields.append(CredentialField("refresh_renewals_left", "刷新令牌剩余续期次数（授权后自动填写）",
                                           secret=False, required=False))
         return tuple(fields)

@@ -36,7 +36,8 @@ open_id?, access_token?, refresh_token?}`` registers the app and a user who alre
 ``{"open_id", "access_token", "refresh_token"}``; ``GET /_sim/state`` lists ``published`` (``{appid, item_id,
 title, sha256 of the video bytes, status, url}``), ``uploads`` and ``authorisations``; ``POST
 /_sim/expire_tokens`` expires every access token and leaves each refresh token one day of life and no renewal;
-``/_sim/faults`` and ``/_sim/reset`` as for every simulator. Share pages are served at ``/video/<item_id>``.
+``/_sim/faults`` and ``/_sim/reset`` as for every simulator (``expire_tokens`` also takes ``{refresh_in (seconds),
+renewals_left, access (false: leave the access tokens)}`` to shorten an authorisation in other ways). Share pages are served at ``/video/<item_id>``.
 """
 
 from __future__ import annotations
@@ -475,12 +476,15 @@ class DouyinSimulator:
                                       "refresh_token": grant.refresh_token, "expires_in": ACCESS_LIFE,
                                       "refresh_expires_in": REFRESH_LIFE})
             if path == "/_sim/expire_tokens":
+                refresh_in = float(body.get("refresh_in", 86400))
+                renewals = int(body.get("renewals_left", 0))
                 with self.lock:
                     for app in self._apps.values():
                         for g in app.grants:
-                            g.access = {t: _now() - 1 for t in g.access}
-                            g.refresh_expires = min(g.refresh_expires, _now() + 86400)
-                            g.renewals_left = 0
+                            if body.get("access", True):
+                                g.access = {t: _now() - 1 for t in g.access}
+                            g.refresh_expires = min(g.refresh_expires, _now() + refresh_in)
+                            g.renewals_left = min(g.renewals_left, renewals)
                 return json_response({"ok": True})
         except (ValueError, TypeError) as exc:
             return json_response({"error": str(exc)}, 400)
