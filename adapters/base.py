@@ -110,6 +110,8 @@ class Publication:
     video: bytes = b""
     video_mime: str = ""
     video_sha256: str = ""
+    #: The video's file on disk (the hub streams large videos there; ``video`` holds the same bytes for now).
+    video_path: str = ""
 
 
 @dataclass

@@ -233,10 +233,12 @@ ENDPOINTS: dict[str, Rule] = {
     # -- dispatch ---------------------------------------------------------------------------
     "api.dispatch.get_dispatch": _r("dispatch.view", SIGNED_IN, "dispatch"),
     "api.dispatch.retry_dispatch": _r("dispatch.retry", SIGNED_IN, "dispatch"),
+    "api.dispatch.record_manual": _r("dispatch.manual", SIGNED_IN, "dispatch"),
     "api.dispatch.list_platforms": _r("platform.list", SIGNED_IN),
     "web.dispatch.dispatch_attention": _r("dispatch.list", SIGNED_IN),
     "web.dispatch.dispatch_page": _r("dispatch.view", SIGNED_IN, "dispatch"),
     "web.dispatch.dispatch_retry": _r("dispatch.retry", SIGNED_IN, "dispatch"),
+    "web.dispatch.dispatch_manual": _r("dispatch.manual", SIGNED_IN, "dispatch"),
     # -- checks -----------------------------------------------------------------------------
     "api.checks.checks": _r("checks.run", SIGNED_IN),
     "api.checks.override_finding": _r("finding.override", _RV | _A, "finding"),

@@ -175,6 +175,10 @@ class Settings(BaseSettings):
     wechat_digest_max: int = Field(
         default=120, gt=0,
         description="longest WeChat digest (摘要, 字): the back office's 120; the API documentation says 128")
+    max_video_mb: int = Field(
+        default=512, gt=0,
+        description="largest video (MB) an editor may upload; it is streamed to a file under the instance "
+                    "dir (docs/video-and-manual.md)")
     # The daily re-scan (docs/checks.md).
     rescan_at: TimeOfDay = Field(
         default=time(3, 0),

@@ -186,6 +186,8 @@ def revision_hash(fields: dict[str, Any]) -> str:
         "variants": fields.get("variants") or {},
         "account_ids": sorted(int(a) for a in fields.get("account_ids") or []),
     }
+    if fields.get("video_sha256"):  # the post's video, by the hash of its bytes (revisions before 0015 have none)
+        body["video_sha256"] = fields["video_sha256"]
     if fields.get("articles"):  # extra articles (revisions before 0009 have none)
         body["articles"] = fields["articles"]
     if fields.get("renderings"):  # what each target account will be sent (revisions before 0009 have none)

@@ -41,7 +41,22 @@ class BoundedIntConverter(IntegerConverter):
 def init_app(app: Any) -> None:
     """Register the converter before any blueprint adds its rules, and refuse NUL in queries and forms."""
     app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(large_uploads)  # before anything reads the form
     app.before_request(refuse_nul)
+
+
+#: The endpoints that take a video upload: their body may be as large as ``HUB_MAX_VIDEO_MB`` (plus
+#: the multipart framing) instead of ``MAX_CONTENT_LENGTH``; werkzeug spools the file to disk.
+LARGE_UPLOAD_ENDPOINTS = ("api.posts.upload_media", "web.posts.upload_body_image")
+
+
+def large_uploads() -> None:
+    from flask import current_app, request
+
+    from hub.config import get_settings
+
+    if request.endpoint in LARGE_UPLOAD_ENDPOINTS:
+        request.max_content_length = get_settings(current_app.config).max_video_mb * 1024 * 1024 + 1024 * 1024
 
 
 def refuse_nul() -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.accounts import filing as filing_svc
 from hub.errors import BadRequest, NotFound
-from hub.i18n_marks import N_
+from hub.i18n_marks import N_, PLATFORM_LABELS, platform_text
 from hub.models import ACCOUNT_STATUSES, Account, Unit, User
 from hub.permissions import overseen_unit_ids, subtree_ids
 
@@ -24,7 +24,7 @@ COLUMNS = [
     ("filing", N_("最近备案")), ("filing_status", N_("备案状态")), ("activated_at", N_("启用时间")),
     ("closure_notice_date", N_("停更公告日期")), ("closure_notice_text", N_("停更公告")), ("warnings", N_("命名提示")),
 ]
-PLATFORMS = {"wechat": N_("微信公众号"), "weibo": N_("微博"), "douyin": N_("抖音"), "website": N_("网站")}
+PLATFORMS = PLATFORM_LABELS  # every platform an account may be on (hub/i18n_marks.py)
 STATUSES = {"pending": N_("备案中"), "active": N_("启用"), "suspended": N_("暂停"), "closed": N_("已关闭")}
 
 
@@ -58,7 +58,7 @@ def row(session: Session, a: Account) -> dict[str, Any]:
     """One register row (plain values, zh-CN labels)."""
     f = filing_svc.latest(session, a)
     return {
-        "id": a.id, "name": a.name, "platform": PLATFORMS.get(a.platform, a.platform), "unit": a.unit.name,
+        "id": a.id, "name": a.name, "platform": platform_text(a.platform, a.platform_name), "unit": a.unit.name,
         "unit_code": a.unit.code, "host_unit": a.host_unit or "", "operating_unit": a.operating_unit or "",
         "is_main": "是" if a.is_main else "否", "justification": a.justification or "",
         "responsible_person": a.responsible_person or "", "responsible_phone": a.responsible_phone or "",

@@ -37,7 +37,9 @@ class AccountPatch(FiledData, In):
 class AccountIn(AccountPatch):
     """Open an account: is_main defaults to true; a secondary account needs a justification."""
 
-    platform: str
+    platform: str = Field(description="wechat | weibo | website | douyin | kuaishou | manual")
+    platform_name: str | None = Field(None, max_length=50, description=(
+        "manual only (required): the platform as it is called, e.g. 视频号, 头条号, 人民号"))
     name: str
     unit: str = Field(description="unit code")
 
@@ -112,6 +114,7 @@ class AccountOut(FiledData, Out):
 
     id: int
     platform: str
+    platform_name: str = Field("", description="a manual-publish account's platform (视频号 …); else empty")
     name: str
     unit: str
     unit_name: str
@@ -132,7 +135,7 @@ class AccountOut(FiledData, Out):
     @classmethod
     def of(cls, a: Account, credentials: dict[str, dict[str, Any]], filing: dict[str, Any]) -> AccountOut:
         """``credentials``: the vault's per-field status; ``filing``: the filing data the viewer may see."""
-        return cls(id=a.id, platform=a.platform, name=a.name, unit=a.unit.code, unit_name=a.unit.name,
+        return cls(id=a.id, platform=a.platform, platform_name=a.platform_name or "", name=a.name, unit=a.unit.code, unit_name=a.unit.name,
                    status=a.status, is_main=a.is_main, justification=a.justification, api_base=a.api_base,
                    credentials={k: CredentialState(set=v["set"], changed_at=v["changed_at"])
                                 for k, v in credentials.items()},

@@ -165,8 +165,30 @@ def _is_one_main_violation(exc: IntegrityError) -> bool:
     return ONE_MAIN_INDEX in text_ or "accounts.unit_id, accounts.platform" in text_
 
 
-def _check_main(session: Session, unit: Unit, platform: str, exclude_id: int | None = None) -> None:
+MANUAL = "manual"
+
+
+def _parse_platform_name(platform: str, v: Any) -> str:
+    """A manual-publish account names its platform (视频号, 头条号, 人民号 or any other); others do not."""
+    if platform != MANUAL:
+        if v not in (None, ""):
+            raise BadRequest("只有人工发布账号（platform 为 manual）填写 platform_name", code="invalid_platform_name",
+                             field="platform_name")
+        return ""
+    if not isinstance(v, str) or not v.strip():
+        raise BadRequest("人工发布账号必须填写平台名称 platform_name（如 视频号、头条号、人民号）",
+                         code="missing_platform_name", field="platform_name")
+    v = v.strip()
+    if len(v) > 50 or any(ord(c) < 32 for c in v):
+        raise Unprocessable("平台名称不得超过 50 个字符，且不能含控制字符", code="invalid_platform_name",
+                            field="platform_name")
+    return v
+
+
+def _check_main(session: Session, unit: Unit, platform: str, exclude_id: int | None = None,
+                platform_name: str = "") -> None:
     stmt = select(Account).where(Account.unit_id == unit.id, Account.platform == platform,
+                                 Account.platform_name == platform_name,
                                  Account.is_main.is_(True), Account.status != "closed")
     if exclude_id is not None:
         stmt = stmt.where(Account.id != exclude_id)
@@ -199,10 +221,14 @@ def create_account(session: Session, user: User | None, data: Any, *, actor: Any
     except UnknownPlatform:
         raise Unprocessable(f"不支持的平台：{platform}（可选：{', '.join(platforms())}）",
                             code="unknown_platform") from None
+    platform_name = _parse_platform_name(platform, data.get("platform_name"))
     api_base = data.get("api_base") or adapter.default_api_base
     if not isinstance(api_base, str):
         raise BadRequest("api_base 必须是字符串", code="invalid_api_base")
-    api_base = validate_api_base(api_base)
+    if platform == MANUAL:
+        api_base = ""  # nothing is called: an editor publishes by hand (hub/dispatch/manual.py)
+    else:
+        api_base = validate_api_base(api_base)
     is_main = data.get("is_main", True)
     if not isinstance(is_main, bool):
         raise BadRequest("is_main 必须是布尔值", code="invalid_is_main")
@@ -213,8 +239,8 @@ def create_account(session: Session, user: User | None, data: Any, *, actor: Any
         raise Unprocessable("开设非主账号必须写明理由（justification）", code="missing_justification")
     filed = parse_filed_fields(data)
     if is_main:
-        _check_main(session, unit, platform)
-    acc = Account(unit_id=unit.id, platform=platform, name=name, api_base=api_base,
+        _check_main(session, unit, platform, platform_name=platform_name)
+    acc = Account(unit_id=unit.id, platform=platform, platform_name=platform_name, name=name, api_base=api_base,
                   status=ACCOUNT.check(None, AccountStatus.PENDING),
                   is_main=is_main, justification=justification.strip() or None)
     acc.unit = unit
@@ -235,8 +261,9 @@ def create_account(session: Session, user: User | None, data: Any, *, actor: Any
         raise Conflict("本单位在该平台已有主账号，每个单位每个平台只能有一个主账号",
                        code="main_account_exists") from None
     audit.record(session, "account.create", object_type="account", object_id=acc.id, unit=unit,
-                 summary=f"开设{adapter.label}账号「{acc.name}」（待备案审批）",
-                 details={"platform": platform, "api_base": api_base, "is_main": is_main}, actor=actor)
+                 summary=f"开设{platform_name or adapter.label}账号「{acc.name}」（待备案审批）",
+                 details={"platform": platform, "platform_name": platform_name, "api_base": api_base,
+                          "is_main": is_main}, actor=actor)
     filing_svc.submit(session, acc, "open", filing_svc.snapshot_of(acc), user)
     return acc
 
@@ -275,7 +302,8 @@ def update_account(session: Session, user: User | None, account: Account, data: 
     if not wanted["is_main"] and not wanted.get("justification"):
         raise Unprocessable("非主账号必须写明理由（justification）", code="missing_justification")
     if wanted["is_main"] and not current["is_main"]:
-        _check_main(session, account.unit, account.platform, exclude_id=account.id)
+        _check_main(session, account.unit, account.platform, exclude_id=account.id,
+                    platform_name=account.platform_name)
     if new_base is not None and new_base != account.api_base:
         old = account.api_base
         account.api_base = new_base
@@ -358,6 +386,10 @@ PASSWORD_RULES = {
     # 微博 / 抖音 consoles: 8–16 characters with letters and digits (symbols limited).
     "weibo": PasswordRule(length=16, symbols="!@#$%_"),
     "douyin": PasswordRule(length=16, symbols="!@#$%_"),
+    # 快手 creator console: 8–20 characters, letters and digits (a few symbols).
+    "kuaishou": PasswordRule(length=16, symbols="!@#$%_"),
+    # Manual platforms (视频号, 头条号, 人民号 …) differ: a 16-character password with the symbols all accept.
+    "manual": PasswordRule(length=16, symbols="!@#$%_"),
 }
 
 

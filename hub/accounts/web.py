@@ -146,20 +146,22 @@ def account_new():
     if not units:
         flash(_("只有管理员可以开设账号"), "error")
         return redirect(url_for("web.accounts.accounts"))
-    from adapters.registry import platforms
+    from hub.i18n_marks import PLATFORM_NEEDS
 
     values: dict[str, Any] = {"is_main": True, "unit": units[0].code, "platform": "wechat"}
     if request.method == "POST":
         values = _form_account_data()
         values["unit"] = request.form.get("unit", "")
         values["platform"] = request.form.get("platform", "")
+        if values["platform"] == "manual":
+            values["platform_name"] = request.form.get("platform_name", "")
         values["api_base"] = request.form.get("api_base", "").strip() or None
         acc = run_action(lambda s: accounts_svc.create_account(s, current_user, values),
                    _("账号已登记，开设备案已提交，待主管单位逐级审批"))
         if acc is not None:
             return redirect(url_for("web.accounts.account_page", account_id=acc.id))
     return render_template("accounts/form.html", account=None, values=values, units=units,
-                           platforms=platforms())
+                           platforms=list(PLATFORM_NEEDS), needs=PLATFORM_NEEDS)
 
 
 @bp.route("/accounts/<int:account_id>/edit", methods=["GET", "POST"])
@@ -173,7 +175,7 @@ def account_edit(account_id: int):
         msg = _("已提交变更备案，审批通过后生效") if acc.status != "pending" else _("已保存并重新提交开设备案")
         if run_action(lambda s: accounts_svc.update_account(s, current_user, _acc(s, account_id), values), msg):
             return redirect(url_for("web.accounts.account_page", account_id=account_id))
-    return render_template("accounts/form.html", account=acc, values=values, units=[], platforms=[])
+    return render_template("accounts/form.html", account=acc, values=values, units=[], platforms=[], needs={})
 
 
 @bp.post("/accounts/<int:account_id>/close")

@@ -87,7 +87,7 @@ def _http_error(err: HTTPException):
     codes = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 429: "rate_limited",
              400: "bad_request"}
     code = err.code or 500
-    limit = (current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+    limit = (request.max_content_length or current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
     msgs = {404: "接口不存在", 405: "不支持该请求方法", 413: f"请求体过大（不得超过 {limit} MB）",
             429: "请求过于频繁，请稍后再试"}
     allow = ", ".join(sorted(err.valid_methods or ())) if isinstance(err, MethodNotAllowed) else ""

@@ -118,6 +118,18 @@ def _progress(s: Any, post: Post) -> list[dict[str, Any]]:
     return out
 
 
+def _video(s: Any, rev: Any) -> dict[str, Any] | None:
+    """The revision's video as the reviewer watches it: the exact stored file, by its hash-named URL."""
+    from hub.models import Media
+    from hub.posts.video import fingerprint, video_url
+
+    m = s.get(Media, rev.video_id) if rev.video_id else None
+    if m is None:
+        return None
+    return {"url": video_url(m), "fingerprint": fingerprint(m.sha256), "mb": (m.size or 0) / 1048576,
+            "seconds": m.duration or 0.0}
+
+
 @bp.get("/review/<int:post_id>")
 @login_required
 def review_post(post_id: int):
@@ -140,6 +152,7 @@ def review_post(post_id: int):
         "progress": _progress(s, post), "history": _history(s, post),
         "comments": comments_svc.list_comments(s, post), "can_review": can_review,
         "confirmation_labels": decisions_svc.CONFIRMATION_LABELS, "step": data["step"],
+        "video": _video(s, rev),
     }
     html = render_template("approval/review_post.html", **context)
     if can_review or post_access.reviews_post(s, current_user, post):

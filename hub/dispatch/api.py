@@ -15,8 +15,9 @@ from hub.api.base import body, user
 from hub.api.openapi import contract
 from hub.contracts import NoBody
 from hub.db import db
+from hub.dispatch import manual as manual_svc
 from hub.dispatch import service as dispatches_svc
-from hub.dispatch.schemas import DispatchOut, PlatformList
+from hub.dispatch.schemas import DispatchOut, ManualIn, PlatformList
 
 bp = Blueprint("dispatch", __name__)
 __all__ = ["bp"]
@@ -43,6 +44,20 @@ def retry_dispatch(dispatch_id: int):
     with db.transaction() as s:
         dispatches_svc.retry_dispatch(s, user(), dispatch_id)
         body(optional=True)  # after 404/403/409 (docs/design.md §8's order); a bad body rolls the retry back
+    s = db.session()
+    d = dispatches_svc.get_dispatch(s, user(), dispatch_id)
+    return jsonify(DispatchOut.model_validate(dispatches_svc.dispatch_json(s, d)).dump())
+
+
+@bp.post("/dispatches/<int:dispatch_id>/manual")
+@contract("Editors of the post's unit: record where a manual-publish account's approved dispatch was "
+          "published by hand; it becomes published with that URL", out=DispatchOut, body=ManualIn, errors={
+              **SEEN, 403: "not an editor of the post's unit",
+              409: "not a manual-publish account / not awaiting manual publication (before approval, already "
+                   "recorded) / post withdrawn or edited", 400: "bad body", 422: "bad url or time"})
+def record_manual(dispatch_id: int):
+    with db.transaction() as s:
+        manual_svc.record_manual(s, user(), dispatch_id, body())
     s = db.session()
     d = dispatches_svc.get_dispatch(s, user(), dispatch_id)
     return jsonify(DispatchOut.model_validate(dispatches_svc.dispatch_json(s, d)).dump())

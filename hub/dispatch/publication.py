@@ -89,4 +89,17 @@ def build_publication(s: Any, d: Dispatch) -> Publication:
         articles=[_article(s, a) for a in rev.articles or []],
         rendering=Rendering.from_json(approved) if (approved := (rev.renderings or {}).get(str(account.id))) else None,
         images=body_image_bytes(s, d.post.unit_id, [rev.content, *(a.get("content", "") for a in rev.articles or [])]),
+        **_video(s, rev.video_id, rev.video_sha256 or ""),
     )
+
+
+def _video(s: Any, video_id: int | None, sha256: str) -> dict[str, Any]:
+    """The approved video's bytes, MIME type, SHA-256 and file (the worker checked its hash already)."""
+    from hub.posts.video import video_file
+
+    m = s.get(Media, video_id) if video_id else None
+    if m is None or not sha256:
+        return {}
+    path = video_file(m)
+    return {"video": path.read_bytes() if path.is_file() else b"", "video_mime": m.mime, "video_sha256": sha256,
+            "video_path": str(path)}

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 PUBLISH = "hub.dispatch.jobs.publish.publish_dispatch"
 RECONCILE = "hub.dispatch.jobs.reconcile.reconcile_dispatch"
 WITHDRAW = "hub.dispatch.jobs.withdraw.withdraw_dispatch"
+MANUAL_CHECK = "hub.dispatch.jobs.manual.check_manual_url"
 
 JOB_TIMEOUT = 600
 WITHDRAW_TIMEOUT = 300
@@ -181,3 +182,9 @@ def unschedule_after_commit(session: Session, dispatch_ids: Iterable[int]) -> No
     except RuntimeError:  # no app context: nothing was scheduled by this process
         return
     after_commit(session, lambda: unschedule_dispatches(config, ids))
+
+
+def manual_check_after_commit(session: Session, dispatch_id: int) -> None:
+    """Fetch a manual publication's URL once the record of it has committed (hub/dispatch/jobs/manual.py)."""
+    config = _config()
+    after_commit(session, lambda: enqueue(config, MANUAL_CHECK, dispatch_id, 0, timeout=120))

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
-from hub.contracts import Out, Timestamp
+from hub.contracts import In, Out, Timestamp, UserRef
 from hub.models import DispatchAttempt
 from hub.times import iso
 
@@ -27,6 +27,14 @@ class AttemptOut(Out):
     def of(cls, a: DispatchAttempt) -> AttemptOut:
         return cls(id=a.id, kind=a.kind, number=a.number, outcome=a.outcome, code=a.code, message=a.message,
                    worker=a.worker, started_at=iso(a.started_at), finished_at=iso(a.finished_at))
+
+
+class ManualCheck(Out):
+    status: int | None = Field(description="HTTP status, null when the URL could not be fetched")
+    title: str
+    final_url: str
+    error: str
+    at: Timestamp | None
 
 
 class DispatchOut(Out):
@@ -52,6 +60,17 @@ class DispatchOut(Out):
     retry_allowed: bool = Field(description="reconciliation confirmed the platform holds nothing")
     updated_at: Timestamp | None
     attempts_log: list[AttemptOut] | None = None
+    manual_by: UserRef | None = Field(None, description="manual-publish accounts: the editor who recorded the URL")
+    manual_check: ManualCheck | None = Field(None, description="what the hub found at the recorded URL")
+
+
+class ManualIn(In):
+    """A manual publication's result: the URL where it is published (and when, default now)."""
+
+    url: str = Field(max_length=500, description="http(s) URL of the publication on the platform")
+    published_at: str | None = Field(None, json_schema_extra={"format": "date-time"},
+                                     description="ISO 8601; without an offset: Asia/Shanghai; default now")
+    screenshot: int | None = Field(None, description="an image media id (POST /media) showing the publication")
 
 
 class CredentialField(Out):

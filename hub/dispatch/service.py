@@ -61,6 +61,8 @@ def dispatch_json(session: Session, d: Dispatch, with_attempts: bool = True) -> 
         "error": d.error, "published_at": iso(d.published_at), "unconfirmed_since": iso(d.unconfirmed_since),
         "alerted_at": iso(d.alerted_at), "verified_absent_at": iso(d.absent_at),
         "retry_allowed": retry_allowed(d), "updated_at": iso(d.updated_at),
+        "manual_by": d.manual_by.to_ref() if d.manual_by is not None else None,
+        "manual_check": d.manual_check or None,
     }
     if with_attempts:
         out["attempts_log"] = [attempt_json(a) for a in attempts_of(session, d)]

@@ -44,6 +44,17 @@ def move(d: Dispatch, new: str) -> None:
     d.status = DISPATCH.check(d.status, new)
 
 
+def mark_awaiting_manual(s: Any, d: Dispatch) -> None:
+    """A manual-publish account's dispatch passed the worker's checks: it waits for an editor to
+    publish it by hand and record the URL (hub/dispatch/manual.py)."""
+    move(d, DispatchStatus.AWAITING_MANUAL)
+    d.error = "等待编辑手工发布：打开发布任务页面复制审核通过的内容，发布后回填链接"
+    d.stage, d.claim, d.lease_until, d.check_at = "awaiting_manual", None, None, None
+    audit.record(s, "dispatch.awaiting_manual", object_type="dispatch", object_id=d.id, unit=d.post.unit,
+                 summary=f"等待编辑在「{d.account.platform_name or d.account.name}」手工发布并回填链接",
+                 details={"post_id": d.post_id, "account_id": d.account_id, "revision_hash": d.revision.hash})
+
+
 def move_post(post: Post, new: str) -> None:
     """Set ``post.status`` to ``new`` if the transition table allows it (raises IllegalTransition)."""
     post.status = POST.check(post.status, new)
@@ -107,15 +118,17 @@ def create_dispatches(session: Session, post: Post) -> list[int]:
 
 
 def cancel_pending(session: Session, post: Post, why: str) -> list[int]:
-    """Cancel the post's pending dispatches; returns the ids actually cancelled (conditional
+    """Cancel the post's pending dispatches (and those awaiting a manual publication); returns the ids actually cancelled (conditional
     update, so a worker that just claimed one keeps it). Their scheduled jobs are deleted after
     the commit."""
-    DISPATCH.check(DispatchStatus.PENDING, DispatchStatus.CANCELLED)
+    waiting = (DispatchStatus.PENDING, DispatchStatus.AWAITING_MANUAL)  # neither reached a platform
+    for old in waiting:
+        DISPATCH.check(old, DispatchStatus.CANCELLED)
     ids = list(session.scalars(select(Dispatch.id).where(Dispatch.post_id == post.id,
-                                                         Dispatch.status == DispatchStatus.PENDING)))
+                                                         Dispatch.status.in_(waiting))))
     done: list[int] = []
     for did in ids:
-        n = session.execute(update(Dispatch).where(Dispatch.id == did, Dispatch.status == DispatchStatus.PENDING)
+        n = session.execute(update(Dispatch).where(Dispatch.id == did, Dispatch.status.in_(waiting))
                             .values(status=DispatchStatus.CANCELLED, error=why, updated_at=utcnow())
                             .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
         if n == 1:
@@ -189,7 +202,8 @@ def mark_published(s: Any, d: Dispatch, result: PublishResult, how: str) -> None
     d.stage, d.claim, d.lease_until, d.check_at = "published", None, None, None
     d.unconfirmed_since = None
     audit.record(s, "dispatch.published", object_type="dispatch", object_id=d.id, unit=post.unit,
-                 summary=f"已发布到「{account.name}」" + ("（经核实）" if how == "reconciled" else ""),
+                 summary=f"已发布到「{account.name}」" + {"reconciled": "（经核实）",
+                                                          "manual": "（人工发布，已回填链接）"}.get(how, ""),
                  details={"post_id": post.id, "url": d.url, "platform_ref": d.platform_ref,
                           "article_id": d.article_id, "revision_hash": d.revision.hash, "how": how})
 

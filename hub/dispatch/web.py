@@ -23,12 +23,13 @@ from sqlalchemy import select
 
 from hub.db import db
 from hub.dispatch import callbacks
+from hub.dispatch import manual as manual_svc
 from hub.dispatch import service as dispatches_svc
 from hub.errors import HubError
 from hub.extensions import csrf, limiter
 from hub.inputs import xml_text
 from hub.models import Account, Dispatch, Post
-from hub.permissions import is_admin_of, overseen_unit_ids
+from hub.permissions import is_admin_of, is_editor_of, overseen_unit_ids
 from hub.times import iso
 
 bp = Blueprint("dispatch", __name__)
@@ -47,9 +48,37 @@ def dispatch_page(dispatch_id: int):
         abort(404)
     data = dispatches_svc.dispatch_json(s, d, with_attempts=False)
     can_retry = is_admin_of(s, current_user, d.account.unit_id)
+    manual = manual_svc.material(s, d) if manual_svc.is_manual(d) else None
+    can_record = manual is not None and is_editor_of(current_user, d.post.unit_id)
     return render_template("dispatch/dispatch.html", d=d, data=data, can_retry=can_retry,
                            attempts=dispatches_svc.attempts_of(s, d), kind_labels=kind_labels(),
-                           outcome_labels=outcome_labels())
+                           outcome_labels=outcome_labels(), manual=manual, can_record=can_record)
+
+
+@bp.post("/dispatches/<int:dispatch_id>/manual")
+@login_required
+def dispatch_manual(dispatch_id: int):
+    """The editor's form: the URL of the manual publication, its time and an optional screenshot."""
+    from hub.posts.media import store_body_image
+
+    upload = request.files.get("screenshot")
+    data: dict[str, Any] = {"url": request.form.get("url", "")}
+    try:
+        when = (request.form.get("published_at") or "").strip()
+        if when:
+            data["published_at"] = when  # datetime-local: Beijing time
+        with db.transaction() as s:
+            shot = None
+            if upload is not None and upload.filename:
+                d0 = dispatches_svc.get_dispatch(s, current_user, dispatch_id)
+                shot = store_body_image(s, d0.post.unit_id, upload.read(), _("截图"))
+            manual_svc.record_manual(s, current_user, dispatch_id, data, screenshot=shot)
+        flash(_("已登记人工发布，系统将访问该链接核对"), "success")
+    except HubError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+    return redirect(url_for("web.dispatch.dispatch_page", dispatch_id=dispatch_id))
 
 
 def kind_labels() -> dict[str, str]:
@@ -62,7 +91,8 @@ def outcome_labels() -> dict[str, str]:
     """zh-CN (translated) names of attempt outcomes."""
     return {"running": _("进行中"), "published": _("已发布"), "submitted": _("已提交"), "retry": _("稍后重试"),
             "failed": _("失败"), "unconfirmed": _("待核实"), "requeued": _("重新排队"), "waiting": _("等待平台"),
-            "lost": _("已被接管"), "refused": _("拒绝发布"), "absent": _("平台上没有"), "error": _("无法核实")}
+            "lost": _("已被接管"), "refused": _("拒绝发布"), "absent": _("平台上没有"), "error": _("无法核实"),
+            "awaiting_manual": _("等待人工发布")}
 
 
 @bp.post("/dispatches/<int:dispatch_id>/retry")

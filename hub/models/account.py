@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +29,10 @@ ACCOUNT_STATUSES = tuple(str(s) for s in states.AccountStatus)  # hub/models/sta
 
 
 class Media(Base):
-    """An uploaded image (post cover, account default cover). Addressed by id."""
+    """An uploaded image (post cover, account default cover, body image) or video. Addressed by id.
+
+    An image keeps its bytes in ``data``. A video's bytes are a file under the instance dir
+    (``path``, relative to it; ``data`` stays empty): hub/posts/video.py streams it there."""
 
     __tablename__ = "media"
 
@@ -37,9 +42,17 @@ class Media(Base):
     mime: Mapped[str] = mapped_column(String(50))
     data: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: "image" or "video" (migration 0015).
+    kind: Mapped[str] = mapped_column(String(10), default="image", server_default="image")
+    #: Size in bytes (videos; images: len(data)).
+    size: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"))
+    #: A video's duration in seconds (read with mutagen).
+    duration: Mapped[float | None] = mapped_column(Float)
+    #: A video's file, relative to the instance dir.
+    path: Mapped[str | None] = mapped_column(String(300))
 
 
-#: One main account per unit and platform among the accounts not closed (the rule of
+#: One main account per unit and platform (a manual platform: per platform name) among the accounts not closed (the rule of
 #: hub.accounts.service._check_main, held by the database too: two requests racing both pass the check).
 ONE_MAIN_INDEX = "uq_accounts_one_main"
 ONE_MAIN_WHERE = "is_main AND status <> 'closed'"
@@ -47,12 +60,14 @@ ONE_MAIN_WHERE = "is_main AND status <> 'closed'"
 
 class Account(Base):
     __tablename__ = "accounts"
-    __table_args__ = (Index(ONE_MAIN_INDEX, "unit_id", "platform", unique=True,
+    __table_args__ = (Index(ONE_MAIN_INDEX, "unit_id", "platform", "platform_name", unique=True,
                             sqlite_where=text(ONE_MAIN_WHERE), postgresql_where=text(ONE_MAIN_WHERE)),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     platform: Mapped[str] = mapped_column(String(20))
+    #: A manual-publish account's platform as the admin names it (视频号, 头条号, 人民号 …); "" otherwise.
+    platform_name: Mapped[str] = mapped_column(String(50), default="", server_default="")
     name: Mapped[str] = mapped_column(String(200))
     api_base: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="active")

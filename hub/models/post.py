@@ -76,6 +76,9 @@ class Revision(Base):
     #: cover_id, cover_sha256}: reviewed, approved and sent with the main article as one revision.
     articles: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     account_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: The post's video (a Media of kind "video") and its SHA-256, covered by the hash (migration 0015).
+    video_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    video_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -133,10 +136,16 @@ class Dispatch(Base):
     unconfirmed_since: Mapped[datetime | None] = mapped_column(DateTime)
     alerted_at: Mapped[datetime | None] = mapped_column(DateTime)
     absent_at: Mapped[datetime | None] = mapped_column(DateTime)  # reconciliation: not on the platform
+    # Manual publication (migration 0015; hub/dispatch/manual.py): who recorded it, what the hub found
+    # at its URL ({status, title, error, at}) and an optional screenshot.
+    manual_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    manual_check: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    screenshot_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
 
     post: Mapped[Post] = relationship(back_populates="dispatches")
     account: Mapped[Account] = relationship(lazy="joined")
     revision: Mapped[Revision] = relationship(lazy="joined")
+    manual_by: Mapped[User | None] = relationship(foreign_keys=[manual_by_id], lazy="joined")
 
 
 class Comment(Base):

@@ -33,6 +33,9 @@ class DispatchStatus(StrEnum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     WITHDRAWN = "withdrawn"
+    #: Approved for a manual-publish account (视频号, 头条号 …): waits for an editor to publish it by
+    #: hand and record its URL (hub/dispatch/manual.py).
+    AWAITING_MANUAL = "awaiting_manual"
 
 
 class FilingStatus(StrEnum):
@@ -100,7 +103,8 @@ POST = Transitions("post", {
 DISPATCH = Transitions("dispatch", {
     None: {D.PENDING},
     D.PENDING: {D.SENDING, D.CANCELLED, D.PUBLISHED},
-    D.SENDING: {D.SENDING, D.PENDING, D.UNCONFIRMED, D.PUBLISHED, D.FAILED},
+    D.SENDING: {D.SENDING, D.PENDING, D.UNCONFIRMED, D.PUBLISHED, D.FAILED, D.AWAITING_MANUAL},
+    D.AWAITING_MANUAL: {D.PUBLISHED, D.CANCELLED},
     D.UNCONFIRMED: {D.UNCONFIRMED, D.PENDING, D.SENDING, D.PUBLISHED, D.FAILED},
     D.FAILED: {D.PENDING, D.PUBLISHED},
     D.CANCELLED: {D.PENDING},

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.registry import UnknownPlatform, get_adapter
+from hub.i18n_marks import PLATFORM_LABELS, platform_text
 from hub.models import (
     Credential,
     Dispatch,
@@ -69,6 +70,7 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
                   and (as_of - monitor.beijing_date(at)).days < 30]
         mine = [r for r in rects if r.account_id == a.id or (r.account_id is None and r.unit_id == a.unit_id)]
         out.append({"id": a.id, "unit": a.unit.code, "unit_name": a.unit.name, "name": a.name, "platform": a.platform,
+                    "platform_text": platform_text(a.platform, a.platform_name),
                     "last_published_at": st.last_published_at, "days_silent": st.days_silent,
                     "posts_7d": st.posts_7d, "posts_30d": st.posts_30d,
                     "original_share": round(100 * sum(1 for _, o in recent if o) / len(recent)) if recent else None,
@@ -95,7 +97,7 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
     charts = [{"unit": units[uid].name, "weeks": weekly.get(uid, [0] * WEEKS)}
               for uid in sorted({a.unit_id for a in accounts})]
     return {"as_of": as_of, "rows": out, "charts": charts, "units": list(units.values()),
-            "platforms": sorted({a.platform for a in monitor.accounts_of(session, set(units))})}
+            "platforms": list(PLATFORM_LABELS)}  # every platform, whether or not an account is on it yet
 
 
 def _token_alerts(session: Session, accounts: list[Any]) -> dict[int, dict[str, Any]]:
@@ -156,7 +158,9 @@ def to_xlsx(board: dict[str, Any], local_time: Any) -> bytes:
         cells = []
         for k, _label in COLUMNS:
             v = r[k]
-            if k == "last_published_at":
+            if k == "platform":
+                v = r.get("platform_text", v)
+            elif k == "last_published_at":
                 v = local_time(v) if v else ""
             elif k == "alerts":
                 v = "、".join(("需重新授权" if a.get("kind") == "token" else "单项否决" if a["level"] == "veto"

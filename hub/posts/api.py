@@ -39,18 +39,19 @@ def post_json(session: Session, post: Post) -> dict[str, Any]:
 
 # -- body images -------------------------------------------------------------------------
 @bp.post("/media")
-@contract("Upload a body image (multipart field file; optional post_id): put its url in content",
+@contract("Upload a body image or a video (multipart field file; optional post_id): put an image's url in "
+          "content, or its id in cover; a video's id in a post's video",
           out=MediaOut, status=201, body=MediaUpload, body_media="multipart/form-data", errors={
-              403: "not an editor", 400: "no file", 413: "over 10 MB (a Chinese message)",
-              422: "not a JPG, PNG, GIF or WebP image"})
+              403: "not an editor", 400: "no file",
+              413: "an image over 10 MB, a video over HUB_MAX_VIDEO_MB (a Chinese message)",
+              422: "not a JPG, PNG, GIF or WebP image, nor a readable MP4 video"})
 def upload_media():
     upload = request.files.get("file")
     if upload is None:
-        raise BadRequest("请在 multipart 字段 file 中上传图片", code="missing_file")
+        raise BadRequest("请在 multipart 字段 file 中上传图片或视频", code="missing_file")
     post_id = request.form.get("post_id", "")
     with db.transaction() as s:
-        media = media_svc.upload_body_image(s, user(), upload.read(), parse_id(post_id))
-        out = media_svc.media_json(media)
+        out = media_svc.upload_any(s, user(), upload.stream, parse_id(post_id))
     return jsonify(MediaOut(**out).dump()), 201
 
 

@@ -100,11 +100,41 @@ def upload_body_image(session: Session, user: User, data: bytes, post_id: int | 
     return store_body_image(session, unit_id, data)
 
 
+def upload_any(session: Session, user: User, stream: Any, post_id: int | None = None) -> dict[str, Any]:
+    """``POST /media``: an MP4 (recognised by its ``ftyp`` box) is stored as a video (streamed to disk,
+    hub/posts/video.py); anything else must be a body image (≤ 10 MB, read into memory). The JSON answer."""
+    from hub.posts import video
+
+    head = stream.read(12)
+    if video.looks_like_mp4(head):
+        return video.video_json(video.upload_video(session, user, _Prefixed(head, stream), post_id))
+    rest = stream.read(MAX_BODY_IMAGE_BYTES + 1 - len(head))
+    return media_json(upload_body_image(session, user, head + rest, post_id))
+
+
+class _Prefixed:
+    """A stream whose first bytes were already read."""
+
+    def __init__(self, head: bytes, stream: Any) -> None:
+        self.head, self.stream = head, stream
+
+    def read(self, n: int = -1, /) -> bytes:
+        if self.head:
+            out, self.head = self.head, b""
+            return out
+        return self.stream.read(n)
+
+
 def media_json(media: Media) -> dict[str, Any]:
-    """What an upload answers: {id, url, sha256, mime, width, height, size}."""
+    """What an upload answers: {id, kind, url, sha256, bytes, mime, width, height, size}."""
+    if media.kind == "video":
+        from hub.posts.video import video_json
+
+        return video_json(media)
     _mime, width, height = image_info(media.data)
-    return {"id": media.id, "url": media_src(media.id, media.sha256, media.mime), "sha256": media.sha256,
-            "mime": media.mime, "width": width, "height": height, "size": len(media.data)}
+    return {"id": media.id, "kind": "image", "url": media_src(media.id, media.sha256, media.mime),
+            "sha256": media.sha256, "bytes": len(media.data), "mime": media.mime, "width": width, "height": height,
+            "size": len(media.data)}
 
 
 def inline_images(session: Session, unit_id: int, html: str, where: str, field: str) -> str:

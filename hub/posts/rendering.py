@@ -91,7 +91,8 @@ def publication_from_fields(fields: dict[str, Any], account: Account, cover: Med
         variant=dict((fields.get("variants") or {}).get(account.platform) or {}), link=fields.get("source_url") or "",
         articles=[{k: a.get(k, "") for k in ("title", "content", "summary", "author", "source_url", "cover_sha256")}
                   for a in fields.get("articles") or []],
-        images=_images(fields, account))
+        images=_images(fields, account), video_sha256=fields.get("video_sha256") or "",
+        video_mime="video/mp4" if fields.get("video_sha256") else "")
 
 
 def _images(fields: dict[str, Any], account: Account) -> dict[str, bytes]:

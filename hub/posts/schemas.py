@@ -56,6 +56,9 @@ class PostPatch(In):
     articles: list[ArticleIn] | None = Field(None, max_length=7, description=(
         "WeChat: the articles after the main one (次条), at most 7; other platforms publish the main one only"))
     account_ids: list[int] | None = None
+    video: int | None = Field(None, description=(
+        "a video media id (POST /media with an MP4); null: no video. Douyin, Kuaishou and manual-publish "
+        "accounts take it; a video post to WeChat, Weibo or a website is refused (422 platform_limits)"))
     publish_at: str | None = Field(None, json_schema_extra={"format": "date-time"},
                                    description="ISO 8601; without an offset: Asia/Shanghai; null: at once")
 
@@ -101,6 +104,8 @@ class RevisionOut(RevisionRef):
     variants: dict[str, dict[str, str]]
     articles: list[ArticleOut]
     account_ids: list[int]
+    video: int | None = Field(None, description="the video media id")
+    video_sha256: str = Field("", description="SHA-256 of the video's bytes, covered by the revision hash")
     created_by: UserRef
     created_at: Timestamp | None
 
@@ -113,7 +118,8 @@ class RevisionOut(RevisionRef):
                                         summary=a.get("summary", ""), author=a.get("author", ""),
                                         source_url=a.get("source_url", ""), cover=a.get("cover_id"))
                              for a in rev.articles or []],
-                   account_ids=list(rev.account_ids or []), created_by=UserRef.model_validate(rev.created_by.to_ref()),
+                   account_ids=list(rev.account_ids or []), video=rev.video_id,
+                   video_sha256=rev.video_sha256 or "", created_by=UserRef.model_validate(rev.created_by.to_ref()),
                    created_at=iso(rev.created_at))
 
 
@@ -228,18 +234,23 @@ class CommentOut(Out):
 
 
 class MediaUpload(In):
-    """``POST /media``: one body image as the multipart field ``file`` (JPG, PNG, GIF or WebP, ≤ 10 MB)."""
+    """``POST /media``: one file as the multipart field ``file``: a body image (JPG, PNG, GIF or WebP,
+    ≤ 10 MB) or a video (MP4, ≤ ``HUB_MAX_VIDEO_MB``, streamed to disk)."""
 
     file: bytes = Field(json_schema_extra={"format": "binary"})
 
 
 class MediaOut(Out):
-    """A stored body image: put ``url`` in an ``<img src>`` of ``content``."""
+    """A stored image (put ``url`` in an ``<img src>`` of ``content``, or its id in ``cover``) or video
+    (its id in a post's ``video``)."""
 
     id: int
+    kind: str = Field(description='"image" or "video"')
     url: str = Field(description="/media/<id>/<first 32 hex of sha256>.<ext> (signed-in users of the unit)")
     sha256: str
+    bytes: int = Field(description="size in bytes")
     mime: str
-    width: int
-    height: int
+    width: int | None
+    height: int | None
     size: int
+    duration: float | None = Field(None, description="a video's duration in seconds")

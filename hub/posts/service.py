@@ -32,6 +32,7 @@ from hub.posts.access import contributors, editor_unit, get_post
 from hub.posts.media import cover_media, inline_images
 from hub.posts.rendering import render_targets
 from hub.posts.schedule import iso_utc, parse_time, schedule_post
+from hub.posts.video import post_video, video_problems
 
 EDITABLE_STATUSES = ("draft", "rejected", "in_review", "approved")
 #: Why a post cannot be edited now, and what to do instead (translated where shown, with ``_()``).
@@ -44,7 +45,7 @@ EDIT_REFUSALS = {
 }
 EDIT_REFUSED = N_("稿件当前状态不允许修改。")
 FIELDS = ("title", "content", "summary", "author", "category", "is_original", "source_url", "cover",
-          "variants", "articles", "account_ids", "publish_at")
+          "variants", "articles", "account_ids", "publish_at", "video")
 #: A WeChat post carries at most eight articles: the main one and seven more (次条).
 MAX_EXTRA_ARTICLES = 7
 ARTICLE_KEYS = {"title", "content", "summary", "author", "source_url", "cover"}
@@ -115,6 +116,8 @@ def _validate_fields(session: Session, user: User, unit_id: int, data: dict, bas
         f["variants"] = v
     if "cover" in data:
         f["cover_id"], f["cover_sha256"] = cover_media(session, unit_id, data["cover"])
+    if "video" in data:
+        f["video_id"], f["video_sha256"] = post_video(session, unit_id, data["video"])
     if "articles" in data:
         f["articles"] = _validate_articles(session, unit_id, data["articles"], f.get("articles") or [])
     if "account_ids" in data:
@@ -199,6 +202,7 @@ def validate_for_platforms(session: Session, f: dict) -> None:
             raise Unprocessable(str(exc), code="unknown_platform") from None
         problems += adapter.validate(f["title"], f["content"], f.get("summary", ""), f.get("author", ""),
                                      (f.get("variants") or {}).get(platform))
+        problems += video_problems(session, platform, adapter.label or platform, f.get("video_id"))
         if adapter.max_articles > 1:
             for i, a in enumerate(f.get("articles") or []):
                 problems += [f"第 {i + 2} 篇文章：{p}" for p in adapter.validate(
@@ -211,12 +215,13 @@ def revision_fields(rev: Revision | None) -> dict:
     if rev is None:
         return {"title": "", "content": "", "summary": "", "author": "", "category": "", "is_original": False,
                 "source_url": "", "cover_id": None, "cover_sha256": "", "variants": {}, "account_ids": [],
-                "articles": [], "renderings": {}}
+                "articles": [], "renderings": {}, "video_id": None, "video_sha256": ""}
     return {"title": rev.title, "content": rev.content, "summary": rev.summary, "author": rev.author,
             "category": rev.category, "is_original": rev.is_original, "source_url": rev.source_url,
             "cover_id": rev.cover_id, "cover_sha256": rev.cover_sha256, "variants": dict(rev.variants or {}),
             "account_ids": list(rev.account_ids or []), "articles": [dict(a) for a in rev.articles or []],
-            "renderings": dict(rev.renderings or {})}
+            "renderings": dict(rev.renderings or {}), "video_id": rev.video_id,
+            "video_sha256": rev.video_sha256 or ""}
 
 
 def _new_revision(session: Session, post: Post, user: User, f: dict) -> Revision:
@@ -227,7 +232,8 @@ def _new_revision(session: Session, post: Post, user: User, f: dict) -> Revision
         is_original=bool(f.get("is_original")), source_url=f.get("source_url", ""), cover_id=f.get("cover_id"),
         cover_sha256=f.get("cover_sha256", ""), variants=f.get("variants") or {},
         account_ids=list(f["account_ids"]), renderings=f.get("renderings") or None,
-        articles=f.get("articles") or None, created_by_id=user.id,
+        articles=f.get("articles") or None, created_by_id=user.id, video_id=f.get("video_id"),
+        video_sha256=f.get("video_sha256", ""),
     )
     session.add(rev)
     session.flush()

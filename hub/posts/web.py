@@ -15,6 +15,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -99,12 +100,24 @@ def _form_data() -> dict[str, Any]:
     data["articles"] = [{"title": t, "summary": sm, "author": au, "content": c} for t, sm, au, c in zip(
         f.getlist("article-title"), f.getlist("article-summary"), f.getlist("article-author"),
         f.getlist("article-content"), strict=False)]
+    data["video"] = parse_id(f.get("video", "")) if f.get("video", "").strip() else None
     upload = request.files.get("cover")
     if upload and upload.filename:
         raw = upload.read()
         mime = upload.mimetype or "image/jpeg"
         data["cover"] = f"data:{mime};base64,{base64.b64encode(raw).decode()}"
+    elif f.get("video_cover", "").strip().isdigit():  # the frame editor.js captured from the new video
+        data["cover"] = parse_id(f["video_cover"])
     return data
+
+
+def _with_video_url(values: dict[str, Any]) -> dict[str, Any]:
+    """The editor's video preview plays the stored file (its hash-named URL)."""
+    from hub.posts.video import video_url
+
+    m = db.session().get(Media, values["video"]) if values.get("video") else None
+    values["video_url"] = video_url(m) if m is not None and m.kind == "video" else ""
+    return values
 
 
 @bp.route("/posts/new", methods=["GET", "POST"])
@@ -124,7 +137,7 @@ def new_post():
             return redirect(url_for("web.posts.post_page", post_id=post.id))
         except HubError as exc:
             flash(exc.message, "error")
-    return render_template("posts/form.html", post=None, values=values, accounts=accounts,
+    return render_template("posts/form.html", post=None, values=_with_video_url(values), accounts=accounts,
                            variant_platforms=_variant_platforms(accounts))
 
 
@@ -143,6 +156,7 @@ def edit_post(post_id: int):
         "category": rev.category, "source_url": rev.source_url, "is_original": rev.is_original,
         "account_ids": list(rev.account_ids), "publish_at": _local_input(post.publish_at),
         "variants": dict(rev.variants or {}), "articles": [dict(a) for a in rev.articles or []],
+        "video": rev.video_id,
     }
     if request.method == "POST":
         values = _form_data()
@@ -157,7 +171,7 @@ def edit_post(post_id: int):
         except HubError as exc:
             flash(exc.message, "error")
     accounts = _editor_accounts(post.unit_id)
-    return render_template("posts/form.html", post=post, values=values, accounts=accounts,
+    return render_template("posts/form.html", post=post, values=_with_video_url(values), accounts=accounts,
                            variant_platforms=_variant_platforms(accounts))
 
 
@@ -272,12 +286,28 @@ def body_image(media_id: int, name: str):
     see its unit: the editor, the post page and the review page's rendering frames (same origin)."""
     s = db.session()
     m = s.get(Media, media_id)
+    if m is not None and m.kind == "video":
+        return _video(s, m, name)
     if (m is None or media_src(m.id, m.sha256, m.mime) != f"/media/{media_id}/{name}"
             or (m.unit_id is not None and m.unit_id not in visible_unit_ids(s, current_user))):
         abort(404)
     resp = make_response(m.data)
     resp.headers["Content-Type"] = m.mime
     resp.headers["Cache-Control"] = "private, max-age=31536000, immutable"  # the URL names the content
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return resp
+
+
+def _video(s: Any, m: Media, name: str):
+    """The exact video file (HTTP ranges, so the reviewer's player can seek), at its hash-named URL."""
+    from hub.posts.video import video_file, video_url
+
+    path = video_file(m)
+    if (video_url(m) != f"/media/{m.id}/{name}" or not path.is_file()
+            or (m.unit_id is not None and m.unit_id not in visible_unit_ids(s, current_user))):
+        abort(404)
+    resp = send_file(path, mimetype=m.mime, conditional=True, etag=m.sha256, max_age=3600)
+    resp.headers["Cache-Control"] = "private, max-age=3600"
     resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return resp
 
@@ -294,9 +324,8 @@ def upload_body_image():
         if upload is None:
             raise BadRequest(_("请选择要上传的图片"), code="missing_file")
         with db.transaction() as s:
-            media = media_mod.upload_body_image(s, current_user, upload.read(),
-                                                int(post_id) if post_id.isdigit() and parse_id(post_id) is not None else None)
-            out = media_mod.media_json(media)
+            out = media_mod.upload_any(s, current_user, upload.stream,
+                                       int(post_id) if post_id.isdigit() and parse_id(post_id) is not None else None)
     except HubError as exc:
         resp = jsonify(exc.to_dict())
         resp.status_code = exc.status

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
         db.session.rollback()
         if err.code == 429 and err.response is not None and not wants_json():
             return err.response  # a limit's own answer (the sign-in page says whose limit and how long)
-        limit = (app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
+        limit = (request.max_content_length or app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)
         messages = {404: _("页面不存在或您无权查看"), 405: _("不支持该操作"), 429: _("操作过于频繁，请稍后再试"),
                     413: _("上传的内容过大（每次不得超过 %(mb)s MB），请压缩图片后重试", mb=limit),
                     400: _("请求无效")}

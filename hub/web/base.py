@@ -23,7 +23,7 @@ from hub import audit
 from hub.db import db
 from hub.errors import HubError
 from hub.extensions import LOCALES, login_manager
-from hub.i18n_marks import PLATFORM_LABELS, STATUS_LABELS
+from hub.i18n_marks import MANUAL_SUFFIX, PLATFORM_LABELS, STATUS_LABELS
 from hub.models import Post, User
 
 bp = Blueprint("web", __name__)
@@ -67,8 +67,17 @@ def _globals() -> dict[str, Any]:
         except Exception:  # never let a badge break a page
             count = 0
     return {"status_label": status_label, "platform_label": lambda p: _(PLATFORM_LABELS.get(p, p)),
+            "account_platform": account_platform,
             "review_count": count, "locales": LOCALES, "current_locale": session.get("lang", "zh_CN"),
             "local_time": local_time}
+
+
+def account_platform(account: Any) -> str:
+    """An account's platform as staff read it: 微信公众号, or 视频号（人工发布） for a manual-publish account."""
+    name = getattr(account, "platform_name", "") or ""
+    if account.platform == "manual" and name:
+        return name + _(MANUAL_SUFFIX)
+    return _(PLATFORM_LABELS.get(account.platform, account.platform))
 
 
 def local_time(dt: datetime | str | None, pattern: str = "yyyy-MM-dd HH:mm") -> str:

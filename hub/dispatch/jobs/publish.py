@@ -40,12 +40,15 @@ from hub.models import DISPATCH_TERMINAL, Account, Dispatch, Media, utcnow
 from hub.models.states import DispatchStatus
 from hub.posts import rendering
 from hub.posts.service import revision_fields
+from hub.posts.video import file_sha256, video_file
 from hub.runtime import get_app
 
 log = logging.getLogger(__name__)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BUSY_ACCOUNT_DELAY = 2
+#: The platform of manual-publish accounts (adapters/manual.py).
+MANUAL = "manual"
 
 
 def _next_day_shanghai() -> datetime:
@@ -84,6 +87,24 @@ def _rendering_unchanged(app: Any, s: Any, d: Dispatch) -> tuple[bool, str]:
         return False, f"无法生成发往「{account.name}」的内容（{type(exc).__name__}）"
     if not rendering.same_fields(approved, now):
         return False, f"发往「{account.name}」的内容与审核通过的不一致（账号设置或平台规则已变化），请重新提交审核"
+    return True, ""
+
+
+def _video_unchanged(s: Any, d: Dispatch) -> tuple[bool, str]:
+    """The video file must still be the bytes the reviewers watched: its stored hash and the hash of
+    the file on disk, read again now, equal the approved revision's ``video_sha256``."""
+    rev = d.revision
+    if not rev.video_sha256:
+        return True, ""
+    m = s.get(Media, rev.video_id) if rev.video_id else None
+    if m is None or m.sha256 != rev.video_sha256:
+        return False, "视频与审核通过的不一致，请重新上传并提交审核"
+    try:
+        actual = file_sha256(video_file(m))
+    except OSError:
+        return False, "视频文件缺失，无法核对，请重新上传并提交审核"
+    if actual != rev.video_sha256:
+        return False, "视频文件的校验值与审核通过的不一致（文件已被改动），请重新上传并提交审核"
     return True, ""
 
 
@@ -141,6 +162,8 @@ def _publish(app: Any, dispatch_id: int) -> str:
         ok, reason = approval_set_valid(s, post, rev)
         if ok:
             ok, reason = _rendering_unchanged(app, s, d)
+        if ok:
+            ok, reason = _video_unchanged(s, d)
         if not ok or account.status != "active":
             reason = reason or f"账号「{account.name}」未处于启用状态"
             state.mark_failed(d, f"拒绝发布：{reason}", verify=False, absent=True)
@@ -150,6 +173,11 @@ def _publish(app: Any, dispatch_id: int) -> str:
                          details={"post_id": post.id, "revision_hash": rev.hash, "reason": reason})
             state.settle_post(s, post)
             return "refused"
+        if account.platform == MANUAL:  # nothing is sent by machine: an editor publishes it by hand
+            state.mark_awaiting_manual(s, d)
+            state.finish_attempt(s, attempt_id, "awaiting_manual", "等待手工发布", "manual")
+            state.settle_post(s, post)
+            return "awaiting-manual"
         audit.record(s, "dispatch.attempt", object_type="dispatch", object_id=d.id, unit=post.unit,
                      summary=f"第 {d.attempts} 次发布到「{account.name}」",
                      details={"post_id": post.id, "revision_hash": rev.hash, "attempt": d.attempts,
