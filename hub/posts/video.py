@@ -26,6 +26,7 @@ from hub.inputs import parse_id
 from hub.models import Media, User
 from hub.posts.access import editor_unit, get_post
 
+
 class Readable(Protocol):
     def read(self, n: int = -1, /) -> bytes: ...
 

@@ -262,3 +262,36 @@ def test_a_non_mp4_and_an_oversized_video_are_refused(org: dict[str, Any], app: 
     r = upload(org, BLUE[:8] + b"\x00" * (2 * 1024 * 1024), "big.mp4")
     assert r.status_code == 413
     assert "MB" in r.get_json()["error"]["message"]
+
+
+def test_the_account_form_lists_every_platform_and_opens_a_manual_account(org: dict[str, Any]) -> None:
+    c = login(org["client"], "admin")
+    page = c.get("/accounts/new").get_data(as_text=True)
+    for label in ("微信公众号", "微博", "抖音", "快手", "网站", "人工发布"):
+        assert f">{label}</option>" in page
+    assert page.count('<li data-platform="') == 6 and "视频号、头条号、人民号" in page
+    r = c.post("/accounts/new", data={"csrf_token": _csrf(c, page), "unit": "cbeh", "platform": "manual",
+                                      "platform_name": "人民号", "name": "陈巴尔虎旗人民号", "is_main": "yes"})
+    assert r.status_code == 302, r.get_data(as_text=True)[:300]
+    detail = c.get(r.headers["Location"]).get_data(as_text=True)
+    assert "人民号（人工发布）" in detail
+    # A manual account needs its platform name; another platform may not have one.
+    api = org["api"]["admin"]
+    r = api.post("/accounts", {"platform": "manual", "name": "x", "unit": "cbeh"})
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "missing_platform_name"
+    r = api.post("/accounts", {"platform": "wechat", "platform_name": "视频号", "name": "x", "unit": "cbeh",
+                               "api_base": "http://127.0.0.1:9"})
+    assert r.status_code == 400 and r.get_json()["error"]["code"] == "invalid_platform_name"
+    # One main account per manual platform name: a second 人民号 is refused, a 视频号 is not.
+    r = api.post("/accounts", {"platform": "manual", "platform_name": "人民号", "name": "y", "unit": "cbeh"})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "main_account_exists"
+    assert api.post("/accounts", {"platform": "manual", "platform_name": "视频号", "name": "z",
+                                  "unit": "cbeh"}).status_code == 201
+
+
+def _csrf(client: Any, page: str) -> str:
+    import re
+
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert m
+    return m.group(1)
