@@ -282,8 +282,8 @@ class DouyinSimulator:
 
     @staticmethod
     def _token_answer(grant: _Grant, token: str) -> dict[str, Any]:
-        return {"access_token": token, "expires_in": int(grant.access[token] - _now()), "open_id": grant.open_id,
-                "refresh_token": grant.refresh_token, "refresh_expires_in": max(0, int(grant.refresh_expires - _now())),
+        return {"access_token": token, "expires_in": round(grant.access[token] - _now()), "open_id": grant.open_id,
+                "refresh_token": grant.refresh_token, "refresh_expires_in": max(0, round(grant.refresh_expires - _now())),
                 "scope": "user_info,video.create.bind,video.data.bind,video.delete.bind"}
 
     def _access_token(self, request: SimRequest, p: dict[str, Any]) -> SimResponse:

@@ -215,9 +215,9 @@ class KuaishouSimulator:
 
     @staticmethod
     def _answer(grant: _Grant, token: str, with_open_id: bool) -> SimResponse:
-        out: dict[str, Any] = {"result": 1, "access_token": token, "expires_in": int(grant.access[token] - _now()),
+        out: dict[str, Any] = {"result": 1, "access_token": token, "expires_in": round(grant.access[token] - _now()),
                                "refresh_token": grant.refresh_token,
-                               "refresh_token_expires_in": max(0, int(grant.refresh_expires - _now())),
+                               "refresh_token_expires_in": max(0, round(grant.refresh_expires - _now())),
                                "scopes": ["user_info", "user_video_publish", "user_video_info", "user_video_delete"]}
         if with_open_id:
             out["open_id"] = grant.open_id
