@@ -217,3 +217,24 @@ def test_kuaishou_authorises_the_same_way(app, world, client):
         assert jobs.run(app) == {"refreshed": 1}
     finally:
         sim.close()
+
+
+def test_the_worker_runs_the_token_check_daily_and_alerts(app, world, client, douyin, instance):
+    """The real worker's sweeper runs the token check on its first sweep of the day."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dispatch"))
+    from dispatch_helpers import start_worker, stop_worker
+    from support import wait_for
+
+    sim, account_id = douyin
+    login(client, "admin")
+    authorise(client, account_id)
+    requests.post(sim.base + "/_sim/expire_tokens", json={}, timeout=5).raise_for_status()
+    worker = start_worker(instance, "worker-tokens", HUB_SWEEP_SECONDS="1")
+    try:
+        wait_for(lambda: _audit("account.token_alert"), timeout=60, interval=0.5)
+    finally:
+        stop_worker(worker)
+    assert 'id="reauthorise"' in client.get(f"/accounts/{account_id}").get_data(as_text=True)
