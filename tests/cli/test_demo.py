@@ -67,11 +67,14 @@ def test_demo_serves_and_publishes_once(tmp_path):
             return p if p["status"] == "published" else None
 
         wait_for(published, timeout=60)
-        for platform, sim_port in sims.items():  # exactly once on every platform
-            state = requests.get(f"http://127.0.0.1:{sim_port}/_sim/state", timeout=10).json()
+        for platform in ("wechat", "weibo", "website"):  # exactly once on every platform it went to
+            state = requests.get(f"http://127.0.0.1:{sims[platform]}/_sim/state", timeout=10).json()
             assert [p["status"] for p in state["published"]] == ["published"], (platform, state)
             if platform == "weibo":  # the approver's IP as Weibo's rip, the account's safe-domain link
                 assert state["published"][0]["rip"] and "https://www.cbeh.gov.cn/" in state["published"][0]["text"]
+        for platform in ("douyin", "kuaishou"):  # the video platforms' simulators run, with the demo apps
+            state = requests.get(f"http://127.0.0.1:{sims[platform]}/_sim/state", timeout=10).json()
+            assert state["published"] == [] and len(state["apps"]) == 1
         # The web UI answers on IPv6 too.
         try:
             r6 = requests.get(f"http://[::1]:{port}/login", timeout=5)
