@@ -145,3 +145,42 @@ def test_busy_drops_and_a_worker_killed_never_duplicate(app, world, client, douy
         if d.status != "published":
             assert d.error, f"dispatch {d.id} {d.status} without a reason"
     assert sum(d.status == "published" for d in rows) >= len(rows) // 2, [(d.status, d.error) for d in rows]
+
+
+def test_a_video_post_to_kuaishou_is_held_once_with_its_cover(app, world, client):
+    from adapters.simulators import kuaishou as kuaishou_sim
+    from hub import audit
+    from hub.accounts.filing import approve_through_chain
+    from hub.models import Account
+
+    server = kuaishou_sim.make_server("127.0.0.1", 0)
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        given = requests.post(base + "/_sim/apps", json={"appid": "ks_cbeh", "secret": "ks-s"}, timeout=5).json()
+        api = world["api"]
+        r = api["admin"].post("/accounts", {"platform": "kuaishou", "name": "陈巴尔虎旗发布快手", "unit": "cbeh",
+                                            "api_base": base})
+        assert r.status_code == 201, r.get_json()
+        acc_id = r.get_json()["id"]
+        assert api["admin"].put(f"/accounts/{acc_id}/credentials", {
+            "client_key": "ks_cbeh", "client_secret": "ks-s", "open_id": given["open_id"],
+            "access_token": given["access_token"], "refresh_token": given["refresh_token"]}).status_code == 200
+        with db.transaction() as s:
+            token = audit.current_actor.set(audit.Actor.system("test"))
+            try:
+                approve_through_chain(s, s.get(Account, acc_id))
+            finally:
+                audit.current_actor.reset(token)
+        video, cover = upload(world, client, BLUE, "fire.mp4"), upload(world, client, photo(30), "c.jpg")
+        post_id = approve_post(api, [acc_id], title="草原防火 人人有责", summary="防火宣传短视频",
+                               video=video["id"], cover=cover["id"])
+        run_burst_worker(app)
+        (d,) = dispatches(app, [post_id])
+        assert d.status == "published", (d.status, d.error)
+        st = requests.get(base + "/_sim/state", timeout=5).json()
+        assert [(p["title"], p["sha256"]) for p in st["published"]] == [("草原防火 人人有责\n防火宣传短视频",
+                                                                        video["sha256"])]
+    finally:
+        server.shutdown()
+        server.server_close()
