@@ -14,10 +14,11 @@ $(BIN)/.installed: pyproject.toml
 install: $(BIN)/.installed
 
 ## run: the whole hub on the embedded default (SQLite, embedded Redis, simulator, worker, web UI) with demo data
-# Ports: make run PORT=6100 (web), WECHAT_PORT=, WEIBO_PORT=, WEBSITE_PORT= (the simulators).
+# Ports: make run PORT=6100 (web), WECHAT_PORT=, WEIBO_PORT=, WEBSITE_PORT=, DOUYIN_PORT=, KUAISHOU_PORT= (the simulators).
 run: install
 	$(BIN)/hub demo $(if $(PORT),--port $(PORT)) $(if $(WECHAT_PORT),--sim-port $(WECHAT_PORT)) \
-	  $(if $(WEIBO_PORT),--weibo-port $(WEIBO_PORT)) $(if $(WEBSITE_PORT),--website-port $(WEBSITE_PORT))
+	  $(if $(WEIBO_PORT),--weibo-port $(WEIBO_PORT)) $(if $(WEBSITE_PORT),--website-port $(WEBSITE_PORT)) \
+	  $(if $(DOUYIN_PORT),--douyin-port $(DOUYIN_PORT)) $(if $(KUAISHOU_PORT),--kuaishou-port $(KUAISHOU_PORT))
 
 ## test: lint, type-check and the whole test suite
 test: install lint typecheck pytest

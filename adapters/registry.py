@@ -15,7 +15,8 @@ ADAPTERS: dict[str, type[Adapter]] = {}
 DISABLED: dict[str, str] = {}  # platform -> zh-CN label of a disabled adapter
 
 #: Modules of the built-in adapters (each ends with ``register(TheClass)``).
-BUILTIN = ("adapters.wechat", "adapters.weibo", "adapters.website", "adapters.manual")
+BUILTIN = ("adapters.wechat", "adapters.weibo", "adapters.website", "adapters.manual", "adapters.douyin",
+           "adapters.kuaishou")
 
 
 class UnknownPlatform(AdapterUnavailable):

@@ -222,6 +222,8 @@ ENDPOINTS: dict[str, Rule] = {
     "web.accounts.account_credential_rotate": _r("account.credentials", SIGNED_IN, "account"),
     "web.accounts.account_credential_rollback": _r("account.credentials", SIGNED_IN, "account"),
     "web.accounts.account_verify": _r("account.credentials", SIGNED_IN, "account"),
+    "web.accounts.account_oauth_start": _r("account.credentials", SIGNED_IN, "account"),
+    "web.accounts.account_oauth_callback": _r("account.credentials", SIGNED_IN),
     "web.accounts.account_filing_approve": _r("account.filing", SIGNED_IN, "account"),
     "web.accounts.account_filing_reject": _r("account.filing", SIGNED_IN, "account"),
     "web.accounts.account_filing_resubmit": _r("account.edit", SIGNED_IN, "account"),

@@ -202,7 +202,7 @@ def worker(burst: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5081, show_default=True, type=int)
 def simulate(platform: str, host: str, port: int) -> None:
-    """Run a platform simulator (wechat, …)."""
+    """Run a platform simulator (wechat, weibo, website, douyin, kuaishou)."""
     from adapters.simulators import run
 
     try:
@@ -217,11 +217,15 @@ def simulate(platform: str, host: str, port: int) -> None:
 @click.option("--sim-port", default=5081, show_default=True, type=int, help="the WeChat simulator's port")
 @click.option("--weibo-port", default=5082, show_default=True, type=int, help="the Weibo simulator's port")
 @click.option("--website-port", default=5083, show_default=True, type=int, help="the website simulator's port")
-def demo(port: int, host: str, sim_port: int, weibo_port: int, website_port: int) -> None:
+@click.option("--douyin-port", default=5084, show_default=True, type=int, help="the Douyin simulator's port")
+@click.option("--kuaishou-port", default=5085, show_default=True, type=int, help="the Kuaishou simulator's port")
+def demo(port: int, host: str, sim_port: int, weibo_port: int, website_port: int, douyin_port: int,
+         kuaishou_port: int) -> None:
     """All-in-one: init, seed demo data, the platform simulators, worker and web."""
     from hub.demo import run_demo
 
-    run_demo(host, port, {"wechat": sim_port, "weibo": weibo_port, "website": website_port})
+    run_demo(host, port, {"wechat": sim_port, "weibo": weibo_port, "website": website_port, "douyin": douyin_port,
+                          "kuaishou": kuaishou_port})
 
 
 # -- vault --------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """``hub demo``: the whole hub on the embedded default, with demo data.
 
-Starts the WeChat, Weibo and website simulators, one worker with the
+Starts the WeChat, Weibo, website, Douyin and Kuaishou simulators, one worker with the
 scheduler and the web server as child processes of this one; Ctrl-C stops
 them all. Each demo account points at its platform's simulator.
 """
@@ -50,8 +50,19 @@ ACCOUNTS: list[tuple[str, str, bool, str, dict[str, str], dict[str, str]]] = [
     ("陈巴尔虎旗人民政府网站", "website", True, "",
      {"site_id": "cbeh-gov-cn", "api_token": "demo-push-key-website-0004"},
      {"appid": "cbeh-gov-cn", "secret": "demo-push-key-website-0004"}),
+    ("陈巴尔虎旗发布（抖音）", "douyin", True, "",
+     {"client_key": "dy_demo_cbeh", "client_secret": "demo-secret-douyin-0005", "open_id": "_000demo_cbeh_douyin",
+      "access_token": "act.demo-douyin-token-0005", "refresh_token": "rft.demo-douyin-refresh-0005",
+      "refresh_renewals_left": "5"},
+     {"appid": "dy_demo_cbeh", "secret": "demo-secret-douyin-0005", "open_id": "_000demo_cbeh_douyin",
+      "access_token": "act.demo-douyin-token-0005", "refresh_token": "rft.demo-douyin-refresh-0005"}),
+    ("陈巴尔虎旗发布（快手）", "kuaishou", True, "",
+     {"client_key": "ks_demo_cbeh", "client_secret": "demo-secret-kuaishou-0006", "open_id": "demo_cbeh_kuaishou",
+      "access_token": "demo-kuaishou-token-0006", "refresh_token": "demo-kuaishou-refresh-0006"},
+     {"appid": "ks_demo_cbeh", "secret": "demo-secret-kuaishou-0006", "open_id": "demo_cbeh_kuaishou",
+      "access_token": "demo-kuaishou-token-0006", "refresh_token": "demo-kuaishou-refresh-0006"}),
 ]
-SIMULATORS = {"wechat": "微信", "weibo": "微博", "website": "网站"}
+SIMULATORS = {"wechat": "微信", "weibo": "微博", "website": "网站", "douyin": "抖音", "kuaishou": "快手"}
 
 
 def seed(bases: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
@@ -140,7 +151,7 @@ def check_ports(host: str, port: int, sim_ports: dict[str, int]) -> None:
 
 
 def run_demo(host: str, port: int, sim_ports: dict[str, int]) -> None:
-    """``sim_ports``: the loopback port of each platform's simulator (wechat, weibo, website)."""
+    """``sim_ports``: the loopback port of each platform's simulator (wechat, weibo, website, douyin, kuaishou)."""
     from hub import create_app
     from hub.bootstrap import initialise
 

@@ -51,6 +51,9 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 from hub.oversight.jobs import schedule_daily as monitor_daily
 
                 monitor_daily(app)  # the silence monitor and overdue rectifications, once a day
+                from hub.accounts.jobs import schedule_daily as tokens_daily
+
+                tokens_daily(app)  # 抖音/快手 tokens: refresh, renew, alert before the authorisation runs out
                 from hub.audit.remote import push
 
                 push(app.extensions["hub_witness"])  # signed checkpoints to the remote witness; failures stay pending

@@ -13,6 +13,8 @@ SIMULATORS: dict[str, str] = {
     "wechat": "adapters.simulators.wechat",
     "weibo": "adapters.simulators.weibo",
     "website": "adapters.simulators.website",
+    "douyin": "adapters.simulators.douyin",
+    "kuaishou": "adapters.simulators.kuaishou",
 }
 
 

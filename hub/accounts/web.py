@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from hub.accounts import filing as filing_svc
+from hub.accounts import oauth as oauth_svc
 from hub.accounts import register as register_svc
 from hub.accounts import service as accounts_svc
 from hub.accounts import suspension as suspension_svc
@@ -210,7 +211,8 @@ def account_page(account_id: int):
                            vault_problem=vault_problem,
                            filing_status_labels=filing_svc.STATUS_LABELS,
                            can_suspend=suspension_svc.may_suspend(s, current_user, acc),
-                           suspension=suspension_svc.last_suspension(s, acc))
+                           suspension=suspension_svc.last_suspension(s, acc),
+                           oauth={"alert": oauth_svc.reauthorisation(s, acc)} if oauth_svc.is_oauth(acc) else None)
 
 
 @bp.post("/accounts/<int:account_id>/suspend")
@@ -337,6 +339,42 @@ def account_credential_rollback(account_id: int, field: str):
     _account_or_404(account_id)
     run_action(lambda s: accounts_svc.rollback_credential(s, current_user, _acc(s, account_id), field),
          _("已回滚到旧版本"))
+    return redirect(url_for("web.accounts.account_page", account_id=account_id))
+
+
+# -- OAuth authorisation (抖音, 快手) --------------------------------------------------------
+def _oauth_redirect_uri() -> str:
+    """The one callback address registered with the platform's application (the account is in the state)."""
+    return url_for("web.accounts.account_oauth_callback", _external=True)
+
+
+@bp.post("/accounts/<int:account_id>/oauth")
+@login_required
+def account_oauth_start(account_id: int):
+    _account_or_404(account_id)
+    try:
+        with db.transaction() as s:
+            url = oauth_svc.start(s, current_user, _acc(s, account_id), _oauth_redirect_uri())
+    except HubError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("web.accounts.account_page", account_id=account_id))
+    return redirect(url, code=303)
+
+
+@bp.get("/accounts/oauth/callback")
+@login_required
+def account_oauth_callback():
+    account_id: int | None = None
+    try:
+        with db.transaction() as s:
+            acc = oauth_svc.account_of_state(s, current_user, request.args.get("state", ""))
+            account_id = acc.id
+            oauth_svc.finish(s, current_user, acc, request.args.get("code", ""), _oauth_redirect_uri())
+        flash(_("授权成功：令牌已加密保存"), "success")
+    except HubError as exc:
+        flash(exc.message, "error")
+    if account_id is None:
+        return redirect(url_for("web.accounts.accounts"))
     return redirect(url_for("web.accounts.account_page", account_id=account_id))
 
 

@@ -16,7 +16,18 @@ from sqlalchemy.orm import Session
 
 from adapters.registry import UnknownPlatform, get_adapter
 from hub.i18n_marks import PLATFORM_LABELS, platform_text
-from hub.models import Credential, Dispatch, Filing, Rectification, Revision, RotationTask, Unit, User, utcnow
+from hub.models import (
+    Credential,
+    Dispatch,
+    Filing,
+    MonitorAlert,
+    Rectification,
+    Revision,
+    RotationTask,
+    Unit,
+    User,
+    utcnow,
+)
 from hub.oversight import monitor
 from hub.oversight.rectifications import OPEN
 from hub.permissions import overseen_unit_ids
@@ -49,9 +60,12 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
     rects = session.scalars(select(Rectification).where(Rectification.unit_id.in_(ids or {-1}),
                                                         Rectification.status.in_(OPEN))).unique().all()
     filings, creds = _filings_in_review(session, accounts), _credentials_due(session, accounts)
+    tokens = _token_alerts(session, accounts)
     out = []
     for st in states:
         a = st.account
+        if a.id in tokens:  # 抖音/快手: the authorisation runs out (hub/accounts/oauth.py)
+            st.alerts.append(tokens[a.id])
         recent = [(at, orig) for aid, at, orig in pubs if aid == a.id and at is not None
                   and (as_of - monitor.beijing_date(at)).days < 30]
         mine = [r for r in rects if r.account_id == a.id or (r.account_id is None and r.unit_id == a.unit_id)]
@@ -84,6 +98,14 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
               for uid in sorted({a.unit_id for a in accounts})]
     return {"as_of": as_of, "rows": out, "charts": charts, "units": list(units.values()),
             "platforms": list(PLATFORM_LABELS)}  # every platform, whether or not an account is on it yet
+
+
+def _token_alerts(session: Session, accounts: list[Any]) -> dict[int, dict[str, Any]]:
+    """Per account: its open token alert (需重新授权), as the board shows alerts. One query."""
+    return {al.account_id: {"kind": "token", "level": al.level, "since": al.since.isoformat(), "days": al.days}
+            for al in session.scalars(select(MonitorAlert).where(
+                MonitorAlert.kind == "token", MonitorAlert.closed_at.is_(None),
+                MonitorAlert.account_id.in_([a.id for a in accounts] or [-1]))).unique()}
 
 
 def _filings_in_review(session: Session, accounts: list[Any]) -> dict[int, int]:
@@ -141,7 +163,8 @@ def to_xlsx(board: dict[str, Any], local_time: Any) -> bytes:
             elif k == "last_published_at":
                 v = local_time(v) if v else ""
             elif k == "alerts":
-                v = "、".join(("单项否决" if a["level"] == "veto" else "预警") for a in v)
+                v = "、".join(("需重新授权" if a.get("kind") == "token" else "单项否决" if a["level"] == "veto"
+                              else "预警") for a in v)
             cells.append("" if v is None else v)
         ws.append(cells)
     buf = io.BytesIO()

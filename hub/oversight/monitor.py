@@ -103,7 +103,7 @@ def run(session: Session, as_of: date | None = None) -> dict[str, int]:
     counts = {"raised": 0, "raised_level": 0, "closed": 0}
     units = set(session.scalars(select(Unit.id)).all())
     open_alerts = {a.account_id: a for a in session.scalars(
-        select(MonitorAlert).where(MonitorAlert.closed_at.is_(None))).unique()}
+        select(MonitorAlert).where(MonitorAlert.closed_at.is_(None), MonitorAlert.kind == "silence")).unique()}
     for st in states(session, accounts_of(session, units), as_of):
         acc, lv = st.account, st.level()
         alert = open_alerts.get(acc.id)

@@ -25,10 +25,12 @@ def test_demo_serves_and_publishes_once(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_INSTANCE_DIR"] = str(tmp_path / "instance")
     port = free_port()
-    sims = {"wechat": free_port(), "weibo": free_port(), "website": free_port()}
+    sims = {"wechat": free_port(), "weibo": free_port(), "website": free_port(), "douyin": free_port(),
+            "kuaishou": free_port()}
     log = open(tmp_path / "demo.log", "wb")
     demo = subprocess.Popen([*HUB, "demo", "--port", str(port), "--sim-port", str(sims["wechat"]),
-                             "--weibo-port", str(sims["weibo"]), "--website-port", str(sims["website"])],
+                             "--weibo-port", str(sims["weibo"]), "--website-port", str(sims["website"]),
+                             "--douyin-port", str(sims["douyin"]), "--kuaishou-port", str(sims["kuaishou"])],
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -47,7 +49,7 @@ def test_demo_serves_and_publishes_once(tmp_path):
         ed = token("editor")
         accounts = requests.get(base + "/api/v1/accounts", headers=ed, timeout=10).json()["accounts"]
         # One account per simulator (WeChat has two), each filed and pointing at its simulator.
-        assert sorted(a["platform"] for a in accounts) == ["website", "wechat", "wechat", "weibo"]
+        assert sorted(a["platform"] for a in accounts) == ["douyin", "kuaishou", "website", "wechat", "wechat", "weibo"]
         main = {a["platform"]: a["id"] for a in accounts if a["is_main"]}
         r = requests.post(base + "/api/v1/posts", headers=ed, timeout=10, json={
             "title": "演示稿件：冬季供暖服务公告", "content": "<p>供暖热线已开通。</p>",
@@ -65,11 +67,14 @@ def test_demo_serves_and_publishes_once(tmp_path):
             return p if p["status"] == "published" else None
 
         wait_for(published, timeout=60)
-        for platform, sim_port in sims.items():  # exactly once on every platform
-            state = requests.get(f"http://127.0.0.1:{sim_port}/_sim/state", timeout=10).json()
+        for platform in ("wechat", "weibo", "website"):  # exactly once on every platform it went to
+            state = requests.get(f"http://127.0.0.1:{sims[platform]}/_sim/state", timeout=10).json()
             assert [p["status"] for p in state["published"]] == ["published"], (platform, state)
             if platform == "weibo":  # the approver's IP as Weibo's rip, the account's safe-domain link
                 assert state["published"][0]["rip"] and "https://www.cbeh.gov.cn/" in state["published"][0]["text"]
+        for platform in ("douyin", "kuaishou"):  # the video platforms' simulators run, with the demo apps
+            state = requests.get(f"http://127.0.0.1:{sims[platform]}/_sim/state", timeout=10).json()
+            assert state["published"] == [] and len(state["apps"]) == 1
         # The web UI answers on IPv6 too.
         try:
             r6 = requests.get(f"http://[::1]:{port}/login", timeout=5)
@@ -106,13 +111,14 @@ def test_demo_fails_loudly_when_a_port_is_taken(tmp_path):
     its readiness probe was answered by the other program."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUB_")}
     env["HUB_INSTANCE_DIR"] = str(tmp_path / "instance")
-    sims = [free_port(), free_port(), free_port()]
+    sims = [free_port(), free_port(), free_port(), free_port(), free_port()]
     with socket.socket() as other:
         other.bind(("127.0.0.1", 0))
         other.listen()
         taken = other.getsockname()[1]
         r = subprocess.run([*HUB, "demo", "--port", str(taken), "--sim-port", str(sims[0]),
-                            "--weibo-port", str(sims[1]), "--website-port", str(sims[2])],
+                            "--weibo-port", str(sims[1]), "--website-port", str(sims[2]),
+                            "--douyin-port", str(sims[3]), "--kuaishou-port", str(sims[4])],
                            env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode != 0
     assert f"端口 {taken} 已被占用" in r.stderr and "make run PORT=" in r.stderr
