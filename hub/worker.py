@@ -51,6 +51,9 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 from hub.oversight.jobs import schedule_daily as monitor_daily
 
                 monitor_daily(app)  # the silence monitor and overdue rectifications, once a day
+                from hub.metrics.jobs import schedule_daily as metrics_daily
+
+                metrics_daily(app)  # yesterday's read counts and followers from the platforms, once a day
                 from hub.audit.remote import push
 
                 push(app.extensions["hub_witness"])  # signed checkpoints to the remote witness; failures stay pending

@@ -133,6 +133,8 @@ class Dispatch(Base):
     unconfirmed_since: Mapped[datetime | None] = mapped_column(DateTime)
     alerted_at: Mapped[datetime | None] = mapped_column(DateTime)
     absent_at: Mapped[datetime | None] = mapped_column(DateTime)  # reconciliation: not on the platform
+    #: The platform's reference for its statistics (WeChat ``msg_data_id``; migration 0019, hub/metrics).
+    stats_ref: Mapped[str | None] = mapped_column(String(200))
 
     post: Mapped[Post] = relationship(back_populates="dispatches")
     account: Mapped[Account] = relationship(lazy="joined")
