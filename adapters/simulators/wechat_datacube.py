@@ -4,7 +4,8 @@
          in the range: {"list": [{"ref_date", "msgid": "<msg_data_id>_<index>", "publish_type",
          "detail_list": [{"stat_date", "read_user", "share_user", "comment_count", "like_user",
          "collection_user", "zaikan_user", ...}]}], "is_delay": false}; one detail entry per day from
-         the publication date to end_date (at most 30), each the total from publication to that day
+         the publication date to yesterday (at most 30 days, past end_date as WeChat's own answers
+         show), each the total from publication to that day
     POST /datacube/getarticletotal        {begin_date, end_date}  群发 only (WeChat no longer maintains
          it): {"list": [{"ref_date", "msgid", "title", "details": [{"stat_date", "target_user",
          "int_page_read_user", "int_page_read_count", "share_user", "share_count", "add_to_fav_user",
@@ -106,9 +107,8 @@ class DataCube:
 
     # ----------------------------------------------------------------- endpoints
     @staticmethod
-    def _range(body: dict[str, Any], name: str, now: float) -> tuple[date, date]:
+    def _range(body: dict[str, Any], name: str, yesterday: date) -> tuple[date, date]:
         begin, end = _day(body.get("begin_date")), _day(body.get("end_date"))
-        yesterday = datetime.fromtimestamp(now, BEIJING).date() - timedelta(days=1)
         if begin > end or end > yesterday:
             raise DataCubeError(61500)
         if (end - begin).days + 1 > SPANS[name]:
@@ -117,7 +117,8 @@ class DataCube:
 
     def answer(self, name: str, appid: str, body: dict[str, Any], now: float,
                published: list[Published]) -> dict[str, Any]:
-        begin, end = self._range(body, name, now)
+        yesterday = datetime.fromtimestamp(now, BEIJING).date() - timedelta(days=1)
+        begin, end = self._range(body, name, yesterday)
         if name == "getusercumulate":
             days = [begin + timedelta(days=i) for i in range((end - begin).days + 1)]
             return {"list": [{"ref_date": d.isoformat(), "user_source": 0, "cumulate_user": self.cumulate(appid, d)}
@@ -127,7 +128,8 @@ class DataCube:
             ref = datetime.fromtimestamp(pub.published_at, BEIJING).date()
             if pub.appid != appid or not begin <= ref <= end or (name == "getarticletotal" and not pub.mass):
                 continue
-            stat_days = [ref + timedelta(days=i) for i in range(min(STAT_DAYS, (end - ref).days + 1))]
+            # Each publication's days from its publication to yesterday (at most 30), whatever end_date.
+            stat_days = [ref + timedelta(days=i) for i in range(min(STAT_DAYS, (yesterday - ref).days + 1))]
             for idx, title in enumerate(pub.titles, 1):
                 msgid = f"{pub.msg_data_id}_{idx}"
                 if name == "getarticletotal":
