@@ -97,6 +97,13 @@ def test_a_pull_brings_the_figures_to_the_post_and_account_pages(app, world, wei
     assert pull(instance, "--day", today).returncode == 0
     assert "阅读 2000" in _shown(client.get(f"/posts/{pid}").get_data(as_text=True), "read-figures")
 
+    # The annual report counts them beside the publications (the newest totals, the last followers).
+    report = world["api"]["supervisor"].get(f"/reports/annual?year={today[:4]}&unit=hlbe").get_json()
+    per = {a["id"]: a for a in report["accounts"]}
+    assert per[wechat_id]["reads"] == 2000 and per[wechat_id]["followers"] == 5678
+    assert per[weibo_id]["reads"] is None and per[weibo_id]["followers"] > 0
+    assert report["totals"]["reads"] == 2000 and report["totals"]["followers"] >= 5678
+
 
 def test_bad_days_are_refused_before_anything_is_asked(instance, app):
     r = pull(instance, "--day", "2026-13-01")
