@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.base import Figures, MetricsRef
@@ -250,3 +250,15 @@ def post_figures(s: Session, post: Any) -> list[dict[str, Any]]:
 def account_figures(s: Session, account: Any) -> dict[str, Any]:
     """The account page's block: followers, the 30-day summary and the last pull's outcome."""
     return {"measurable": measurable(account.platform), **account_summary(s, account.id)}
+
+
+def latest_followers(s: Session, account_ids: list[int]) -> dict[int, int]:
+    """Per account, its newest follower count (one grouped query and one read)."""
+    if not account_ids:
+        return {}
+    newest = (select(AccountMetrics.account_id, func.max(AccountMetrics.day).label("day"))
+              .where(AccountMetrics.account_id.in_(account_ids), AccountMetrics.followers.is_not(None))
+              .group_by(AccountMetrics.account_id).subquery())
+    rows = s.execute(select(AccountMetrics.account_id, AccountMetrics.followers).join(
+        newest, (newest.c.account_id == AccountMetrics.account_id) & (newest.c.day == AccountMetrics.day)))
+    return {aid: int(n) for aid, n in rows if n is not None}

@@ -104,6 +104,13 @@ def test_a_pull_brings_the_figures_to_the_post_and_account_pages(app, world, wei
     assert per[weibo_id]["reads"] is None and per[weibo_id]["followers"] > 0
     assert report["totals"]["reads"] == 2000 and report["totals"]["followers"] >= 5678
 
+    # The supervisor's 监测台 shows each account's followers.
+    supervisor = app.test_client()
+    login(supervisor, "supervisor")
+    html = supervisor.get("/monitor?sort=followers&dir=desc").get_data(as_text=True)
+    row = html.split(f'data-account="{wechat_id}"', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="followers">5678</td>' in row
+
 
 def test_bad_days_are_refused_before_anything_is_asked(instance, app):
     r = pull(instance, "--day", "2026-13-01")
