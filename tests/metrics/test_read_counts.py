@@ -71,6 +71,11 @@ def test_a_pull_brings_the_figures_to_the_post_and_account_pages(app, world, wei
     assert "陈巴尔虎旗发布微博 阅读 — 转发 12 评论 3 点赞 45" in shown
     assert f"数据截至 {today}" in shown and "微博开放接口不提供阅读数" in shown
 
+    # The API gives them with the post's dispatches.
+    got = {d["account_id"]: d["figures"] for d in world["api"]["editor"].get(f"/posts/{pid}").get_json()["dispatches"]}
+    assert got[wechat_id] == {"day": today, "reads": 1234, "shares": 56, "comments": 7, "likes": 89}
+    assert got[weibo_id] == {"day": today, "reads": None, "shares": 12, "comments": 3, "likes": 45}
+
     admin = app.test_client()
     login(admin, "admin")
     shown = _shown(admin.get(f"/accounts/{wechat_id}").get_data(as_text=True), "account-figures")
