@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, ClassVar, Protocol
 
 
@@ -148,6 +149,43 @@ class Lookup:
 
 
 @dataclass(frozen=True)
+class MetricsRef:
+    """One publication whose figures the hub asks for: the references it recorded at publish time
+    (``platform_ref``, ``article_id``; ``stats_ref``: the platform's reference for its statistics,
+    WeChat's ``msg_data_id``) and the Beijing date it was published on."""
+
+    key: str  # the hub's own name for it (the dispatch id): the key of ``Figures.items``
+    platform_ref: str
+    article_id: str = ""
+    stats_ref: str = ""
+    published_on: date | None = None
+
+
+@dataclass
+class ItemFigures:
+    """A publication's running totals as the platform counts them at the end of a day; None: the
+    platform does not give that figure (Weibo has no read count in its open API)."""
+
+    reads: int | None = None
+    shares: int | None = None  # 转发 / 分享
+    comments: int | None = None
+    likes: int | None = None  # 点赞 / 赞
+
+
+@dataclass
+class Figures:
+    """What ``Adapter.metrics`` learnt for one account and one day: the account's followers (None when
+    the platform does not say) and the figures of each publication asked for that the platform knows
+    (keyed by ``MetricsRef.key``); ``missing``: keys the platform had nothing for, with the zh-CN reason."""
+
+    followers: int | None = None
+    items: dict[str, ItemFigures] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)
+    #: The Beijing date the figures are of, when not the day asked (Weibo only gives current counts).
+    as_of: date | None = None
+
+
+@dataclass(frozen=True)
 class StoredMedia:
     """One upload an account's platform holds: ``kind`` "cover" (WeChat: a permanent ``thumb``
     material, counted against the account's library) or "image" (a body image URL)."""
@@ -230,6 +268,8 @@ class Adapter:
     rate_per_second: ClassVar[int] = 100
     #: Whether the platform answers "is this dispatch's publication there?" (reconciliation).
     can_find: ClassVar[bool] = True
+    #: Whether the platform gives read counts / followers by API (``metrics``).
+    can_measure: ClassVar[bool] = False
     #: Articles one publication may carry (WeChat: 8, the main one and seven 次条).
     max_articles: ClassVar[int] = 1
     #: The account's uploads (set by the engine when it builds the adapter; None: reuse nothing).
@@ -333,6 +373,12 @@ class Adapter:
         ``media.releasable`` names) and forget them; returns how many went. Platforms whose uploads
         cost nothing to keep release nothing."""
         return 0
+
+    def metrics(self, refs: list[MetricsRef], day: date) -> Figures:
+        """The figures of ``refs`` and the account's followers as of the end of ``day`` (Beijing), from
+        the platform's statistics API. Raises :class:`PlatformError` when the platform cannot be asked;
+        ``NotImplementedError`` when it gives no figures by API (``can_measure`` False)."""
+        raise NotImplementedError
 
     def withdraw(self, platform_ref: str | None, article_id: str | None) -> bool:
         """Take the publication down: True if it was deleted now, False if the platform no longer has it

@@ -29,6 +29,7 @@ import html
 import io
 import re
 import time
+from datetime import date
 from typing import Any
 
 import requests
@@ -37,12 +38,14 @@ from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
 from . import wechat_content as wxhtml
+from . import wechat_datacube, wechat_verify
 from . import wechat_masssend as mass_send
-from . import wechat_verify
 from .base import (
     Adapter,
     CredentialField,
+    Figures,
     Lookup,
+    MetricsRef,
     PlatformError,
     Publication,
     PublishResult,
@@ -198,6 +201,9 @@ class WeChatAdapter(Adapter):
     limits = {"title": TITLE_MAX, "author": AUTHOR_MAX, "summary": DIGEST_MAX, "content": 20000,
               "content_bytes": 1024 * 1024}
     rate_per_second = 400
+    can_measure = True
+    #: ``msg_data_id`` of the last ``freepublish/submit`` (the statistics reference).
+    msg_data_id: str = ""
     max_articles = 8  # one draft carries the main article and up to seven 次条
     config_settings = {"title_max": "HUB_WECHAT_TITLE_MAX", "digest_max": "HUB_WECHAT_DIGEST_MAX"}
 
@@ -558,6 +564,8 @@ class WeChatAdapter(Adapter):
 
     def submit(self, client: _Client, draft_media_id: str) -> str:
         res = self._call(client, "post", "freepublish/submit", mutating=True, data={"media_id": draft_media_id})
+        #: The statistics reference (datacube ``msgid`` = msg_data_id + "_" + index): only submit gives it.
+        self.msg_data_id = str(res.get("msg_data_id") or "")
         return str(res["publish_id"])
 
     def _status(self, client: _Client, platform_ref: str) -> PublishResult:
@@ -624,7 +632,10 @@ class WeChatAdapter(Adapter):
                 # The draft we resumed from has left the draft box: it may have been published.
                 raise PlatformError("草稿已不在草稿箱，发布结果待核实", code="draft_gone", ambiguous=True) from None
             raise
-        self.checkpoint("submitted", draft_ref=draft, platform_ref=publish_id)
+        if self.msg_data_id:
+            self.checkpoint("submitted", draft_ref=draft, platform_ref=publish_id, stats_ref=self.msg_data_id)
+        else:
+            self.checkpoint("submitted", draft_ref=draft, platform_ref=publish_id)
         return self._await(client, publish_id, draft)
 
     def _await(self, client: _Client, publish_id: str, draft: str | None) -> PublishResult:
@@ -685,6 +696,10 @@ class WeChatAdapter(Adapter):
         drafts = [str(item.get("media_id")) for item in self._scan(client, "draft/batchget", since)
                   if _same_articles((item.get("content") or {}).get("news_item") or [], wanted)]
         return Lookup(drafts=drafts)
+
+    # -- figures (图文分析, 用户分析) ------------------------------------------------------------
+    def metrics(self, refs: list[MetricsRef], day: date) -> Figures:
+        return wechat_datacube.figures(self, self._client(), refs, day)
 
     def delete_draft(self, media_id: str) -> None:
         """Remove an orphan draft (a second draft of the same dispatch)."""

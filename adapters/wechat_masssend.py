@@ -155,8 +155,10 @@ def publish(adapter: Any, client: Any, pub: Publication, draft: str) -> PublishR
     try:
         res = adapter._call(client, "post", "message/mass/sendall", mutating=True, data=data)
         msg_id = str(res.get("msg_id") or "")
+        stats_ref = str(res.get("msg_data_id") or "")  # the datacube msgid's first part (mpnews sends)
     except DuplicateSend as dup:  # 45065: this dispatch's send already happened
         msg_id = str(dup.msg_id or "")
+        stats_ref = ""
     except PlatformError as exc:
         exc.draft_ref = draft
         if exc.code == QUOTA_CODE:
@@ -165,7 +167,10 @@ def publish(adapter: Any, client: Any, pub: Publication, draft: str) -> PublishR
             raise err from None
         raise
     ref = PREFIX + msg_id
-    adapter.checkpoint("submitted", draft_ref=draft, platform_ref=ref)
+    if stats_ref:
+        adapter.checkpoint("submitted", draft_ref=draft, platform_ref=ref, stats_ref=stats_ref)
+    else:
+        adapter.checkpoint("submitted", draft_ref=draft, platform_ref=ref)
     return wait(adapter, client, ref, draft, pub.variant)
 
 

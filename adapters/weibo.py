@@ -36,14 +36,25 @@ import io
 import ipaddress
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 from PIL import Image, UnidentifiedImageError
 
-from .base import Adapter, CredentialField, Lookup, PlatformError, Publication, PublishResult, Rendering
+from .base import (
+    Adapter,
+    CredentialField,
+    Figures,
+    ItemFigures,
+    Lookup,
+    MetricsRef,
+    PlatformError,
+    Publication,
+    PublishResult,
+    Rendering,
+)
 from .registry import register
 
 STALE_TOKEN_CODES = {21314, 21315, 21316, 21317, 21319, 21327, 21332, 21501}
@@ -211,6 +222,9 @@ class WeiboAdapter(Adapter):
               "article_content": ARTICLE_CONTENT_MAX, "picture_bytes": 5 * 1024 * 1024}
     rate_per_second = 20
     timeout = 15.0
+    can_measure = True
+    #: ``statuses/count.json`` takes at most 100 ids a call.
+    COUNT_BATCH = 100
 
     @classmethod
     def validate(cls, title: str, content: str, summary: str, author: str,
@@ -331,7 +345,8 @@ class WeiboAdapter(Adapter):
                                 code="no_rip") from None
 
     def _call(self, method: str, path: str, *, mutating: bool, data: dict[str, Any] | None = None,
-              params: dict[str, Any] | None = None, files: dict[str, Any] | None = None) -> Any:
+              params: dict[str, Any] | None = None, files: dict[str, Any] | None = None,
+              list_ok: bool = False) -> Any:
         tries = 0
         while True:
             tries += 1
@@ -345,7 +360,7 @@ class WeiboAdapter(Adapter):
             try:
                 res = requests.request(method, self.api_base + path, params=q, data=body or None,
                                        files=files, timeout=self.timeout)
-                err = self._answer_error(res, mutating)
+                err = self._answer_error(res, mutating, list_ok)
                 if err is None:
                     return res.json()
             except requests.ConnectTimeout:
@@ -365,7 +380,7 @@ class WeiboAdapter(Adapter):
             raise err
 
     @staticmethod
-    def _answer_error(res: requests.Response, mutating: bool) -> PlatformError | None:
+    def _answer_error(res: requests.Response, mutating: bool, list_ok: bool = False) -> PlatformError | None:
         try:
             body = res.json()
         except ValueError:
@@ -373,6 +388,8 @@ class WeiboAdapter(Adapter):
                 return PlatformError("微博平台返回了异常的响应，结果待核实", code="http", ambiguous=True)
             return PlatformError(f"微博平台返回了异常的响应（HTTP {res.status_code}）", code="http",
                                  retryable=res.status_code >= 500)
+        if list_ok and isinstance(body, list) and res.status_code < 400:  # statuses/count answers an array
+            return None
         if not isinstance(body, dict):
             if mutating:
                 return PlatformError("微博平台返回了无法识别的答复，结果待核实", code="answer", ambiguous=True)
@@ -493,6 +510,37 @@ class WeiboAdapter(Adapter):
         if self.api_base.startswith(("http://127.", "http://localhost", "http://[::1]")):
             return f"{self.api_base}/s/{sid}"  # the simulator serves its own pages
         return f"https://m.weibo.cn/status/{sid}"
+
+    def metrics(self, refs: list[MetricsRef], day: date) -> Figures:
+        """Current counts (Weibo keeps no history): ``GET /2/statuses/count.json?ids=`` (≤ 100 ids,
+        ``[{"id", "reposts", "comments", "attitudes"}]``; no read count in the open API) and the
+        account's ``followers_count`` from ``GET /2/users/show.json?uid=`` (uid from the token)."""
+        out = Figures(as_of=datetime.now(BEIJING).date())
+        info = self._call("POST", "/oauth2/get_token_info", mutating=False)
+        uid = str(info.get("uid") or "") if isinstance(info, dict) else ""
+        if uid:
+            user = self._call("GET", "/2/users/show.json", mutating=False, params={"uid": uid})
+            if isinstance(user, dict) and user.get("followers_count") is not None:
+                out.followers = max(0, int(user["followers_count"]))
+        wanted = [r for r in refs if r.platform_ref]
+        for r in refs:
+            if not r.platform_ref:
+                out.missing[r.key] = "发布时微博未返回微博编号"
+        for i in range(0, len(wanted), self.COUNT_BATCH):
+            batch = wanted[i: i + self.COUNT_BATCH]
+            rows = self._call("GET", "/2/statuses/count.json", mutating=False, list_ok=True,
+                              params={"ids": ",".join(r.platform_ref for r in batch)})
+            counts = {str(row.get("id")): row for row in rows if isinstance(row, dict)} \
+                if isinstance(rows, list) else {}
+            for r in batch:
+                row = counts.get(r.platform_ref)
+                if row is None:
+                    out.missing[r.key] = "微博未返回该条微博的数据（可能已被删除）"
+                    continue
+                out.items[r.key] = ItemFigures(reads=None, shares=max(0, int(row.get("reposts") or 0)),
+                                               comments=max(0, int(row.get("comments") or 0)),
+                                               likes=max(0, int(row.get("attitudes") or 0)))
+        return out
 
     def status(self, platform_ref: str) -> PublishResult:
         self._call("GET", "/2/statuses/show.json", mutating=False, params={"id": platform_ref})

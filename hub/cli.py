@@ -608,6 +608,38 @@ def monitor_run(as_of: str) -> None:
 
 
 @main.group()
+def metrics() -> None:
+    """Read counts (阅读数据) pulled from the platforms."""
+
+
+@metrics.command("pull")
+@click.option("--day", "day_text", default="", help="the Beijing date the figures are of, YYYY-MM-DD (default yesterday)")
+def metrics_pull(day_text: str) -> None:
+    """Pull followers and each published item's figures from the platforms that give them."""
+    from datetime import date
+
+    from hub.db import db
+    from hub.metrics import service
+
+    try:
+        day = date.fromisoformat(day_text) if day_text else service.default_day()
+    except ValueError:
+        fail(f"--day 应为 YYYY-MM-DD 格式的日期：{day_text}", 2)
+        return
+    if day > service.today():
+        fail(f"--day 不能晚于今天（北京时间 {service.today().isoformat()}）", 2)
+        return
+    with app_context() as app, cli_actor():
+        try:
+            result = service.pull(app, day)
+        finally:
+            db.session.remove()
+    click.echo(result.summary())
+    if result.failed and len(result.failed) == result.accounts:
+        sys.exit(1)
+
+
+@main.group()
 def report() -> None:
     """Reports (年度报表)."""
 

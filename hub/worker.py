@@ -54,6 +54,9 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 from hub.accounts.jobs import schedule_daily as tokens_daily
 
                 tokens_daily(app)  # 抖音/快手 tokens: refresh, renew, alert before the authorisation runs out
+                from hub.metrics.jobs import schedule_daily as metrics_daily
+
+                metrics_daily(app)  # yesterday's read counts and followers from the platforms, once a day
                 from hub.audit.remote import push
 
                 push(app.extensions["hub_witness"])  # signed checkpoints to the remote witness; failures stay pending

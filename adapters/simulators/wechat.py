@@ -13,6 +13,7 @@ as HTTP 200 with ``{"errcode": N, "errmsg": "..."}``. Covered endpoints::
     POST /cgi-bin/message/mass/sendall|get|delete
     POST /cgi-bin/message/custom/send       (客服消息, within 48 h of the follower's last message)
     POST /cgi-bin/clear_quota
+    POST /datacube/getarticletotaldetail|getarticletotal|getusercumulate   (figures: wechat_datacube)
 
 Followers' messages are pushed to the app's server (``callback_url``, signed with ``token``, AES
 encrypted with ``encoding_aes_key``) as :mod:`adapters.simulators.wechat_callback` describes.
@@ -56,6 +57,7 @@ Control surface (never subject to injected faults)::
     POST /_sim/expire_tokens          POST /_sim/reset
     POST|GET /_sim/quotas {daily, minute}
     POST|GET /_sim/clock {advance: seconds}   (moves the simulator clock forward)
+    POST /_sim/metrics {appid, msgid?, read_user?, ..., followers?}   (sets figures; wechat_datacube)
 """
 
 from __future__ import annotations
@@ -91,6 +93,7 @@ from adapters.simulators.wechat_callback import (
     deliver_user_message,
     set_follower,
 )
+from adapters.simulators.wechat_datacube import DataCube, DataCubeError, Published
 from adapters.simulators.wechat_html import is_wechat_link, wechat_content
 from adapters.simulators.wechat_mass import REPRINT_MARKER, MassSend, MassSendBook
 from adapters.simulators.wechat_mass import WxError as _WxError
@@ -167,6 +170,8 @@ ERRORS: dict[int, str] = {
     48001: "api unauthorized",
     53503: "该草稿未通过发布检查",
     53600: "Article ID 无效",
+    61500: "date format error",
+    61501: "date range error",
 }
 
 # Fields a draft article keeps (besides the computed url / thumb_url).
@@ -251,6 +256,7 @@ class _Publication:
     fail_idx: list[int] = field(default_factory=list)
     publish_time: int | None = None
     update_time: int | None = None
+    msg_data_id: int = 0
 
 
 def _new_id(nbytes: int = 48) -> str:
@@ -352,6 +358,7 @@ class WeChatSimulator:
         self._minute_calls: dict[tuple[str, str], tuple[int, int]] = {}
         self._clock_offset = 0.0
         self._interactions = InteractionBook()
+        self._datacube = DataCube()
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -849,10 +856,13 @@ class WeChatSimulator:
             will_fail=any(FAIL_PUBLISH_MARKER in a["content"] for a in draft.articles),
             seq=self._next_seq(),
         )
+        # The statistics id (datacube msgid's first part) is a number of its own, as on WeChat.
+        self._publish_counter += 1
+        pub.msg_data_id = self._publish_counter
         self._publications[publish_id] = pub
         # A draft that is being published leaves the draft box.
         del self._drafts[draft.media_id]
-        return wx_ok(publish_id=publish_id, msg_data_id=int(publish_id))
+        return wx_ok(publish_id=publish_id, msg_data_id=pub.msg_data_id)
 
     def _article_detail(self, pub: _Publication) -> dict[str, Any]:
         items = [{"idx": idx, "article_url": url} for idx, url in enumerate(pub.urls, 1)]
@@ -1006,6 +1016,20 @@ class WeChatSimulator:
             answer["msg_data_id"] = msg_data_id
         return json_response(answer)
 
+    def _api_datacube(self, request: SimRequest, appid: str) -> SimResponse:
+        """图文分析 / 用户分析 (adapters/simulators/wechat_datacube.py)."""
+        name = request.path.removeprefix("/datacube/")
+        published = [Published(p.appid, p.msg_data_id, float(p.publish_time or 0), [a["title"] for a in p.articles],
+                               mass=False)
+                     for p in self._publications.values() if p.status == "published" and p.msg_data_id]
+        published += [Published(m.appid, m.msg_data_id, float(m.finish_time or m.sent_at),
+                                [a["title"] for a in m.articles], mass=True)
+                      for m in self._mass.sends if m.status == "SEND_SUCCESS" and m.msg_data_id]
+        try:
+            return json_response(self._datacube.answer(name, appid, self._body(request), self._now(), published))
+        except DataCubeError as exc:
+            raise _WxError(exc.code) from None
+
     def _mass_delivered(self, sent: MassSend) -> None:
         """A send succeeded: "群发成功后 media_id 会失效，后台草稿也会被自动删除"."""
         draft = self._drafts.get(str(sent.media_id)) if sent.msgtype == "mpnews" else None
@@ -1082,6 +1106,7 @@ class WeChatSimulator:
                     "/_sim/clock",
                     "/_sim/user_message",
                     "/_sim/followers",
+                    "/_sim/metrics",
                 }
                 if path in known or path == "/_sim/state":
                     return json_response({"error": "method not allowed"}, status=405)
@@ -1112,6 +1137,9 @@ class WeChatSimulator:
                 self.set_faults(body)
                 with self.lock:
                     return json_response({"ok": True, "faults": self.faults.to_dict()})
+            if path == "/_sim/metrics":
+                with self.lock:
+                    return json_response(self._datacube.control(body))
             if path == "/_sim/expire_tokens":
                 self.expire_tokens()
                 return json_response({"ok": True})
@@ -1166,6 +1194,7 @@ class WeChatSimulator:
                     {
                         "appid": p.appid,
                         "publish_id": p.publish_id,
+                        "msg_data_id": p.msg_data_id,
                         "article_id": p.article_id,
                         "media_id": p.media_id,
                         "title": first["title"],
@@ -1234,6 +1263,9 @@ _ROUTES: dict[str, tuple[tuple[str, ...], bool, Handler]] = {
     "/cgi-bin/message/mass/get": (("POST",), True, WeChatSimulator._api_mass_get),
     "/cgi-bin/message/mass/delete": (("POST",), True, WeChatSimulator._api_mass_delete),
     "/cgi-bin/message/custom/send": (("POST",), True, api_custom_send),
+    "/datacube/getarticletotaldetail": (("POST",), True, WeChatSimulator._api_datacube),
+    "/datacube/getarticletotal": (("POST",), True, WeChatSimulator._api_datacube),
+    "/datacube/getusercumulate": (("POST",), True, WeChatSimulator._api_datacube),
 }
 
 

@@ -11,6 +11,9 @@ status is ``{"id", "idstr", "mid", "text", "created_at", "user": {...}}``::
     GET  /2/statuses/show.json         id
     POST /2/statuses/destroy.json      id                  (withdraw)
     POST /oauth2/get_token_info        access_token        (credential check, expiry)
+    GET  /2/statuses/count.json        ids (comma-separated, ≤ 100) → [{"id", "comments", "reposts",
+                                       "attitudes"}] (deleted or unknown ids are left out)
+    GET  /2/users/show.json            uid → a user object with ``followers_count``
     POST /proxy/article/publish.json   title (≤ 32), content (≤ 90,000), cover (an image URL), rip, text
                                        (≤ 1,900), summary?  (头条文章) → {"code": 100000, "msg": "", "data":
                                        {object_id, url, mid}}; errors {"code", "msg"}: 10001 system error,
@@ -37,6 +40,9 @@ latest; with ``mention`` the text @mentions the account, and the status may be a
 ``/_sim/state`` also lists ``comments`` and ``comment_replies`` ``[{"status_id", "comment_id", "text"}]``.
 A comment is ``{"id", "idstr", "mid", "text", "created_at", "source", "user": {...}, "status": {...},
 "reply_comment"?}``.
+``cover``), never subject to faults. Counts grow each day a status lives (from a hash of its id) and
+followers each day from a hash of the app; ``POST /_sim/metrics`` ``{"id", "reposts"?, "comments"?,
+"attitudes"?}`` sets a status's counts and ``{"appid", "followers_count"}`` an app's followers.
 """
 
 from __future__ import annotations
@@ -89,6 +95,7 @@ ERRORS = {
     20012: "Text too long, please input text less than 140 characters!",
     20016: "Out of limit!",
     20019: "Repeated weibo text!",
+    20003: "User does not exists!",
     20101: "Target weibo does not exist!",
     20201: "Target weibo comment does not exist!",
     21327: "expired_token",
@@ -182,6 +189,8 @@ class WeiboSimulator:
         self._statuses: list[_Status] = []
         self._pictures: dict[str, tuple[str, bytes]] = {}  # pic_id -> (extension, bytes)
         self._comments: list[_Comment] = []
+        self._counts: dict[str, dict[str, int]] = {}  # status id -> counts set by /_sim/metrics
+        self._followers: dict[str, int] = {}  # app key -> followers set by /_sim/metrics
         self._next_id = 4_900_000_000_000_000 + secrets.randbelow(10_000_000) * 1000
 
     # ------------------------------------------------------------------ control
@@ -565,6 +574,42 @@ class WeiboSimulator:
                               "create_at": int(app.expires_at - 30 * 86400),
                               "expire_in": max(0, int(app.expires_at - time.time()))})
 
+    @staticmethod
+    def _h(text: str) -> int:
+        return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+    def _count_of(self, st: _Status) -> dict[str, Any]:
+        days = 1 + int(max(0.0, time.time() - st.created) // 86400)
+        h = self._h(str(st.id))
+        out: dict[str, Any] = {"id": st.id, "idstr": str(st.id), "reposts": (2 + h % 9) * days,
+                               "comments": (1 + h % 5) * days, "attitudes": (8 + h % 30) * days}
+        out.update(self._counts.get(str(st.id), {}))
+        return out
+
+    def _count(self, request: SimRequest, p: dict[str, Any]) -> SimResponse:
+        app = self._auth(p)
+        ids = [i.strip() for i in str(p.get("ids") or "").split(",") if i.strip()]
+        if not ids:
+            raise _Err(10016, detail="ids")
+        if len(ids) > 100 or not all(i.isdigit() for i in ids):
+            raise _Err(10017, detail="ids")
+        mine = {str(s.id): s for s in self._statuses if s.app_key == app.app_key and not s.deleted}
+        return json_response([self._count_of(mine[i]) for i in ids if i in mine])
+
+    def _user(self, request: SimRequest, p: dict[str, Any]) -> SimResponse:
+        self._auth(p)
+        uid = str(p.get("uid") or "")
+        if not uid:
+            raise _Err(10016, detail="uid")
+        app = next((a for a in self._apps.values() if str(a.uid) == uid), None)
+        if app is None:
+            raise _Err(20003 if uid.isdigit() else 10017, detail="uid")
+        days = (datetime.now(BEIJING).date() - datetime(2024, 1, 1, tzinfo=BEIJING).date()).days
+        followers = self._followers.get(app.app_key, 2000 + self._h(app.app_key) % 8000 + 2 * days)
+        return json_response({"id": app.uid, "idstr": str(app.uid), "screen_name": f"政务微博{app.uid % 1000}",
+                              "followers_count": followers, "friends_count": 50,
+                              "statuses_count": sum(1 for s in self._statuses if s.app_key == app.app_key)})
+
     def _page(self, key: str) -> SimResponse:
         with self.lock:
             st = next((s for s in self._statuses if str(s.id) == key and not s.deleted), None)
@@ -599,6 +644,17 @@ class WeiboSimulator:
                                       "uid": app.uid})
             if path == "/_sim/comment":
                 return json_response(self.add_comment(body))
+            if path == "/_sim/metrics":
+                with self.lock:
+                    if not body:
+                        self._counts.clear()
+                        self._followers.clear()
+                    if "followers_count" in body:
+                        self._followers[str(body.get("appid") or "")] = _nonneg(body["followers_count"])
+                    if "id" in body:
+                        self._counts.setdefault(str(body["id"]), {}).update(
+                            {k: _nonneg(body[k]) for k in ("reposts", "comments", "attitudes") if k in body})
+                return json_response({"ok": True})
             if path == "/_sim/expire_tokens":
                 with self.lock:
                     for app in self._apps.values():
@@ -615,10 +671,18 @@ _ROUTES: dict[str, tuple[str, Any]] = {
     "/2/statuses/show.json": ("GET", WeiboSimulator._show),
     "/2/statuses/destroy.json": ("POST", WeiboSimulator._destroy),
     "/oauth2/get_token_info": ("POST", WeiboSimulator._token_info),
+    "/2/statuses/count.json": ("GET", WeiboSimulator._count),
+    "/2/users/show.json": ("GET", WeiboSimulator._user),
     ARTICLE_PATH: ("POST", WeiboSimulator._article),
     "/2/comments/reply.json": ("POST", WeiboSimulator._reply),
     **{f"/2/comments/{name}.json": ("GET", WeiboSimulator._comment_list) for name in COMMENT_LISTS},
 }
+
+
+def _nonneg(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("counts must be non-negative integers")
+    return value
 
 
 def make_server(host: str = "127.0.0.1", port: int = 0,

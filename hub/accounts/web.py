@@ -204,7 +204,10 @@ def account_page(account_id: int):
     from hub.accounts.vault_admin import problem
 
     vault_problem = problem(s, current_app.extensions["hub_vault"]) if is_admin else None
+    from hub.metrics.service import account_figures
+
     return render_template("accounts/detail.html", account=acc, details=details, is_admin=is_admin,
+                           figures=account_figures(s, acc) if acc.status != "pending" else None,
                            can_decide=can_decide, creds=accounts_svc.credential_status(acc) if is_admin else {},
                            history=[filing_svc.filing_json(s, f) for f in history],
                            grace_days=accounts_svc.grace_days(), kind_labels=filing_svc.KIND_LABELS,

@@ -63,8 +63,11 @@ class Holder:
         if self.rate is not None:
             self.rate.wait()
 
-    def checkpoint(self, stage: str, draft_ref: str | None = None, platform_ref: str | None = None) -> None:
+    def checkpoint(self, stage: str, draft_ref: str | None = None, platform_ref: str | None = None,
+                   stats_ref: str | None = None) -> None:
         values: dict[str, Any] = {"stage": stage}
+        if stats_ref is not None:  # the platform's statistics reference (hub/metrics)
+            values["stats_ref"] = stats_ref
         if draft_ref is not None:
             values["draft_ref"] = draft_ref
         if platform_ref is not None:

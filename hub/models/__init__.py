@@ -14,6 +14,7 @@ from hub.models.inspection import (
     InspectionRun,
 )
 from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
+from hub.models.metrics import AccountMetrics, PublicationMetrics
 from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
 from hub.models.oversight import (
     MONITOR_LEVELS,
@@ -47,5 +48,6 @@ __all__ = [
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
     "LexiconDisable", "LexiconEntry",
     "LexiconVersion", "PLATFORM_MEDIA_KINDS", "PlatformMedia",
+    "AccountMetrics", "PublicationMetrics",
     "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification", "AnnualReport", "QuarterlyInspection",
 ]

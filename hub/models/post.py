@@ -145,6 +145,8 @@ class Dispatch(Base):
     manual_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     manual_check: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     screenshot_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
+    #: The platform's reference for its statistics (WeChat ``msg_data_id``; migration 0019, hub/metrics).
+    stats_ref: Mapped[str | None] = mapped_column(String(200))
 
     post: Mapped[Post] = relationship(back_populates="dispatches")
     account: Mapped[Account] = relationship(lazy="joined")

@@ -3,7 +3,9 @@ records of a unit's subtree for one Beijing year, so that any template can be pr
 HTML, PDF (reportlab, built-in CID font STSong-Light) and XLSX (openpyxl) renderings.
 
 Per account: publications (dispatches published that year), originals (of those, the revision was
-marked 原创, ``Revision.is_original``), withdrawals (of those, withdrawn since). Per unit: review
+marked 原创, ``Revision.is_original``), withdrawals (of those, withdrawn since), reads (the newest totals
+the platforms gave for its publications, pulled in the year by hub/metrics) and followers (at the last
+day of the year with a figure; both blank where the platform gives none). Per unit: review
 figures (posts reviewed, posts returned), interaction figures (zero until that area exists),
 rectifications, credential rotations and reveals (from the audit log). Also the reminder (1
 January), the overdue alert (from 1 February) and the record that the report was published."""
@@ -20,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from hub import audit
 from hub.errors import BadRequest, Forbidden
+from hub.metrics import service as metrics_svc
 from hub.models import (
     Account,
     AnnualReport,
@@ -40,7 +43,7 @@ from hub.permissions import is_admin_of, is_supervisor_over, subtree_ids
 
 ACCOUNT_COLUMNS = (("unit", "单位"), ("name", "账号"), ("platform", "平台"), ("publications", "发布数"),
                    ("originals", "原创数"), ("withdrawals", "撤稿数"), ("inspected", "巡检次数"),
-                   ("inspection_failed", "巡检不合格次数"))
+                   ("inspection_failed", "巡检不合格次数"), ("reads", "阅读数"), ("followers", "年末粉丝数"))
 TOTAL_LABELS = (("publications", "发布总数"), ("originals", "原创总数"), ("withdrawals", "撤稿数"),
                 ("posts_reviewed", "审核稿件数"), ("posts_returned", "退回稿件数"),
                 ("messages_received", "收到留言数"), ("messages_answered", "办结留言数"),
@@ -48,7 +51,8 @@ TOTAL_LABELS = (("publications", "发布总数"), ("originals", "原创总数"),
                 ("inspected_passed", "巡检合格账号次"), ("inspected_failed", "巡检不合格账号次"),
                 ("rectifications", "整改数"), ("rectifications_accepted", "整改完成数"),
                 ("rectifications_overdue", "整改逾期数"),
-                ("credential_rotations", "凭据轮换次数"), ("credential_reveals", "凭据查看次数"))
+                ("credential_rotations", "凭据轮换次数"), ("credential_reveals", "凭据查看次数"),
+                ("reads", "阅读总数"), ("followers", "粉丝总数"))
 FORMATS = ("html", "pdf", "xlsx")
 
 
@@ -81,8 +85,11 @@ def figures(session: Session, unit_code: str, year: int) -> dict[str, Any]:
         per[aid]["originals"] += 1 if original else 0
         per[aid]["withdrawals"] += 1 if status == "withdrawn" else 0
     inspected = _inspections(session, set(per), start, end)
+    # Read counts and followers pulled from the platforms (hub/metrics); None where none came back.
+    read = metrics_svc.year_figures(session, [a.id for a in accounts], year)
     out_accounts = [{"id": a.id, "unit": codes.get(a.unit_id, ""), "name": a.name, "platform": a.platform,
-                     **per[a.id], **inspected["per"].get(a.id, {"inspected": 0, "inspection_failed": 0})}
+                     **per[a.id], **inspected["per"].get(a.id, {"inspected": 0, "inspection_failed": 0}),
+                     **read[a.id]}
                     for a in accounts]
 
     def posts_with(decision: str | None) -> int:
@@ -113,11 +120,22 @@ def figures(session: Session, unit_code: str, year: int) -> dict[str, Any]:
         "rectifications_overdue": sum(1 for r in rects if r.status != "accepted" and r.due_on < today()),
         "credential_rotations": audited("account.credential_rotate"),
         "credential_reveals": audited("account.credential_reveal"),
+        "reads": _sum_known(a["reads"] for a in out_accounts),
+        "followers": _sum_known(a["followers"] for a in out_accounts),
     })
     rec = session.scalars(select(AnnualReport).where(AnnualReport.unit_id == unit.id,
                                                      AnnualReport.year == year)).first()
     return {"year": year, "unit": unit.code, "unit_name": unit.name, "accounts": out_accounts, "totals": totals,
             "published_url": rec.url if rec and rec.published_at else None}
+
+
+def _sum_known(values: Any) -> int | None:
+    known = [v for v in values if v is not None]
+    return sum(known) if known else None
+
+
+def _cell(value: Any) -> str:
+    return "—" if value is None else str(value)
 
 
 def _inspections(session: Session, account_ids: set[int], start: datetime, end: datetime) -> dict[str, Any]:
@@ -145,9 +163,10 @@ def _title(f: dict[str, Any]) -> str:
 
 def to_html(f: dict[str, Any]) -> bytes:
     head = "".join(f"<th>{escape(label)}</th>" for _, label in ACCOUNT_COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(a[k]))}</td>" for k, _ in ACCOUNT_COLUMNS) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{escape(_cell(a[k]))}</td>" for k, _ in ACCOUNT_COLUMNS) + "</tr>"
                    for a in f["accounts"])
-    totals = "".join(f"<tr><th>{escape(label)}</th><td>{f['totals'][k]}</td></tr>" for k, label in TOTAL_LABELS)
+    totals = "".join(f"<tr><th>{escape(label)}</th><td>{_cell(f['totals'][k])}</td></tr>"
+                     for k, label in TOTAL_LABELS)
     title = escape(_title(f))
     return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{title}</title></head>'
             f"<body><h1>{title}</h1><h2>汇总</h2><table>{totals}</table><h2>各账号</h2>"
@@ -190,9 +209,9 @@ def to_pdf(f: dict[str, Any]) -> bytes:
     style = ParagraphStyle("t", fontName=font, fontSize=14, leading=20)
     grid = TableStyle([("FONTNAME", (0, 0), (-1, -1), font), ("FONTSIZE", (0, 0), (-1, -1), 9),
                        ("GRID", (0, 0), (-1, -1), 0.5, colors.grey)])
-    totals = Table([[label, str(f["totals"][k])] for k, label in TOTAL_LABELS], colWidths=[60 * mm, 30 * mm])
+    totals = Table([[label, _cell(f["totals"][k])] for k, label in TOTAL_LABELS], colWidths=[60 * mm, 30 * mm])
     totals.setStyle(grid)
-    rows = [[label for _, label in ACCOUNT_COLUMNS]] + [[str(a[k]) for k, _ in ACCOUNT_COLUMNS]
+    rows = [[label for _, label in ACCOUNT_COLUMNS]] + [[_cell(a[k]) for k, _ in ACCOUNT_COLUMNS]
                                                          for a in f["accounts"]]
     accounts = Table(rows, repeatRows=1)
     accounts.setStyle(grid)

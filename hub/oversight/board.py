@@ -1,7 +1,7 @@
 """The 监测台 (the supervisor's home page): every monitored account of the units the user oversees
 as of today — last publication, days without one, publications in 7 and 30 days, share of
 originals (30 days), open alerts and rectifications, filings in review and credentials due for
-rotation (one grouped query per figure) — filtered, sorted, exported as XLSX, and the
+rotation, followers as the platforms last gave them (hub/metrics) (one grouped query per figure) — filtered, sorted, exported as XLSX, and the
 publications per week per unit drawn as small inline SVG bar charts (server-side: no script, no
 CDN, no vendored library)."""
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from adapters.registry import UnknownPlatform, get_adapter
 from hub.i18n_marks import PLATFORM_LABELS, platform_text
+from hub.metrics import service as metrics_svc
 from hub.models import (
     Credential,
     Dispatch,
@@ -33,7 +34,7 @@ from hub.oversight.rectifications import OPEN
 from hub.permissions import overseen_unit_ids
 
 SORTS = ("unit", "name", "platform", "last_published_at", "days_silent", "posts_7d", "posts_30d", "original_share",
-         "alerts", "rectifications", "filings", "credentials")
+         "alerts", "rectifications", "filings", "credentials", "followers")
 WEEKS = 8
 
 
@@ -61,6 +62,7 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
                                                         Rectification.status.in_(OPEN))).unique().all()
     filings, creds = _filings_in_review(session, accounts), _credentials_due(session, accounts)
     tokens = _token_alerts(session, accounts)
+    followers = metrics_svc.latest_followers(session, [a.id for a in accounts])
     out = []
     for st in states:
         a = st.account
@@ -76,7 +78,8 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
                     "original_share": round(100 * sum(1 for _, o in recent if o) / len(recent)) if recent else None,
                     "alerts": st.alerts, "rectifications": len(mine),
                     "overdue": sum(1 for r in mine if r.due_on < as_of),
-                    "filings": filings.get(a.id, 0), "credentials": creds.get(a.id, 0)})
+                    "filings": filings.get(a.id, 0), "credentials": creds.get(a.id, 0),
+                    "followers": followers.get(a.id)})
     key = sort if sort in SORTS else "days_silent"
 
     def sort_key(r: dict[str, Any]) -> tuple[bool, Any]:
@@ -143,7 +146,7 @@ def _credentials_due(session: Session, accounts: list[Any]) -> dict[int, int]:
 COLUMNS = (("unit_name", "单位"), ("name", "账号"), ("platform", "平台"), ("last_published_at", "最近发布"),
            ("days_silent", "未更新天数"), ("posts_7d", "7天发布"), ("posts_30d", "30天发布"),
            ("original_share", "原创占比(%)"), ("alerts", "预警"), ("rectifications", "整改中"), ("overdue", "整改逾期"),
-           ("filings", "备案待审"), ("credentials", "凭据待轮换"))
+           ("filings", "备案待审"), ("credentials", "凭据待轮换"), ("followers", "粉丝"))
 
 
 def to_xlsx(board: dict[str, Any], local_time: Any) -> bytes:

@@ -86,6 +86,9 @@ class AnnualAccount(Out):
     withdrawals: int
     inspected: int = Field(description="quarterly inspections carried out in the year that held this account")
     inspection_failed: int = Field(description="of those, the ones it failed")
+    reads: int | None = Field(None, description="reads of its publications as the platform last counted them "
+                                                "(pulled in the year; null where the platform gives none)")
+    followers: int | None = Field(None, description="followers at the last day of the year with a figure")
 
 
 class AnnualTotals(Out):
@@ -105,6 +108,8 @@ class AnnualTotals(Out):
     rectifications_overdue: int = Field(description="not accepted and past their due date (today)")
     credential_rotations: int
     credential_reveals: int
+    reads: int | None = Field(None, description="sum of the accounts' reads (null when none came back)")
+    followers: int | None = Field(None, description="sum of the accounts' followers (null when none came back)")
 
 
 class AnnualReportOut(Out):

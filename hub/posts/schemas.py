@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from hub.checks.schemas import Finding
 from hub.contracts import In, Out, Timestamp, UserRef
+from hub.metrics.schemas import FiguresOut
 from hub.models import Approval, Dispatch, Post, Revision
 from hub.times import iso
 
@@ -161,12 +162,16 @@ class PostDispatchOut(Out):
     error: str | None
     revision: int
     published_at: Timestamp | None
+    figures: FiguresOut | None = Field(None, description="the newest read counts pulled from the platform "
+                                                         "(null until a pull brought some)")
 
     @classmethod
-    def of(cls, d: Dispatch) -> PostDispatchOut:
+    def of(cls, d: Dispatch, figures: Any = None) -> PostDispatchOut:
         return cls(id=d.id, account_id=d.account_id, account=d.account.name, platform=d.account.platform,
                    status=d.status, platform_ref=d.platform_ref, url=d.url, attempts=d.attempts, error=d.error,
-                   revision=d.revision.number, published_at=iso(d.published_at))
+                   revision=d.revision.number, published_at=iso(d.published_at),
+                   figures=FiguresOut(day=figures.day.isoformat(), reads=figures.reads, shares=figures.shares,
+                                      comments=figures.comments, likes=figures.likes) if figures else None)
 
 
 class PostBrief(Out):
@@ -208,6 +213,9 @@ class PostOut(PostBrief):
         steps = p.chain or []
         brief = PostBrief.of(p)
         dispatches = session.scalars(select(Dispatch).where(Dispatch.post_id == p.id).order_by(Dispatch.id)).all()
+        from hub.metrics.service import latest_for_dispatches
+
+        figures = latest_for_dispatches(session, [d.id for d in dispatches if d.published_at is not None])
         return cls(
             **{k: getattr(brief, k) for k in PostBrief.model_fields if k != "revision"},
             revision=RevisionOut.of(rev) if rev else None,
@@ -217,7 +225,7 @@ class PostOut(PostBrief):
                        if not a.voided and rev is not None and a.revision_id == rev.id],
             approval_history=[ApprovalOut.of(a) for a in p.approvals],
             findings=[Finding.model_validate(f) for f in findings],
-            dispatches=[PostDispatchOut.of(d) for d in dispatches],
+            dispatches=[PostDispatchOut.of(d, figures.get(d.id)) for d in dispatches],
         )
 
 

@@ -214,8 +214,10 @@ def post_page(post_id: int):
     edit_refusal = posts_svc.EDIT_REFUSALS.get(post.status) if not can_edit else None
     accounts = {a.id: a for a in s.scalars(select(Account).where(
         Account.id.in_(post.current_revision.account_ids if post.current_revision else [])))}
+    from hub.metrics.service import post_figures
+
     return render_template("posts/post.html", post=post, data=data, can_review=can_review, can_edit=can_edit,
-                           can_submit=can_submit, accounts=accounts,
+                           can_submit=can_submit, accounts=accounts, figures=post_figures(s, post),
                            edit_refusal=_(edit_refusal) if edit_refusal else None,
                            confirmation_labels=decisions_svc.CONFIRMATION_LABELS)
 

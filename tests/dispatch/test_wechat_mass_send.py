@@ -88,6 +88,12 @@ def test_mass_send_is_published_only_after_wechat_reports_it_finished(app, world
     assert world["api"]["editor"].get(f"/posts/{post_id}").get_json()["status"] == "published"
     (sent,) = sim.state()["mass_sends"]
     assert sent["status"] == "SEND_SUCCESS" and sent["send_ignore_reprint"] == 1  # the default: continue
+    from hub.db import db
+    from hub.models import Dispatch
+
+    with app.app_context():  # kept for the read counts: WeChat's statistics are keyed by msg_data_id
+        assert db.session.get(Dispatch, d.id).stats_ref == str(sent["msg_data_id"])
+        db.session.remove()
 
 
 def test_second_mass_send_on_a_subscription_account_is_stopped_before_sending(app, world, mass):

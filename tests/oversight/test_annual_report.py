@@ -55,7 +55,8 @@ def test_annual_report_figures_in_pdf_xlsx_html_and_api(app, world, instance, tm
     wb = load_workbook(io.BytesIO(xlsx.read_bytes()))
     sheet = wb["各账号"]
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("单位", "账号", "平台", "发布数", "原创数", "撤稿数", "巡检次数", "巡检不合格次数")
+    assert rows[0] == ("单位", "账号", "平台", "发布数", "原创数", "撤稿数", "巡检次数", "巡检不合格次数",
+                       "阅读数", "年末粉丝数")
     by_name = {r[1]: (r[3], r[4]) for r in rows[1:]}
     assert by_name == {"陈巴尔虎旗发布": _db_counts(a1, year), "陈巴尔虎旗政务": _db_counts(a2, year)}
     summary = {r[0]: r[1] for r in wb["汇总"].iter_rows(values_only=True) if len(r) > 1}
