@@ -14,6 +14,16 @@ from hub.models.inspection import (
     InspectionRun,
 )
 from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
+from hub.models.notify import (
+    CHANNEL_KINDS,
+    DELIVERY_STATUSES,
+    NOTIFY_KINDS,
+    Notification,
+    NotifyChannel,
+    NotifyDelivery,
+    NotifyPreference,
+    NotifySecret,
+)
 from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
 from hub.models.oversight import (
     MONITOR_LEVELS,
@@ -48,4 +58,6 @@ __all__ = [
     "LexiconDisable", "LexiconEntry",
     "LexiconVersion", "PLATFORM_MEDIA_KINDS", "PlatformMedia",
     "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification", "AnnualReport", "QuarterlyInspection",
+    "CHANNEL_KINDS", "DELIVERY_STATUSES", "NOTIFY_KINDS", "Notification", "NotifyChannel", "NotifyDelivery",
+    "NotifyPreference", "NotifySecret",
 ]
