@@ -20,6 +20,7 @@ from hub import audit
 from hub.contracts import parse
 from hub.errors import BadRequest, Forbidden, NotFound
 from hub.i18n_marks import N_
+from hub.inputs import control_char
 from hub.models import NotifyChannel, NotifySecret, Unit, User, utcnow
 from hub.notify.schemas import ChannelsIn
 from hub.org.service import unit_by_code
@@ -28,7 +29,7 @@ from hub.times import iso
 from hub.vault import Sealed, Vault
 
 KIND_LABELS = {"wecom": N_("企业微信群机器人"), "dingtalk": N_("钉钉群机器人"), "email": N_("电子邮件")}
-EMAIL_RE = re.compile(r"^[^@\s<>,;]{1,64}@[^@\s<>,;]{1,190}$")
+EMAIL_RE = re.compile(r"^[^@\s<>,;\x00-\x1f\x7f]{1,64}@[^@\s<>,;\x00-\x1f\x7f]{1,190}$")
 ERRORS = {"channels": BadRequest("channels 必须是不超过 20 项的列表，每项含 kind（wecom、dingtalk 或 email）",
                                  code="invalid_channels"),
           "*": BadRequest("请求体应为 {\"channels\": [...]}", code="invalid_body")}
@@ -110,9 +111,17 @@ def view(session: Session, user: User, code: str) -> dict[str, Any]:
 
 
 def _check_url(url: str) -> None:
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise BadRequest("url 必须是 http:// 或 https:// 开头的完整地址", code="invalid_url", field="url")
+    bad = BadRequest("url 必须是 http:// 或 https:// 开头的完整地址", code="invalid_url", field="url")
+    if control_char(url) or " " in url:
+        raise bad
+    try:
+        parts = urllib.parse.urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+        _ = parts.port  # a port that is not a number raises here
+    except ValueError:
+        raise bad from None
+    if not ok:
+        raise bad
 
 
 def set_channels(session: Session, user: User, code: str, body: Any) -> Unit:
@@ -138,6 +147,9 @@ def set_channels(session: Session, user: User, code: str, body: Any) -> Unit:
         if item.kind in ("wecom", "dingtalk") and not item.url and (c is None or not c.url_hint):
             raise BadRequest(f"第 {i + 1} 项：{KIND_LABELS[item.kind]}需要 url（机器人的 Webhook 地址）",
                              code="missing_url", field="url")
+        for text in (item.name, item.username, item.secret or ""):
+            if control_char(text):
+                raise BadRequest(f"第 {i + 1} 项：名称、登录名和密钥不能含有控制字符", code="invalid_text")
         bad = [a for a in item.to if not EMAIL_RE.match(a)]
         if bad:
             raise BadRequest(f"第 {i + 1} 项：邮件地址不正确", code="invalid_email", field="to")

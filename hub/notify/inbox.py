@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 from hub import audit
 from hub.errors import BadRequest, NotFound
 from hub.i18n_marks import N_
+from hub.inputs import control_char
 from hub.models import Notification, NotifyPreference, User, utcnow
 from hub.notify.events import absolute
 from hub.times import iso
 
-EMAIL_RE = re.compile(r"^[^@\s<>,;]{1,64}@[^@\s<>,;]{1,190}$")
+EMAIL_RE = re.compile(r"^[^@\s<>,;\x00-\x1f\x7f]{1,64}@[^@\s<>,;\x00-\x1f\x7f]{1,190}$")
 KIND_LABELS = {
     "review_waiting": N_("待审核"), "post_returned": N_("稿件退回"), "post_published": N_("发布成功"),
     "post_failed": N_("发布失败"), "dispatch_unconfirmed": N_("发布待核实"), "credential_due": N_("密码到期"),
@@ -64,7 +65,7 @@ def preferences(session: Session, user: User) -> NotifyPreference:
 def set_preferences(session: Session, user: User, *, email: str, email_on: bool, wecom_on: bool,
                     dingtalk_on: bool, digest: bool) -> NotifyPreference:
     email = (email or "").strip()
-    if email and not EMAIL_RE.match(email):
+    if email and (not EMAIL_RE.match(email) or control_char(email)):
         raise BadRequest("邮件地址格式不正确", code="invalid_email", field="email")
     p = session.get(NotifyPreference, user.id)
     if p is None:
