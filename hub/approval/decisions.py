@@ -162,7 +162,7 @@ def approve_post(session: Session, user: User, post_id: int, body: Any) -> Post:
     elif progress.next_index != step_index:
         following = chain.steps[progress.next_index]
         notify.review_waiting(session, post, following.name,
-                              eligible_for_step(session, post, chain, progress.next_index, rev))
+                              lambda: eligible_for_step(session, post, chain, progress.next_index, rev))
     session.expire(post, ["approvals"])
     return post
 
@@ -190,7 +190,7 @@ def reject_post(session: Session, user: User, post_id: int, body: Any) -> Post:
                  summary=f"{step.name}退回《{rev.title}》：{reason.strip()[:100]}",
                  details={"step": step_index, "step_name": step.name, "revision_hash": rev.hash,
                           "reason": reason.strip()})
-    notify.post_returned(session, post, step.name, contributors(session, post))
+    notify.post_returned(session, post, step.name, lambda: contributors(session, post))
     session.expire(post, ["approvals"])
     return post
 

@@ -72,8 +72,8 @@ def settle_post(session: Session, post: Post) -> None:
                  summary={"published": "全部平台发布成功", "failed": "发布失败",
                           "partially_published": "部分平台发布成功"}[new],
                  details={"published": published, "total": len(statuses)})
-    people = set(session.scalars(select(Revision.created_by_id).where(Revision.post_id == post.id))) | {post.creator_id}
-    notify.post_outcome(session, post, new, people)
+    notify.post_outcome(session, post, new, lambda: set(session.scalars(
+        select(Revision.created_by_id).where(Revision.post_id == post.id))) | {post.creator_id})
 
 
 # -- creating and cancelling ----------------------------------------------------------------

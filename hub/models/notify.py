@@ -12,15 +12,16 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.models.base import Base, utcnow
 
-CHANNEL_KINDS = ("wecom", "dingtalk", "email")
+CHANNEL_KINDS = ("wecom", "wecom_app", "dingtalk", "email")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "held")
 NOTIFY_KINDS = ("review_waiting", "post_returned", "post_published", "post_failed", "dispatch_unconfirmed",
                 "credential_due", "silence", "rectification_due")
 
 
 class NotifyChannel(Base):
-    """An outside channel of a unit: a 企业微信 or 钉钉 group robot, or e-mail. Its webhook URL and
-    secret (they grant posting to the group) live in the vault (:class:`NotifySecret`)."""
+    """An outside channel of a unit: a 企业微信 or 钉钉 group robot, a 企业微信 application (messages to
+    each person's 企业微信 account), or e-mail. Its webhook URL and secret (they grant posting to the
+    group; the application's corpsecret) live in the vault (:class:`NotifySecret`)."""
 
     __tablename__ = "notify_channels"
 
@@ -28,7 +29,8 @@ class NotifyChannel(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(100), default="")
-    #: Non-secret settings: msgtype (text | markdown), e-mail: to (addresses), username.
+    #: Non-secret settings: msgtype (text | markdown); e-mail: to (addresses), username;
+    #: wecom_app: corpid, agentid, api_base.
     options: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     #: A hint of the URL to show back (scheme, host and path; never the query with its key or token).
@@ -64,6 +66,8 @@ class NotifyPreference(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     email: Mapped[str] = mapped_column(String(254), default="")
     email_on: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: The person's 企业微信 account (UserID), for the unit's 企业微信 application messages.
+    wecom_userid: Mapped[str] = mapped_column(String(64), default="")
     wecom_on: Mapped[bool] = mapped_column(Boolean, default=True)
     dingtalk_on: Mapped[bool] = mapped_column(Boolean, default=True)
     digest: Mapped[bool] = mapped_column(Boolean, default=False)

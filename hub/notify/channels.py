@@ -28,7 +28,9 @@ from hub.permissions import is_admin_of, subtree_ids, visible_unit_ids
 from hub.times import iso
 from hub.vault import Sealed, Vault
 
-KIND_LABELS = {"wecom": N_("企业微信群机器人"), "dingtalk": N_("钉钉群机器人"), "email": N_("电子邮件")}
+KIND_LABELS = {"wecom": N_("企业微信群机器人"), "wecom_app": N_("企业微信应用消息"), "dingtalk": N_("钉钉群机器人"),
+               "email": N_("电子邮件")}
+WECOM_API = "https://qyapi.weixin.qq.com"
 EMAIL_RE = re.compile(r"^[^@\s<>,;\x00-\x1f\x7f]{1,64}@[^@\s<>,;\x00-\x1f\x7f]{1,190}$")
 ERRORS = {"channels": BadRequest("channels 必须是不超过 20 项的列表，每项含 kind（wecom、dingtalk 或 email）",
                                  code="invalid_channels"),
@@ -91,12 +93,19 @@ def _set_secret(session: Session, channel: NotifyChannel, name: str, value: str)
     row.wrapped_key, row.ciphertext, row.changed_at = sealed.wrapped_key, sealed.ciphertext, utcnow()
 
 
+def _has_secret(session: Session, c: NotifyChannel) -> bool:
+    return session.scalar(select(NotifySecret.id).where(NotifySecret.channel_id == c.id,
+                                                        NotifySecret.name == "secret")) is not None
+
+
 def channel_json(session: Session, c: NotifyChannel) -> dict[str, Any]:
     names = set(session.scalars(select(NotifySecret.name).where(NotifySecret.channel_id == c.id)))
     opts = c.options or {}
     return {"id": c.id, "kind": c.kind, "name": c.name, "url": c.url_hint or None, "url_set": "url" in names,
             "secret_set": "secret" in names, "msgtype": opts.get("msgtype", "markdown"),
-            "to": list(opts.get("to", [])), "username": opts.get("username", ""), "enabled": c.enabled,
+            "to": list(opts.get("to", [])), "username": opts.get("username", ""),
+            "corpid": opts.get("corpid", ""), "agentid": opts.get("agentid"), "api_base": opts.get("api_base", ""),
+            "enabled": c.enabled,
             "updated_at": iso(c.updated_at)}
 
 
@@ -144,6 +153,15 @@ def set_channels(session: Session, user: User, code: str, body: Any) -> Unit:
             c = None
         if item.url is not None and item.url != "":
             _check_url(item.url)
+        if item.api_base:
+            _check_url(item.api_base)
+        if item.kind == "wecom_app":
+            if not item.corpid.strip() or item.agentid is None or control_char(item.corpid):
+                raise BadRequest(f"第 {i + 1} 项：企业微信应用消息需要 corpid（企业ID）和 agentid（应用 AgentId）",
+                                 code="missing_app", field="corpid")
+            if not item.secret and (c is None or not _has_secret(session, c)):
+                raise BadRequest(f"第 {i + 1} 项：企业微信应用消息需要 secret（应用的 Secret）", code="missing_secret",
+                                 field="secret")
         if item.kind in ("wecom", "dingtalk") and not item.url and (c is None or not c.url_hint):
             raise BadRequest(f"第 {i + 1} 项：{KIND_LABELS[item.kind]}需要 url（机器人的 Webhook 地址）",
                              code="missing_url", field="url")
@@ -158,11 +176,16 @@ def set_channels(session: Session, user: User, code: str, body: Any) -> Unit:
             session.add(c)
         c.name = item.name.strip()
         c.enabled = item.enabled
-        c.options = ({"to": item.to, "username": item.username.strip()} if item.kind == "email"
-                     else {"msgtype": item.msgtype})
+        if item.kind == "email":
+            c.options = {"to": item.to, "username": item.username.strip()}
+        elif item.kind == "wecom_app":
+            c.options = {"corpid": item.corpid.strip(), "agentid": item.agentid,
+                         "api_base": (item.api_base or WECOM_API).rstrip("/")}
+        else:
+            c.options = {"msgtype": item.msgtype}
         c.updated_at, c.updated_by_id = utcnow(), user.id
         session.flush()
-        if item.url is not None and item.kind != "email":
+        if item.url is not None and item.kind in ("wecom", "dingtalk"):
             _set_secret(session, c, "url", item.url)
             c.url_hint = url_hint(item.url) if item.url else ""
         if item.secret is not None:

@@ -12,9 +12,10 @@ Texts name the post by its title at most: nothing secret or personal.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
@@ -35,6 +36,9 @@ from hub.models import (
 from hub.queue import get_queue
 
 log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., None])
+#: The people to tell, or a function that finds them (called where a failure cannot hurt the action).
+People = Iterable[int] | Callable[[], Iterable[int]]
 
 DELIVER = "hub.notify.jobs.deliver"
 JOB_TIMEOUT = 120
@@ -73,12 +77,26 @@ def enqueue(config: dict[str, Any], delivery_ids: Iterable[int], delay: float = 
     return n
 
 
-def emit(session: Session, kind: str, key: str, *, unit_id: int, users: Iterable[int], title: str,
+def never_raises(fn: F) -> F:
+    """An event helper: whatever goes wrong is logged; the action that caused the event goes on."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception:
+            log.warning("notification %s could not be recorded", fn.__name__, exc_info=True)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(session: Session, kind: str, key: str, *, unit_id: int, users: People, title: str,
          text: str = "", link: str = "", post_id: int | None = None) -> None:
     """Record one event for ``users`` (in-app) and the unit's channels; never raises."""
     try:
         with session.begin_nested():
-            ids = _emit(session, kind, key, unit_id=unit_id, users=users, title=title, text=text, link=link,
+            people = users() if callable(users) else users
+            ids = _emit(session, kind, key, unit_id=unit_id, users=people, title=title, text=text, link=link,
                         post_id=post_id)
     except Exception:
         log.warning("notification %s could not be recorded", kind, exc_info=True)
@@ -109,6 +127,12 @@ def _emit(session: Session, kind: str, key: str, *, unit_id: int, users: Iterabl
             # The group hears of it unless everyone concerned switched this kind off.
             if not people or any(getattr(prefs.get(u), f"{ch.kind}_on", True) for u in people):
                 wanted.append(("group", None, "pending"))
+        elif ch.kind == "wecom_app":
+            # An application message to each person who gave their 企业微信 account and kept it on.
+            for uid in people:
+                p = prefs.get(uid)
+                if p is not None and p.wecom_userid and p.wecom_on:
+                    wanted.append((f"u{uid}", uid, "pending"))
         else:
             for uid in people:
                 p = prefs.get(uid)
@@ -138,7 +162,8 @@ def _title_of(post: Post) -> str:
     return (rev.title if rev else "") or f"稿件 {post.id}"
 
 
-def review_waiting(session: Session, post: Post, step_name: str, user_ids: Iterable[int]) -> None:
+@never_raises
+def review_waiting(session: Session, post: Post, step_name: str, user_ids: People) -> None:
     """A review step waits for these people: a link straight to the review page."""
     rev = post.current_revision
     stamp = int((post.submitted_at or utcnow()).timestamp())
@@ -148,7 +173,8 @@ def review_waiting(session: Session, post: Post, step_name: str, user_ids: Itera
          link=hub_path("web.approval.review_post", post_id=post.id), post_id=post.id)
 
 
-def post_returned(session: Session, post: Post, step_name: str, user_ids: Iterable[int]) -> None:
+@never_raises
+def post_returned(session: Session, post: Post, step_name: str, user_ids: People) -> None:
     emit(session, "post_returned", f"returned:{post.id}:{_stamp()}", unit_id=post.unit_id, users=user_ids,
          title=f"稿件被退回：《{_title_of(post)}》", text=f"{step_name}环节退回了稿件，请查看退回理由并修改。",
          link=hub_path("web.posts.post_page", post_id=post.id), post_id=post.id)
@@ -160,7 +186,8 @@ OUTCOME_TEXT = {"published": ("post_published", "稿件已发布：《{t}》", "
                                         "部分平台发布成功，其余失败，请查看稿件页面。")}
 
 
-def post_outcome(session: Session, post: Post, status: str, user_ids: Iterable[int]) -> None:
+@never_raises
+def post_outcome(session: Session, post: Post, status: str, user_ids: People) -> None:
     if status not in OUTCOME_TEXT:
         return
     kind, title, text = OUTCOME_TEXT[status]
@@ -169,27 +196,31 @@ def post_outcome(session: Session, post: Post, status: str, user_ids: Iterable[i
          link=hub_path("web.posts.post_page", post_id=post.id), post_id=post.id)
 
 
+@never_raises
 def dispatch_unconfirmed(session: Session, dispatch_id: int, post: Post, account_name: str,
                          unit_id: int) -> None:
     emit(session, "dispatch_unconfirmed", f"unconfirmed:{dispatch_id}:{_stamp()}", unit_id=unit_id,
-         users=admins_of(session, unit_id), title=f"发布结果无法核实：《{_title_of(post)}》",
+         users=lambda: admins_of(session, unit_id), title=f"发布结果无法核实：《{_title_of(post)}》",
          text=f"发往「{account_name}」的发布结果无法向平台核实，请管理员处理。",
          link=hub_path("web.posts.post_page", post_id=post.id), post_id=post.id)
 
 
+@never_raises
 def silence(session: Session, alert_id: int, days: int, account_name: str, unit_id: int, veto: bool) -> None:
-    emit(session, "silence", f"silence:{alert_id}:{days}", unit_id=unit_id, users=admins_of(session, unit_id),
+    emit(session, "silence", f"silence:{alert_id}:{days}", unit_id=unit_id, users=lambda: admins_of(session, unit_id),
          title=f"账号静默预警：「{account_name}」", text=f"已 {days} 天未更新" + ("（2 周无更新，单项否决）" if veto else "") + "。",
          link=hub_path("web.oversight.monitor_page"))
 
 
+@never_raises
 def rectification_due(session: Session, rect_id: int, unit_id: int, due_on: str) -> None:
     emit(session, "rectification_due", f"rectification:{rect_id}:overdue", unit_id=unit_id,
-         users=admins_of(session, unit_id), title="整改已逾期", text=f"整改期限 {due_on} 已过，已上报上级单位。",
+         users=lambda: admins_of(session, unit_id), title="整改已逾期", text=f"整改期限 {due_on} 已过，已上报上级单位。",
          link=hub_path("web.oversight.rectifications_page"))
 
 
+@never_raises
 def credential_due(session: Session, credential_id: int, version: int, account_name: str, unit_id: int) -> None:
     emit(session, "credential_due", f"credential:{credential_id}:{version}", unit_id=unit_id,
-         users=admins_of(session, unit_id), title=f"账号密码到期：「{account_name}」",
+         users=lambda: admins_of(session, unit_id), title=f"账号密码到期：「{account_name}」",
          text="该账号的平台凭据已超过轮换期限，请尽快更换。", link=hub_path("web.accounts.account_overdue"))

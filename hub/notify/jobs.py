@@ -29,7 +29,15 @@ from hub.db import db
 from hub.models import Account, Credential, NotifyChannel, NotifyDelivery, NotifyPreference, utcnow
 from hub.notify import channels as channels_svc
 from hub.notify import events
-from hub.notify.senders import Message, SendError, Smtp, send_dingtalk, send_email, send_wecom
+from hub.notify.senders import (
+    Message,
+    SendError,
+    Smtp,
+    send_dingtalk,
+    send_email,
+    send_wecom,
+    send_wecom_app,
+)
 from hub.runtime import get_app
 
 log = logging.getLogger(__name__)
@@ -78,6 +86,9 @@ def _send(app: Any, d: NotifyDelivery, ch: NotifyChannel, secrets: dict[str, str
         send_wecom(secrets.get("url", ""), msg, opts)
     elif ch.kind == "dingtalk":
         send_dingtalk(secrets.get("url", ""), secrets.get("secret", ""), msg, opts)
+    elif ch.kind == "wecom_app":
+        send_wecom_app(opts.get("api_base") or "https://qyapi.weixin.qq.com", opts.get("corpid", ""),
+                       int(opts.get("agentid") or 0), secrets.get("secret", ""), to[0] if to else "", msg)
     else:
         st = get_settings(app.config)
         smtp = Smtp(st.smtp_host, st.smtp_port, st.smtp_from, opts.get("username", ""), secrets.get("secret", ""))
@@ -97,7 +108,10 @@ def _deliver(app: Any, delivery_id: int) -> str:
             raise SendError("渠道已停用或已删除", retry=False)
         secrets = channels_svc.secrets_of(s, ch)
         to: list[str] = []
-        if ch.kind == "email":
+        if ch.kind == "wecom_app" and d.user_id is not None:
+            pref = s.get(NotifyPreference, d.user_id)
+            to = [pref.wecom_userid] if pref is not None and pref.wecom_userid and pref.wecom_on else []
+        elif ch.kind == "email":
             if d.user_id is not None:
                 pref = s.get(NotifyPreference, d.user_id)
                 to = [pref.email] if pref is not None and pref.email and pref.email_on else []

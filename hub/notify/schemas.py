@@ -11,17 +11,22 @@ from hub.contracts import In, Out
 
 class ChannelIn(In):
     id: int | None = Field(default=None, description="an existing channel to change; omitted: a new one")
-    kind: Literal["wecom", "dingtalk", "email"]
+    kind: Literal["wecom", "wecom_app", "dingtalk", "email"]
     name: str = Field(default="", max_length=100)
     url: str | None = Field(default=None, max_length=1000,
                             description="webhook URL (wecom, dingtalk); write-only, kept when omitted")
     secret: str | None = Field(default=None, max_length=500,
-                               description="钉钉 signing secret, or the SMTP password (email); write-only, "
+                               description="钉钉 signing secret, the application's Secret (wecom_app), or the "
+                                           "SMTP password (email); write-only, "
                                            "kept when omitted, removed with an empty string")
     msgtype: Literal["text", "markdown"] = "markdown"
     to: list[str] = Field(default_factory=list, max_length=50,
                           description="email: the unit's own mailboxes, besides the people who chose e-mail")
     username: str = Field(default="", max_length=200, description="email: SMTP login name")
+    corpid: str = Field(default="", max_length=64, description="wecom_app: the 企业微信 corp id (企业ID)")
+    agentid: int | None = Field(default=None, ge=0, le=2**31 - 1, description="wecom_app: the application's AgentId")
+    api_base: str = Field(default="", max_length=300,
+                          description="wecom_app: API root, default https://qyapi.weixin.qq.com")
     enabled: bool = True
 
 
@@ -39,6 +44,9 @@ class ChannelOut(Out):
     msgtype: str
     to: list[str]
     username: str
+    corpid: str
+    agentid: int | None
+    api_base: str
     enabled: bool
     updated_at: str | None
 

@@ -7,6 +7,11 @@
   ``{"msgtype": "markdown", "markdown": {"title", "text"}}`` or ``{"msgtype": "text", "text": {"content"}}``;
   with a signing secret the URL also carries ``timestamp`` (ms) and
   ``sign`` = URL-encoded base64(HMAC-SHA256(secret, f"{timestamp}\\n{secret}")); answers ``{"errcode": 0}``.
+* 企业微信 application message: ``GET <api>/cgi-bin/gettoken?corpid=…&corpsecret=…`` →
+  ``{"errcode": 0, "access_token", "expires_in"}``, then ``POST <api>/cgi-bin/message/send?access_token=…``
+  with ``{"touser": "UserID", "msgtype": "textcard", "agentid": …, "textcard": {"title", "description",
+  "url", "btntxt"}}``; a stale token (40014, 42001) is fetched again once. Tokens are kept in the worker's
+  memory only.
 * e-mail: SMTP (``HUB_SMTP_HOST`` / ``HUB_SMTP_PORT`` / ``HUB_SMTP_FROM``), plain text.
 
 A message holds the event's text (which names at most the post's title) and the hub link: nothing
@@ -19,6 +24,7 @@ import base64
 import hashlib
 import hmac
 import smtplib
+import threading
 import time
 import urllib.parse
 from dataclasses import dataclass
@@ -90,6 +96,59 @@ def _post(url: str, body: dict[str, Any]) -> None:
     if code not in (0, "0", None):
         # -1 busy, 45009 / 130101 / 45033 rate limits: worth a retry; a bad key or token is not.
         raise SendError(f"对方返回错误码 {code}", retry=code in (-1, 45009, 45033, 130101, 660026))
+
+
+_tokens: dict[str, tuple[str, float]] = {}
+_tokens_lock = threading.Lock()
+STALE_TOKEN = (40014, 42001, 40001)
+
+
+def _token_key(base: str, corpid: str, secret: str) -> str:
+    return f"{base}|{corpid}|" + hashlib.sha256(secret.encode()).hexdigest()
+
+
+def wecom_app_token(base: str, corpid: str, secret: str, *, fresh: bool = False) -> str:
+    key = _token_key(base, corpid, secret)
+    with _tokens_lock:
+        held = _tokens.get(key)
+        if held and not fresh and held[1] > time.monotonic():
+            return held[0]
+    try:
+        r = requests.get(f"{base}/cgi-bin/gettoken", params={"corpid": corpid, "corpsecret": secret},
+                         timeout=TIMEOUT, allow_redirects=False)
+        answer = r.json() if r.status_code == 200 else {}
+    except (requests.RequestException, ValueError) as exc:
+        raise SendError(f"无法获取企业微信凭证（{type(exc).__name__}）") from None
+    if r.status_code != 200:
+        raise SendError(f"获取企业微信凭证失败：HTTP {r.status_code}", retry=r.status_code >= 500)
+    token = answer.get("access_token") if isinstance(answer, dict) else None
+    if not token:
+        code = answer.get("errcode") if isinstance(answer, dict) else None
+        raise SendError(f"获取企业微信凭证失败：错误码 {code}", retry=code in (-1,))
+    ttl = max(60, int(answer.get("expires_in") or 7200) - 300)
+    with _tokens_lock:
+        _tokens[key] = (str(token), time.monotonic() + ttl)
+    return str(token)
+
+
+def wecom_app_body(userid: str, agentid: int, msg: Message) -> dict[str, Any]:
+    return {"touser": userid, "msgtype": "textcard", "agentid": agentid,
+            "textcard": {"title": msg.title[:60], "description": (msg.text or msg.title)[:200], "url": msg.link,
+                         "btntxt": "详情"}}
+
+
+def send_wecom_app(base: str, corpid: str, agentid: int, secret: str, userid: str, msg: Message) -> None:
+    if not userid:
+        raise SendError("收件人没有企业微信账号", retry=False)
+    body = wecom_app_body(userid, agentid, msg)
+    for fresh in (False, True):
+        token = wecom_app_token(base, corpid, secret, fresh=fresh)
+        try:
+            _post(f"{base}/cgi-bin/message/send?access_token={urllib.parse.quote(token)}", body)
+            return
+        except SendError as exc:
+            if fresh or not any(f"错误码 {c}" in str(exc) for c in STALE_TOKEN):
+                raise
 
 
 def send_wecom(url: str, msg: Message, options: dict[str, Any]) -> None:

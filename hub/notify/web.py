@@ -70,7 +70,7 @@ def settings_page():
         run_action(lambda s: inbox.set_preferences(
             s, current_user, email=f.get("email", "")[:254], email_on=f.get("email_on") == "1",
             wecom_on=f.get("wecom_on") == "1", dingtalk_on=f.get("dingtalk_on") == "1",
-            digest=f.get("digest") == "1"), _("通知设置已保存"))
+            digest=f.get("digest") == "1", wecom_userid=f.get("wecom_userid", "")[:64]), _("通知设置已保存"))
         return redirect(url_for("web.notify.settings_page"))
     return render_template("notify/settings.html", pref=inbox.preferences(db.session(), current_user))
 
@@ -87,7 +87,8 @@ def unit_channels_page(code: str):
         f = request.form
         current = channels_svc.view(s, current_user, code)["channels"]
         keep = [{"id": c["id"], "kind": c["kind"], "name": c["name"], "msgtype": c["msgtype"], "to": c["to"],
-                 "username": c["username"], "enabled": c["enabled"]} for c in current]
+                 "username": c["username"], "corpid": c["corpid"], "agentid": c["agentid"],
+                 "api_base": c["api_base"], "enabled": c["enabled"]} for c in current]
         if f.get("action") == "delete":
             drop = parse_id(f.get("channel_id", ""))
             keep = [c for c in keep if c["id"] != drop]
@@ -103,6 +104,10 @@ def unit_channels_page(code: str):
                 item.pop("msgtype")
                 item["to"] = [a.strip() for a in f.get("to", "").replace("，", ",").split(",") if a.strip()][:50]
                 item["username"] = f.get("username", "")[:200]
+            if item["kind"] == "wecom_app":
+                item.pop("url", None)
+                item["corpid"] = f.get("corpid", "")[:64]
+                item["agentid"] = parse_id(f.get("agentid", ""))
             keep.append(item)
             message = _("通知渠道已添加")
         run_action(lambda s2: channels_svc.set_channels(s2, current_user, code, {"channels": keep}), message)

@@ -342,5 +342,6 @@ def submit_post(session: Session, user: User, post_id: int, *, override_warnings
                  details={"revision": rev.number, "hash": rev.hash, "chain": [s["name"] for s in post.chain],
                           "chain_source": resolved.source(), "findings": len(findings)})
     first = post_chain(session, post).steps[0]
-    notify.review_waiting(session, post, first.name, candidates(session, post, first) - contributors(session, post))
+    notify.review_waiting(session, post, first.name,
+                          lambda: candidates(session, post, first) - contributors(session, post))
     return post

@@ -84,3 +84,71 @@ class Mailbox:
 
     def close(self) -> None:
         self.controller.stop()
+
+
+class WeComApi:
+    """The two 企业微信 server API calls an application message needs, as documented:
+    ``GET /cgi-bin/gettoken?corpid&corpsecret`` and ``POST /cgi-bin/message/send?access_token``.
+    ``expire_first`` answers 42001 (access_token expired) to the first send."""
+
+    def __init__(self, corpid: str, secret: str, expire_first: bool = False) -> None:
+        self.token_calls: list[dict[str, list[str]]] = []
+        self.sends: list[dict[str, Any]] = []
+        self.expire_first = expire_first
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def _answer(self, body: dict[str, Any]) -> None:
+                raw = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self) -> None:  # noqa: N802
+                parts = urllib.parse.urlsplit(self.path)
+                q = urllib.parse.parse_qs(parts.query)
+                if parts.path != "/cgi-bin/gettoken":
+                    return self._answer({"errcode": 404, "errmsg": "not found"})
+                with outer.lock:
+                    outer.token_calls.append(q)
+                    n = len(outer.token_calls)
+                if q.get("corpid") != [corpid] or q.get("corpsecret") != [secret]:
+                    return self._answer({"errcode": 40001, "errmsg": "invalid credential"})
+                self._answer({"errcode": 0, "errmsg": "ok", "access_token": f"tok-{n}", "expires_in": 7200})
+
+            def do_POST(self) -> None:  # noqa: N802
+                parts = urllib.parse.urlsplit(self.path)
+                q = urllib.parse.parse_qs(parts.query)
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"null")
+                if parts.path != "/cgi-bin/message/send":
+                    return self._answer({"errcode": 404, "errmsg": "not found"})
+                token = (q.get("access_token") or [""])[0]
+                with outer.lock:
+                    issued = {f"tok-{i + 1}" for i in range(len(outer.token_calls))}
+                    if token not in issued:
+                        code = 40014
+                    elif outer.expire_first and token == "tok-1":
+                        code = 42001
+                    else:
+                        code = 0
+                    outer.sends.append({"token": token, "body": body, "errcode": code})
+                self._answer({"errcode": code, "errmsg": "ok" if code == 0 else "access_token expired",
+                              "invaliduser": "", "msgid": "m1" if code == 0 else ""})
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def accepted(self) -> list[dict[str, Any]]:
+        with self.lock:
+            return [s for s in self.sends if s["errcode"] == 0]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -81,6 +81,10 @@ def test_who_may_configure_and_what_bad_input_gets(world: dict[str, Any]) -> Non
         ({"channels": [{"kind": "wecom", "url": "ftp://x"}]}, "invalid_url"),
         ({"channels": [{"kind": "email", "to": ["not an address"]}]}, "invalid_email"),
         ({"channels": [{"id": 99999, "kind": "email"}]}, "unknown_channel"),
+        ({"channels": [{"kind": "wecom_app", "corpid": "ww1"}]}, "missing_app"),
+        ({"channels": [{"kind": "wecom_app", "corpid": "ww1", "agentid": 1}]}, "missing_secret"),
+        ({"channels": [{"kind": "wecom", "url": "http://[::1"}]}, "invalid_url"),
+        ({"channels": [{"kind": "email", "name": "a\u0001b"}]}, "invalid_text"),
         ({"chanels": []}, "invalid_channels"),
         ([], "invalid_body"),
     ]

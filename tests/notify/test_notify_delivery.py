@@ -41,6 +41,7 @@ def receivers() -> Iterator[dict[str, Receiver]]:
 @pytest.fixture
 def fast_worker(instance: dict[str, str], app: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[subprocess.Popen[bytes]]:
     """A real `hub worker` whose sweeper runs every second and re-enqueues after one second."""
+    hold_daily(app)
     env = dict(os.environ, **instance, HUB_SWEEP_SECONDS="1", HUB_PENDING_GRACE="1", HUB_EXTERNAL_URL=EXTERNAL)
     log = open(Path(instance["HUB_INSTANCE_DIR"]) / "worker.log", "wb")
     p = subprocess.Popen([sys.executable, "-m", "hub", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -51,6 +52,16 @@ def fast_worker(instance: dict[str, str], app: Any, monkeypatch: pytest.MonkeyPa
     except subprocess.TimeoutExpired:
         p.kill()
     log.close()
+
+
+def hold_daily(app: Any) -> None:
+    """Mark today's daily run (digest, credential alerts) as done, so a worker started now does not run it
+    behind the test's back; the tests call it themselves."""
+    from hub.notify import jobs
+    from hub.queue import get_redis
+
+    key = jobs.DAY_KEY.format(queue=app.config["HUB_QUEUE"], day=jobs.beijing_now().date().isoformat())
+    get_redis(app.config).set(key, "1", ex=86400)
 
 
 def configure(api: Any, receivers: dict[str, Receiver], **extra: Any) -> dict[str, Any]:
@@ -165,6 +176,7 @@ def test_redis_down_at_the_commit_leaves_it_pending_and_the_sweeper_sends_it(
 def test_email_reaches_a_reviewer_who_chose_it_through_a_real_smtp_server(
         app, world, receivers, instance, monkeypatch, factory):
     box = Mailbox()
+    hold_daily(app)
     try:
         env = dict(os.environ, **instance, HUB_SWEEP_SECONDS="1", HUB_PENDING_GRACE="1",
                    HUB_EXTERNAL_URL=EXTERNAL, HUB_SMTP_HOST="127.0.0.1", HUB_SMTP_PORT=str(box.port),
@@ -214,3 +226,40 @@ def test_email_reaches_a_reviewer_who_chose_it_through_a_real_smtp_server(
             log.close()
     finally:
         box.close()
+
+
+def test_wecom_application_message_reaches_the_reviewer_with_a_fresh_token(app, world, fast_worker, monkeypatch):
+    from notify_helpers import WeComApi
+
+    monkeypatch.setenv("HUB_EXTERNAL_URL", EXTERNAL)
+    wecom = WeComApi("ww0123456789", "app-secret-canary", expire_first=True)
+    try:
+        api = world["api"]
+        r = api["admin"].put("/units/cbeh/notifications", json={"channels": [
+            {"kind": "wecom_app", "corpid": "ww0123456789", "agentid": 1000002, "secret": "app-secret-canary",
+             "api_base": wecom.base}]})
+        assert r.status_code == 200, r.get_json()
+        assert "app-secret-canary" not in r.get_data(as_text=True)
+        assert r.get_json()["channels"][0]["secret_set"] is True
+        with app.app_context():
+            from hub.models import User
+            from hub.notify import inbox
+
+            with db.transaction() as s:
+                r1 = s.scalars(select(User).where(User.username == "r1")).one()
+                inbox.set_preferences(s, r1, email="", email_on=False, wecom_on=True, dingtalk_on=True,
+                                      digest=False, wecom_userid="ZhangChuShen")
+            db.session.remove()
+        pid = submit(world)
+        wait_for(lambda: wecom.accepted(), timeout=30)
+        wait_for(lambda: all(d.status == "sent" for d in deliveries(app)), timeout=30)
+        (sent,) = wecom.accepted()
+        body = sent["body"]
+        assert body["touser"] == "ZhangChuShen" and body["agentid"] == 1000002 and body["msgtype"] == "textcard"
+        assert TITLE in body["textcard"]["title"] and body["textcard"]["url"] == f"{EXTERNAL}/review/{pid}"
+        # The first token had expired: the worker fetched a new one once and sent once more.
+        assert [c["corpid"] for c in wecom.token_calls] == [["ww0123456789"], ["ww0123456789"]]
+        assert [s["errcode"] for s in wecom.sends] == [42001, 0]
+        assert len(deliveries(app)) == 1  # only r1 gave a 企业微信 account
+    finally:
+        wecom.close()

@@ -55,6 +55,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("email", sa.String(254), nullable=False),
         sa.Column("email_on", sa.Boolean(), nullable=False),
+        sa.Column("wecom_userid", sa.String(64), nullable=False),
         sa.Column("wecom_on", sa.Boolean(), nullable=False),
         sa.Column("dingtalk_on", sa.Boolean(), nullable=False),
         sa.Column("digest", sa.Boolean(), nullable=False),
