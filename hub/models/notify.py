@@ -15,7 +15,7 @@ from hub.models.base import Base, utcnow
 CHANNEL_KINDS = ("wecom", "wecom_app", "dingtalk", "email")
 DELIVERY_STATUSES = ("pending", "sending", "sent", "failed", "held")
 NOTIFY_KINDS = ("review_waiting", "post_returned", "post_published", "post_failed", "dispatch_unconfirmed",
-                "credential_due", "silence", "rectification_due")
+                "credential_due", "silence", "rectification_open", "rectification_due")
 
 
 class NotifyChannel(Base):

@@ -213,6 +213,13 @@ def silence(session: Session, alert_id: int, days: int, account_name: str, unit_
 
 
 @never_raises
+def rectification_opened(session: Session, rect_id: int, unit_id: int, due_on: str) -> None:
+    emit(session, "rectification_open", f"rectification:{rect_id}:open", unit_id=unit_id,
+         users=lambda: admins_of(session, unit_id), title="收到通报，需要整改",
+         text=f"请于 {due_on} 前报送整改情况和问责情况。", link=hub_path("web.oversight.rectifications_page"))
+
+
+@never_raises
 def rectification_due(session: Session, rect_id: int, unit_id: int, due_on: str) -> None:
     emit(session, "rectification_due", f"rectification:{rect_id}:overdue", unit_id=unit_id,
          users=lambda: admins_of(session, unit_id), title="整改已逾期", text=f"整改期限 {due_on} 已过，已上报上级单位。",
@@ -220,7 +227,8 @@ def rectification_due(session: Session, rect_id: int, unit_id: int, due_on: str)
 
 
 @never_raises
-def credential_due(session: Session, credential_id: int, version: int, account_name: str, unit_id: int) -> None:
-    emit(session, "credential_due", f"credential:{credential_id}:{version}", unit_id=unit_id,
+def credential_due(session: Session, key: str, account_name: str, unit_id: int) -> None:
+    """``key`` names what is due: ``credential:<id>:<version>`` (too old) or ``rotation:<task id>``."""
+    emit(session, "credential_due", key, unit_id=unit_id,
          users=lambda: admins_of(session, unit_id), title=f"账号密码到期：「{account_name}」",
          text="该账号的平台凭据已超过轮换期限，请尽快更换。", link=hub_path("web.accounts.account_overdue"))

@@ -21,7 +21,8 @@ USERID_RE = re.compile(r"^[A-Za-z0-9_.@-]*$")
 KIND_LABELS = {
     "review_waiting": N_("待审核"), "post_returned": N_("稿件退回"), "post_published": N_("发布成功"),
     "post_failed": N_("发布失败"), "dispatch_unconfirmed": N_("发布待核实"), "credential_due": N_("密码到期"),
-    "silence": N_("静默预警"), "rectification_due": N_("整改逾期"),
+    "silence": N_("静默预警"), "rectification_open": N_("整改通知"),
+    "rectification_due": N_("整改逾期"),
 }
 
 

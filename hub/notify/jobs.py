@@ -26,7 +26,15 @@ from hub import audit
 from hub.accounts.service import max_age_days
 from hub.config import get_settings
 from hub.db import db
-from hub.models import Account, Credential, NotifyChannel, NotifyDelivery, NotifyPreference, utcnow
+from hub.models import (
+    Account,
+    Credential,
+    NotifyChannel,
+    NotifyDelivery,
+    NotifyPreference,
+    RotationTask,
+    utcnow,
+)
 from hub.notify import channels as channels_svc
 from hub.notify import events
 from hub.notify.senders import (
@@ -234,6 +242,13 @@ def credentials_due() -> int:
                          .join(Account, Account.id == Credential.account_id)
                          .where(Credential.changed_at < limit, Account.status == "active")).all()
         for cid, version, name, unit_id in rows:
-            events.credential_due(s, cid, version, name, unit_id)
+            events.credential_due(s, f"credential:{cid}:{version}", name, unit_id)
+            n += 1
+        # Rotations asked for other reasons (a user who knew the password was disabled, ...).
+        tasks = s.execute(select(RotationTask.id, Account.name, Account.unit_id)
+                          .join(Account, Account.id == RotationTask.account_id)
+                          .where(RotationTask.status == "open", Account.status == "active")).all()
+        for tid, name, unit_id in tasks:
+            events.credential_due(s, f"rotation:{tid}", name, unit_id)
             n += 1
     return n

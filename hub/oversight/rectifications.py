@@ -47,6 +47,7 @@ def record_notice(session: Session, user: User, unit_code: str, text: str, recei
                  summary=f"登记通报，整改期限 {r.due_on.isoformat()}",
                  details={"account_id": account_id, "received_on": received_on.isoformat(),
                           "due_on": r.due_on.isoformat(), "source": source})
+    notify.rectification_opened(session, r.id, unit.id, r.due_on.isoformat())
     return r
 
 

@@ -138,3 +138,30 @@ def test_returned_published_and_admin_alerts_reach_the_right_people(world: dict[
         kinds = [n.kind for n in s.scalars(select(Notification).where(Notification.user_id == admin.id))]
         db.session.remove()
     assert kinds.count("credential_due") == 4  # two accounts, app_id and app_secret each
+
+    # A 通报 opens a rectification: the unit's admins hear of it, and again when it is overdue.
+    r = api["supervisor"].post("/notices", json={"unit": "cbeh", "text": "首页栏目长期未更新", "received_on": "2026-03-02"})
+    assert r.status_code == 201, r.get_json()
+    from datetime import date
+
+    from hub.oversight import rectifications
+
+    with app.app_context():
+        with db.transaction() as s:
+            assert rectifications.escalate_overdue(s, date(2026, 4, 1)) == 1
+        db.session.remove()
+    got = api["admin"].get("/notifications").get_json()["notifications"]
+    assert [n["kind"] for n in got[:2]] == ["rectification_due", "rectification_open"]
+    assert "2026-03-16" in got[1]["text"] and got[1]["link"].endswith("/oversight/rectifications")
+
+    # The daily monitor finds both accounts silent three weeks on: one alert each for the admins.
+    from hub.oversight import monitor
+
+    with app.app_context():
+        with db.transaction() as s:
+            assert monitor.run(s, monitor.today() + timedelta(days=21))["raised"] == 2
+        db.session.remove()
+    got = api["admin"].get("/notifications").get_json()["notifications"]
+    silent = [n for n in got if n["kind"] == "silence"]
+    assert len(silent) == 2 and all("单项否决" in n["text"] for n in silent)
+    assert api["editor"].get("/notifications?unread=1").get_json()["unread"] == 0
