@@ -100,7 +100,18 @@ _MONITOR = ("not_supervisor", "只有主管单位（监管）或本单位管理�
 _RECT_READ = ("forbidden", "只有主管单位或本单位管理员可以查看整改")
 _ANNUAL_READ = ("forbidden", "只有主管单位或本单位管理员可以查看年度报表")
 _QUARTERLY = ("not_supervisor", "只有主管单位可以开展巡检")
+_CHANNELS = ("not_admin", "只有本单位或上级单位的管理员可以配置通知渠道")
 ENDPOINTS: dict[str, Rule] = {
+    # -- notifications (通知) ------------------------------------------------------------------
+    "api.notify.notifications": _r("notification.view", SIGNED_IN),
+    "api.notify.notification_read": _r("notification.read", SIGNED_IN),
+    "api.notify.get_unit_channels": _r("notify_channels.view", _A, "unit", _SUBTREE, deny=_CHANNELS),
+    "api.notify.put_unit_channels": _r("notify_channels.edit", _A, "unit", _SUBTREE, deny=_CHANNELS),
+    "web.notify.inbox_page": _r("notification.view", SIGNED_IN),
+    "web.notify.open_item": _r("notification.read", SIGNED_IN),
+    "web.notify.read_all": _r("notification.read", SIGNED_IN),
+    "web.notify.settings_page": _r("notification.settings", SIGNED_IN),
+    "web.notify.unit_channels_page": _r("notify_channels.edit", SIGNED_IN, "unit"),
     # -- oversight (监管) ---------------------------------------------------------------------
     "api.oversight.monitor": _r("monitor.view", _A | _S, deny=_MONITOR),
     "api.oversight.notice": _r("notice.create", _S, deny=("not_supervisor", "只有主管单位可以登记通报")),

@@ -198,6 +198,16 @@ class Settings(BaseSettings):
     audit_witness_grace: int = Field(
         default=120, description="seconds a committed entry may still be on its way to the witness")
 
+    # Notifications (docs/notifications.md).
+    external_url: str = Field(
+        default="http://127.0.0.1:5000",
+        description="the hub's address as people reach it: links in notifications are made absolute with it")
+    smtp_host: str = Field(
+        default="", json_schema_extra=IN_WORDS,
+        description="SMTP server for e-mail notifications (none: e-mail channels wait, undelivered)")
+    smtp_port: int = Field(default=25, description="SMTP port (587 or 465 need the server's TLS)")
+    smtp_from: str = Field(default="hub@localhost", description="sender address of notification e-mail")
+
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings],
                                    init_settings: PydanticBaseSettingsSource,

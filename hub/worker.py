@@ -60,6 +60,10 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 from hub.audit.remote import push
 
                 push(app.extensions["hub_witness"])  # signed checkpoints to the remote witness; failures stay pending
+                from hub.notify import jobs as notify_jobs
+
+                notify_jobs.sweep(app)  # notification deliveries whose job was lost (Redis down at the commit)
+                notify_jobs.schedule_daily(app)  # the daily digest and credential alerts, once a day
         except Exception:
             log.warning("sweep failed", exc_info=True)
 

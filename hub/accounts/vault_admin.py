@@ -13,15 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, delete, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hub import audit
 from hub.db import db
 from hub.errors import BadRequest, Conflict, VaultLocked
-from hub.models import Credential, CredentialArchive, VaultKey, utcnow
+from hub.models import Credential, CredentialArchive, NotifySecret, VaultKey, utcnow
 from hub.vault import Sealed, Vault, VaultError
+
+#: Every table holding vault ciphertexts: rewrapped on rotation, counted per key version.
+SEALED_TABLES = (Credential, CredentialArchive, NotifySecret)
 
 
 def get_vault(app: Flask) -> Vault:
@@ -46,7 +49,7 @@ def wrong_key_versions(session: Session, vault: Vault) -> list[int]:
 
 def _versions_in_use(session: Session) -> dict[int, int]:
     counts: dict[int, int] = {}
-    for model in (Credential, CredentialArchive):
+    for model in SEALED_TABLES:
         for kv, n in session.execute(select(model.key_version, func.count()).group_by(model.key_version)).all():
             counts[int(kv)] = counts.get(int(kv), 0) + int(n)
     return counts
@@ -135,6 +138,8 @@ def _rewrap_table(vault: Vault, model: Any, target: int, batch: int, min_version
     the current key already); anything else left behind is picked up by the next pass.
     """
     table = model.__table__
+    # Notification channel secrets are sealed as account 0 (their field names the channel).
+    owner = table.c.account_id if "account_id" in table.c else literal(0).label("account_id")
     stmt = (update(table)
             .where(table.c.id == bindparam("b_id"), table.c.version == bindparam("b_version"),
                    table.c.key_version == bindparam("b_kv"), table.c.wrapped_key == bindparam("b_wk"))
@@ -144,7 +149,7 @@ def _rewrap_table(vault: Vault, model: Any, target: int, batch: int, min_version
         last_id, found = 0, 0
         while True:
             with db.transaction() as s:
-                rows = s.execute(select(table.c.id, table.c.account_id, table.c.field, table.c.version,
+                rows = s.execute(select(table.c.id, owner, table.c.field, table.c.version,
                                         table.c.key_version, table.c.wrapped_key, table.c.ciphertext)
                                  .where(table.c.id > last_id, table.c.key_version != target)
                                  .order_by(table.c.id).limit(batch)).all()
@@ -196,7 +201,7 @@ def rotate(app: Flask, batch: int = 500) -> RotateReport:
         min_version = min_decryption_version(s)
     done = 0
     try:
-        for model in (Credential, CredentialArchive):
+        for model in SEALED_TABLES:
             done += _rewrap_table(vault, model, new, batch, min_version)
     except VaultError as exc:
         raise VaultLocked(f"重新封装失败：{exc}（密钥错误或数据被篡改）") from None

@@ -30,6 +30,7 @@ from hub.errors import BadRequest, Conflict, Forbidden, HubError, Unprocessable
 from hub.i18n_marks import N_
 from hub.models import Approval, Post, Revision, User, utcnow
 from hub.models.states import POST, PostStatus
+from hub.notify import events as notify
 from hub.posts.access import contributors, get_post
 from hub.posts.comments import MAX_COMMENT
 from hub.posts.schedule import fmt_local, iso_utc
@@ -158,6 +159,10 @@ def approve_post(session: Session, user: User, post_id: int, body: Any) -> Post:
                           "waiting_for": waiting})
     if progress.final:
         finalize_approval(session, post)
+    elif progress.next_index != step_index:
+        following = chain.steps[progress.next_index]
+        notify.review_waiting(session, post, following.name,
+                              lambda: eligible_for_step(session, post, chain, progress.next_index, rev))
     session.expire(post, ["approvals"])
     return post
 
@@ -185,6 +190,7 @@ def reject_post(session: Session, user: User, post_id: int, body: Any) -> Post:
                  summary=f"{step.name}退回《{rev.title}》：{reason.strip()[:100]}",
                  details={"step": step_index, "step_name": step.name, "revision_hash": rev.hash,
                           "reason": reason.strip()})
+    notify.post_returned(session, post, step.name, lambda: contributors(session, post))
     session.expire(post, ["approvals"])
     return post
 

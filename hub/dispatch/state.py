@@ -23,8 +23,9 @@ from adapters.base import PublishResult
 from hub import audit
 from hub.dispatch import queueing
 from hub.dispatch.holder import worker_label
-from hub.models import DISPATCH_TERMINAL, Dispatch, DispatchAttempt, Post, User, utcnow
+from hub.models import DISPATCH_TERMINAL, Dispatch, DispatchAttempt, Post, Revision, User, utcnow
 from hub.models.states import DISPATCH, POST, DispatchStatus, PostStatus
+from hub.notify import events as notify
 from hub.times import iso
 
 #: Publish runs after the last admin retry before a retryable error fails the dispatch.
@@ -82,6 +83,8 @@ def settle_post(session: Session, post: Post) -> None:
                  summary={"published": "全部平台发布成功", "failed": "发布失败",
                           "partially_published": "部分平台发布成功"}[new],
                  details={"published": published, "total": len(statuses)})
+    notify.post_outcome(session, post, new, lambda: set(session.scalars(
+        select(Revision.created_by_id).where(Revision.post_id == post.id))) | {post.creator_id})
 
 
 # -- creating and cancelling ----------------------------------------------------------------

@@ -15,6 +15,16 @@ from hub.models.inspection import (
 )
 from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
 from hub.models.metrics import AccountMetrics, PublicationMetrics
+from hub.models.notify import (
+    CHANNEL_KINDS,
+    DELIVERY_STATUSES,
+    NOTIFY_KINDS,
+    Notification,
+    NotifyChannel,
+    NotifyDelivery,
+    NotifyPreference,
+    NotifySecret,
+)
 from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
 from hub.models.oversight import (
     MONITOR_LEVELS,
@@ -50,4 +60,6 @@ __all__ = [
     "LexiconVersion", "PLATFORM_MEDIA_KINDS", "PlatformMedia",
     "AccountMetrics", "PublicationMetrics",
     "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification", "AnnualReport", "QuarterlyInspection",
+    "CHANNEL_KINDS", "DELIVERY_STATUSES", "NOTIFY_KINDS", "Notification", "NotifyChannel", "NotifyDelivery",
+    "NotifyPreference", "NotifySecret",
 ]

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from hub import audit
 from hub.models import Account, Dispatch, MonitorAlert, Unit, User, utcnow
+from hub.notify import events as notify
 from hub.permissions import is_admin_of, is_supervisor_over, subtree_ids
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -133,6 +134,7 @@ def run(session: Session, as_of: date | None = None) -> dict[str, int]:
                              + ("（2 周无更新，单项否决）" if lv[0] == "veto" else ""),
                      details={"account_id": acc.id, "level": lv[0], "days": st.days_silent,
                               "as_of": as_of.isoformat()})
+        notify.silence(session, alert.id, st.days_silent or lv[1], acc.name, acc.unit_id, lv[0] == "veto")
     return counts
 
 

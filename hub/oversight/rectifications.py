@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from hub import audit
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.models import Account, Rectification, Unit, User, utcnow
+from hub.notify import events as notify
 from hub.org.service import unit_by_code
 from hub.oversight.workdays import rectification_due
 from hub.permissions import is_admin_of, is_supervisor_over, subtree_ids
@@ -46,6 +47,7 @@ def record_notice(session: Session, user: User, unit_code: str, text: str, recei
                  summary=f"登记通报，整改期限 {r.due_on.isoformat()}",
                  details={"account_id": account_id, "received_on": received_on.isoformat(),
                           "due_on": r.due_on.isoformat(), "source": source})
+    notify.rectification_opened(session, r.id, unit.id, r.due_on.isoformat())
     return r
 
 
@@ -117,6 +119,7 @@ def escalate_overdue(session: Session, as_of: date) -> int:
         audit.record(session, "rectification.escalate", object_type="rectification", object_id=r.id,
                      unit=parent, summary=f"{r.unit.name}整改逾期（期限 {r.due_on.isoformat()}），上报上级",
                      details={"unit": r.unit.code, "due_on": r.due_on.isoformat(), "as_of": as_of.isoformat()})
+        notify.rectification_due(session, r.id, r.unit_id, r.due_on.isoformat())
         n += 1
     return n
 

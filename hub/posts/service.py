@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from adapters.registry import UnknownPlatform, get_adapter
 from hub import audit
-from hub.approval.chains import resolve
+from hub.approval.chains import candidates, post_chain, resolve
 from hub.checks import service as checks_service
 from hub.content import revision_hash, sanitize_html
 from hub.dispatch import state
@@ -27,6 +27,7 @@ from hub.i18n_marks import N_
 from hub.inputs import control_char
 from hub.models import Account, Approval, Dispatch, Post, Revision, User, utcnow
 from hub.models.states import POST, PostStatus
+from hub.notify import events as notify
 from hub.permissions import is_editor_of
 from hub.posts.access import contributors, editor_unit, get_post
 from hub.posts.media import cover_media, inline_images
@@ -346,4 +347,7 @@ def submit_post(session: Session, user: User, post_id: int, *, override_warnings
                  summary=f"提交审核《{rev.title}》第 {rev.number} 版",
                  details={"revision": rev.number, "hash": rev.hash, "chain": [s["name"] for s in post.chain],
                           "chain_source": resolved.source(), "findings": len(findings)})
+    first = post_chain(session, post).steps[0]
+    notify.review_waiting(session, post, first.name,
+                          lambda: candidates(session, post, first) - contributors(session, post))
     return post

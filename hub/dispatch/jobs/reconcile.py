@@ -44,6 +44,7 @@ from hub.dispatch.publication import build_publication
 from hub.dispatch.state import MAX_ATTEMPTS, POLL_DELAY, attempts_since_retry, finish_attempt, new_attempt
 from hub.models import Dispatch, DispatchAttempt, RoleGrant, User, utcnow
 from hub.models.states import DispatchStatus
+from hub.notify import events as notify
 from hub.runtime import get_app
 
 log = logging.getLogger(__name__)
@@ -274,6 +275,7 @@ def alert_admins(s: Any, d: Dispatch, reason: str) -> None:
     audit.record(s, "dispatch.alert", object_type="dispatch", object_id=d.id, unit=post.unit,
                  summary=f"发布到「{account.name}」的结果无法核实，请管理员处理：{reason}",
                  details={"post_id": post.id, "reason": reason, "admins": sorted(admins)})
+    notify.dispatch_unconfirmed(s, d.id, post, account.name, account.unit_id)
     log.warning("dispatch %s unconfirmed: admins %s alerted", d.id, ", ".join(sorted(admins)) or "(none)")
 
 
