@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
+    jsonify,
+    redirect,
     request,
     session,
+    url_for,
 )
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -56,6 +62,64 @@ def _request_context() -> None:
                                                 request.headers.get("User-Agent", "")[:300]))
     if current_user.is_authenticated:
         audit.current_actor.set(audit.Actor.of(current_user))
+
+
+#: Endpoints a signed-in admin or supervisor without a second factor may still reach: enrolment itself.
+ENROLMENT_OPEN = frozenset({"web.org.security_page", "web.org.security_confirm", "web.logout",
+                            "web.set_language", "static"})
+#: Background requests that do not count as activity (a page left open must still go idle).
+NOT_ACTIVITY = frozenset({"web.posts.post_status"})
+
+
+@bp.before_app_request
+def _session_rules() -> Any:
+    """Idle and absolute session timeouts (HUB_SESSION_IDLE_MINUTES, HUB_SESSION_MAX_HOURS), and
+    admins and supervisors sent to enrol their second factor until they have (HUB_REQUIRE_TOTP)."""
+    if "web" not in request.blueprints or not current_user.is_authenticated:
+        return None
+    from hub.config import get_settings
+    from hub.org import signin
+
+    settings = get_settings(current_app.config)
+    now = time.time()
+    seen = float(session.get("seen_at") or now)
+    since = float(session.get("auth_at") or now)
+    idle = now - seen > settings.session_idle_minutes * 60
+    if idle or now - since > settings.session_max_hours * 3600:
+        return _expire(idle)
+    if request.endpoint not in NOT_ACTIVITY:
+        session["seen_at"] = now
+    session.setdefault("auth_at", since)
+    if request.endpoint not in ENROLMENT_OPEN and signin.required(current_user) \
+            and not signin.enrolled(db.session(), current_user):
+        if wants_json():
+            return jsonify({"error": {"code": "totp_enrolment_required",
+                                      "message": _("请先启用二次验证")}}), 403
+        return redirect(url_for("web.org.security_page"))
+    return None
+
+
+def _expire(idle: bool) -> Any:
+    """End a timed-out session; the person signs in again and comes back to the page they asked for."""
+    user = current_user._get_current_object()
+    with db.transaction() as s:
+        audit.record(s, "auth.session_expired", object_type="user", object_id=user.id, unit=user.unit,
+                     summary=f"{user.display_name()} 的登录{'长时间未操作' if idle else '超过最长时限'}，已失效",
+                     details={"reason": "idle" if idle else "absolute"}, actor=user)
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    if wants_json():
+        return jsonify({"error": {"code": "session_expired", "message": _("登录已失效，请重新登录")}}), 401
+    flash(_("您已较长时间未操作，请重新登录") if idle else _("登录已超过最长时限，请重新登录"), "info")
+    if request.method == "GET":
+        nxt = request.full_path.rstrip("?")
+    else:
+        ref = urlsplit(request.referrer or "")
+        nxt = ref.path if ref.netloc in ("", request.host) and ref.path.startswith("/") else "/"
+    return redirect(url_for("web.login", next=nxt))
 
 
 @bp.app_context_processor

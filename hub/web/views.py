@@ -26,6 +26,8 @@ from hub import audit
 from hub.db import db
 from hub.extensions import LOCALES, limiter
 from hub.models import Dispatch, Post, User
+from hub.org import signin as signin_svc
+from hub.org.web import PENDING_KEY
 from hub.permissions import visible_unit_ids
 from hub.security import hash_password, needs_rehash, verify_password
 from hub.web.base import LoginForm, awaiting_review, bp
@@ -80,31 +82,62 @@ def login():
         u = s.scalars(select(User).where(User.username == username)).first()
         ok = verify_password(u.password_hash if u else None, form.password.data)
         ok = ok and not (u is not None and u.role_names() == {"witness"})  # a witness user has no web face
-        with db.transaction() as s:
-            if ok and u is not None and u.is_active:
-                if needs_rehash(u.password_hash):
-                    u.password_hash = hash_password(form.password.data)
-                audit.record(s, "auth.login", object_type="user", object_id=u.id, unit=u.unit,
-                             summary=f"{u.display_name()} 登录", actor=u)
-            else:
-                audit.record(s, "auth.login_failed", object_type="user", object_id=u.id if u else "",
-                             unit=u.unit if u else None, summary=f"登录失败：{username[:64]}",
-                             details={"username": username[:64]}, actor=audit.Actor(None, "anonymous"))
         if ok and u is not None and u.is_active:
-            lang = session.get("lang")
-            session.clear()  # session rotation: nothing from before login survives but the language
-            session["nonce"] = secrets.token_hex(8)
-            if lang in LOCALES:
-                session["lang"] = lang
-            login_user(u)
+            if needs_rehash(u.password_hash):
+                with db.transaction() as s:
+                    row = s.get(User, u.id)
+                    if row is not None:
+                        row.password_hash = hash_password(form.password.data)
             nxt = request.args.get("next", "")
-            if not nxt.startswith("/") or nxt.startswith("//") or urlsplit(nxt).netloc:
-                nxt = url_for("web.dashboard")
-            return redirect(nxt)
+            if signin_svc.enrolled(db.session(), u):
+                _fresh_session()
+                session[PENDING_KEY] = {"uid": u.id, "v": u.session_version, "at": time.time(),
+                                        "next": safe_next(nxt)}
+                return redirect(url_for("web.org.login_code"))
+            return finish_login(u, nxt)
+        with db.transaction() as s:
+            audit.record(s, "auth.login_failed", object_type="user", object_id=u.id if u else "",
+                         unit=u.unit if u else None, summary=f"登录失败：{username[:64]}",
+                         details={"username": username[:64]}, actor=audit.Actor(None, "anonymous"))
         flash(_("用户名或密码错误"), "error")
     elif request.method == "POST":
         flash(_("请填写用户名和密码"), "error")
     return render_template("login.html", form=form), 200 if request.method == "GET" else 401
+
+
+def safe_next(nxt: str) -> str:
+    """``nxt`` when it is a path of this site, else the dashboard (no open redirect)."""
+    nxt = (nxt or "").strip()
+    if (not nxt.startswith("/") or nxt.startswith("//") or nxt.startswith("/\\") or "\\" in nxt
+            or urlsplit(nxt).netloc or urlsplit(nxt).scheme):
+        return url_for("web.dashboard")
+    return nxt
+
+
+def _fresh_session() -> None:
+    """Session rotation: nothing from before sign-in survives but the language."""
+    lang = session.get("lang")
+    session.clear()
+    session["nonce"] = secrets.token_hex(8)
+    if lang in LOCALES:
+        session["lang"] = lang
+
+
+def finish_login(u: User, nxt: str, second_factor: str | None = None) -> Any:
+    """Sign ``u`` in (password, and the code when they have a second factor) and go on to ``nxt``."""
+    _fresh_session()
+    login_user(u)
+    now = time.time()
+    session["auth_at"] = session["seen_at"] = now
+    with db.transaction() as s:
+        how = {"totp": "，二次验证", "recovery": "，使用恢复码"}.get(second_factor or "", "")
+        audit.record(s, "auth.login", object_type="user", object_id=u.id, unit=u.unit,
+                     summary=f"{u.display_name()} 登录{how}", actor=u,
+                     details={"second_factor": second_factor} if second_factor else None)
+    if signin_svc.required(u) and not signin_svc.enrolled(db.session(), u):
+        flash(_("管理员和主管单位用户必须启用二次验证：请用手机验证器扫描二维码完成设置"), "info")
+        return redirect(url_for("web.org.security_page"))
+    return redirect(safe_next(nxt))
 
 
 def _limit(key: str) -> str:
