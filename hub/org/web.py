@@ -49,7 +49,7 @@ def _person(username: str) -> User:
 
 def _get(s: Any, user_id: int) -> User:
     """A user inside a write transaction (checked visible just before)."""
-    u = _get(s, user_id)
+    u = s.get(User, user_id)
     if u is None:
         abort(404)
     return u
