@@ -42,7 +42,7 @@ def managed_units(session: Session, actor: User) -> list[Unit]:
     return list(session.scalars(select(Unit).where(Unit.id.in_(ids)).order_by(Unit.id))) if ids else []
 
 
-def _require_admin_of(session: Session, actor: User, unit: Unit) -> None:
+def require_admin_of(session: Session, actor: User, unit: Unit) -> None:
     if not is_admin_of(session, actor, unit.id):
         raise Forbidden(f"只有{unit.name}的管理员可以管理该单位的人员", code="not_admin")
 
@@ -87,7 +87,7 @@ def create_person(session: Session, actor: User, username: str, name: str, unit_
                   roles: list[str]) -> tuple[User, str]:
     """Create a user of ``unit_code`` without a password; returns (user, one-time set-up token)."""
     unit = unit_by_code(session, unit_code)
-    _require_admin_of(session, actor, unit)
+    require_admin_of(session, actor, unit)
     username = (username or "").strip()
     if not USERNAME_RE.match(username):
         raise BadRequest("用户名只能包含字母、数字和 _.@-（2–64 位）", code="invalid_username", field="username")
@@ -118,7 +118,7 @@ def role_words(roles: list[str] | set[str]) -> str:
 
 def update_person(session: Session, actor: User, user: User, name: str, roles: list[str]) -> User:
     """Change the name and the roles (held at the user's own unit) of ``user``."""
-    _require_admin_of(session, actor, user.unit)
+    require_admin_of(session, actor, user.unit)
     wanted = set(_clean_roles(roles))
     before = {g.role for g in user.roles if g.unit_id == user.unit_id and g.role in STAFF_ROLES}
     if user.id == actor.id and "admin" in before and "admin" not in wanted:
@@ -146,7 +146,7 @@ def update_person(session: Session, actor: User, user: User, name: str, roles: l
 
 
 def disable_person(session: Session, actor: User, user: User, reason: str = "") -> User:
-    _require_admin_of(session, actor, user.unit)
+    require_admin_of(session, actor, user.unit)
     if user.id == actor.id:
         raise Conflict("不能停用自己的账户", code="own_account")
     u, _tasks = disable_user(session, user.username, reason[:500])
@@ -156,7 +156,7 @@ def disable_person(session: Session, actor: User, user: User, reason: str = "") 
 
 
 def enable_person(session: Session, actor: User, user: User) -> User:
-    _require_admin_of(session, actor, user.unit)
+    require_admin_of(session, actor, user.unit)
     if user.active:
         raise Conflict(f"用户 {user.username} 未被停用", code="user_active")
     user.active = True
@@ -168,7 +168,7 @@ def enable_person(session: Session, actor: User, user: User) -> User:
 def reset_link(session: Session, actor: User, user: User) -> str:
     """A one-time link for ``user`` to choose a new password; their old password and sessions stop
     working at once (an admin resets when a password is forgotten or may have leaked)."""
-    _require_admin_of(session, actor, user.unit)
+    require_admin_of(session, actor, user.unit)
     if not user.active:
         raise Conflict(f"用户 {user.username} 已被停用，请先重新启用", code="user_disabled")
     user.password_hash = ""

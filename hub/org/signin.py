@@ -25,7 +25,7 @@ from hub.accounts.vault_admin import ensure_current_key, get_vault
 from hub.config import get_settings
 from hub.errors import Conflict, Forbidden, Unprocessable
 from hub.models import RecoveryCode, User, UserTotp, utcnow
-from hub.org.people import _require_admin_of
+from hub.org.people import require_admin_of
 from hub.security import token_digest
 from hub.vault import Sealed
 
@@ -47,6 +47,11 @@ def required(user: User, config: Any = None) -> bool:
 
 def _row(session: Session, user: User) -> UserTotp | None:
     return session.scalars(select(UserTotp).where(UserTotp.user_id == user.id)).first()
+
+
+def has_factor(session: Session, user: User) -> bool:
+    """Whether ``user`` has a second factor, confirmed or being enrolled."""
+    return _row(session, user) is not None
 
 
 def enrolled(session: Session, user: User) -> bool:
@@ -177,7 +182,7 @@ def regenerate_codes(session: Session, user: User, code: str) -> list[str]:
 
 def reset(session: Session, actor: User, user: User) -> None:
     """An admin removes ``user``'s second factor (a lost phone): they enrol again at next sign-in."""
-    _require_admin_of(session, actor, user.unit)
+    require_admin_of(session, actor, user.unit)
     row = _row(session, user)
     if row is None:
         raise Conflict(f"用户 {user.username} 尚未启用二次验证", code="totp_not_enrolled")

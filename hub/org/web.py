@@ -24,15 +24,13 @@ from hub.i18n_marks import N_
 from hub.models import AuditEntry, User, UserTotp, VaultKey
 from hub.org import people as people_svc
 from hub.org import signin as signin_svc
+from hub.web.base import PENDING_KEY, PENDING_SECONDS, finish_login, run_action
 
 bp = Blueprint("org", __name__)
-__all__ = ["bp", "ROLE_LABELS", "PENDING_KEY", "PENDING_SECONDS"]
+__all__ = ["bp", "ROLE_LABELS"]
 
 ROLE_LABELS = {"editor": N_("编辑"), "reviewer": N_("审核人"), "admin": N_("管理员"), "supervisor": N_("主管单位"),
                "witness": N_("见证用户")}
-#: The session key of a sign-in waiting for its second step: {uid, v (session version), at, next}.
-PENDING_KEY = "pending_2fa"
-PENDING_SECONDS = 300
 
 
 def _admin_only() -> None:
@@ -107,7 +105,7 @@ def person_page(username: str):
     return render_template("org/person.html", person=user, role_labels=ROLE_LABELS,
                            staff_roles=people_svc.STAFF_ROLES,
                            held={g.role for g in user.roles if g.unit_id == user.unit_id},
-                           has_totp=signin_svc._row(s, user) is not None,
+                           has_totp=signin_svc.has_factor(s, user),
                            totp_required=signin_svc.required(user))
 
 
@@ -121,8 +119,6 @@ def person_save(username: str):
         people_svc.update_person(s, current_user, _get(s, user_id), request.form.get("name", ""),
                                  _roles_from_form())
 
-    from hub.web.base import run_action
-
     run_action(save, _("已保存"))
     return redirect(url_for("web.org.person_page", username=username))
 
@@ -132,8 +128,6 @@ def person_save(username: str):
 def person_disable(username: str):
     _admin_only()
     user_id = _person(username).id
-    from hub.web.base import run_action
-
     run_action(lambda s: people_svc.disable_person(s, current_user, _get(s, user_id),
                                                    request.form.get("reason", "")),
                _("已停用该用户：其登录和 API 令牌立即失效"))
@@ -145,8 +139,6 @@ def person_disable(username: str):
 def person_enable(username: str):
     _admin_only()
     user_id = _person(username).id
-    from hub.web.base import run_action
-
     run_action(lambda s: people_svc.enable_person(s, current_user, _get(s, user_id)), _("已重新启用该用户"))
     return redirect(url_for("web.org.person_page", username=username))
 
@@ -171,8 +163,6 @@ def person_reset_password(username: str):
 def person_reset_totp(username: str):
     _admin_only()
     user_id = _person(username).id
-    from hub.web.base import run_action
-
     run_action(lambda s: signin_svc.reset(s, current_user, _get(s, user_id)),
                _("已重置二次验证：该用户下次登录时需重新设置"))
     return redirect(url_for("web.org.person_page", username=username))
@@ -226,8 +216,6 @@ def _code_throttled(limit: RequestLimit) -> Any:
 @limiter.limit(lambda: current_app.config["HUB_LOGIN_LIMIT"], methods=["POST"], key_func=_code_key,
                deduct_when=lambda resp: resp.status_code != 302, on_breach=_code_throttled)
 def login_code():
-    from hub.web.views import finish_login
-
     user = pending_user()
     if user is None:
         session.pop(PENDING_KEY, None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import secrets
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,7 +18,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_limiter import RequestLimit
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from hub import audit
@@ -27,10 +26,9 @@ from hub.db import db
 from hub.extensions import LOCALES, limiter
 from hub.models import Dispatch, Post, User
 from hub.org import signin as signin_svc
-from hub.org.web import PENDING_KEY
 from hub.permissions import visible_unit_ids
 from hub.security import hash_password, needs_rehash, verify_password
-from hub.web.base import LoginForm, awaiting_review, bp
+from hub.web.base import PENDING_KEY, LoginForm, awaiting_review, bp, finish_login, fresh_session, safe_next
 
 
 # -- auth ---------------------------------------------------------------------------------
@@ -90,7 +88,7 @@ def login():
                         row.password_hash = hash_password(form.password.data)
             nxt = request.args.get("next", "")
             if signin_svc.enrolled(db.session(), u):
-                _fresh_session()
+                fresh_session()
                 session[PENDING_KEY] = {"uid": u.id, "v": u.session_version, "at": time.time(),
                                         "next": safe_next(nxt)}
                 return redirect(url_for("web.org.login_code"))
@@ -103,41 +101,6 @@ def login():
     elif request.method == "POST":
         flash(_("请填写用户名和密码"), "error")
     return render_template("login.html", form=form), 200 if request.method == "GET" else 401
-
-
-def safe_next(nxt: str) -> str:
-    """``nxt`` when it is a path of this site, else the dashboard (no open redirect)."""
-    nxt = (nxt or "").strip()
-    if (not nxt.startswith("/") or nxt.startswith("//") or nxt.startswith("/\\") or "\\" in nxt
-            or urlsplit(nxt).netloc or urlsplit(nxt).scheme):
-        return url_for("web.dashboard")
-    return nxt
-
-
-def _fresh_session() -> None:
-    """Session rotation: nothing from before sign-in survives but the language."""
-    lang = session.get("lang")
-    session.clear()
-    session["nonce"] = secrets.token_hex(8)
-    if lang in LOCALES:
-        session["lang"] = lang
-
-
-def finish_login(u: User, nxt: str, second_factor: str | None = None) -> Any:
-    """Sign ``u`` in (password, and the code when they have a second factor) and go on to ``nxt``."""
-    _fresh_session()
-    login_user(u)
-    now = time.time()
-    session["auth_at"] = session["seen_at"] = now
-    with db.transaction() as s:
-        how = {"totp": "，二次验证", "recovery": "，使用恢复码"}.get(second_factor or "", "")
-        audit.record(s, "auth.login", object_type="user", object_id=u.id, unit=u.unit,
-                     summary=f"{u.display_name()} 登录{how}", actor=u,
-                     details={"second_factor": second_factor} if second_factor else None)
-    if signin_svc.required(u) and not signin_svc.enrolled(db.session(), u):
-        flash(_("管理员和主管单位用户必须启用二次验证：请用手机验证器扫描二维码完成设置"), "info")
-        return redirect(url_for("web.org.security_page"))
-    return redirect(safe_next(nxt))
 
 
 def _limit(key: str) -> str:
