@@ -234,10 +234,11 @@ def login_code():
         flash(_("验证码不正确，请输入手机验证器中当前的 6 位数字，或一个未用过的恢复码"), "error")
         return render_template("org/login_code.html"), 401
     nxt = str(session.get(PENDING_KEY, {}).get("next", ""))
+    resp = finish_login(user, nxt, second_factor=kind)  # a fresh session: flash after it
     if kind == "recovery":
         left = signin_svc.remaining_codes(db.session(), user)
         flash(_("您使用了一个恢复码，还剩 %(n)s 个；用完前请在「二次验证」页重新生成", n=left), "info")
-    return finish_login(user, nxt, second_factor=kind)
+    return resp
 
 
 # -- one's own second factor --------------------------------------------------------------------

@@ -70,6 +70,7 @@ def test_admin_must_enrol_then_cannot_sign_in_without_a_code(world, app, client)
     sign_in(client, "admin")
     assert _code_step(client, codes[0]).status_code == 401
     assert _code_step(client, codes[1].replace("-", "")).status_code == 302
+    assert "还剩 8 个" in client.get("/").get_data(as_text=True)
     db.session.remove()
     assert db.session().scalars(select(RecoveryCode).where(RecoveryCode.used_at.is_not(None))).all().__len__() == 2
 
