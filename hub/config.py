@@ -141,6 +141,14 @@ class Settings(BaseSettings):
         default="60 per minute;300 per hour",
         description="failed-login throttle per client address (an office often shares one)")
     api_limit: str = Field(default="1200 per minute", description="API rate limit per token")
+    require_totp: Flag = Field(
+        default=True,
+        description="admins and supervisors must enrol a TOTP second factor before they can work "
+                    "(docs/people-and-sign-in.md); `0` only for demos and tests")
+    session_idle_minutes: int = Field(
+        default=30, gt=0, description="a web session unused this many minutes must sign in again")
+    session_max_hours: int = Field(
+        default=12, gt=0, description="a web session ends this many hours after sign-in, used or not")
     # Credentials.
     credential_max_age_days: int = Field(
         default=90, description="credentials older than this are listed as due for rotation")

@@ -165,6 +165,9 @@ def run_demo(host: str, port: int, sim_ports: dict[str, int]) -> None:
         accounts = seed(bases)
     hub = [sys.executable, "-m", "hub"]
     env = dict(os.environ, HUB_INSTANCE_DIR=app.config["HUB_INSTANCE_DIR"], PYTHONUNBUFFERED="1")
+    # The demo's admins and supervisors sign in with the demo password alone, unless the operator
+    # asks for the second factor (HUB_REQUIRE_TOTP=1): anyone may still enrol on 「二次验证」.
+    env.setdefault("HUB_REQUIRE_TOTP", "0")
     children: list[subprocess.Popen[Any]] = []
 
     def stop(*_: Any) -> None:
@@ -196,6 +199,8 @@ def run_demo(host: str, port: int, sim_ports: dict[str, int]) -> None:
         for platform, label in SIMULATORS.items():
             print(f"  {label}模拟器：{bases[platform]}/_sim/state")
         print(f"  演示账号（密码均为 {DEMO_PASSWORD}）：")
+        if env["HUB_REQUIRE_TOTP"] in ("0", "false", "no"):
+            print("  （演示中管理员和主管可不设二次验证；正式部署默认必须设置，见 docs/people-and-sign-in.md）")
         for username, name, unit, roles in USERS:
             print(f"    {username:<11} {name}  {unit}  {', '.join(roles)}")
         print("按 Ctrl-C 停止。\n", flush=True)

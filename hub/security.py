@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -22,7 +24,8 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """True if ``password`` matches; constant work whether or not the user exists."""
     try:
-        return hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        # An empty hash (a user who has not set a password yet) never matches.
+        return hasher.verify(stored_hash or _DUMMY_HASH, password) and bool(stored_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -34,12 +37,31 @@ def needs_rehash(stored_hash: str) -> bool:
         return True
 
 
-def password_problem(password: str) -> str | None:
-    """A reason the password is too weak, or None."""
-    if len(password) < 10:
-        return "密码至少需要 10 个字符"
+MIN_PASSWORD_LENGTH = 10
+_COMMON_FILE = Path(__file__).resolve().parent / "data" / "common-passwords.txt"
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common and breached passwords (hub/data/common-passwords.txt), lower case."""
+    lines = _COMMON_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def password_problem(password: str, username: str = "") -> str | None:
+    """A reason the password may not be used (zh-CN, for the person choosing it), or None.
+
+    The policy (docs/people-and-sign-in.md): at least 10 characters, not the username (nor containing
+    it), not in the shipped list of common and breached passwords. No outside service is asked."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return f"密码至少需要 {MIN_PASSWORD_LENGTH} 个字符"
     if len(password) > 256:
         return "密码过长"
+    low, name = password.strip().lower(), username.strip().lower()
+    if name and (low == name or (len(name) >= 4 and name in low)):
+        return "密码不能与用户名相同，也不能包含用户名"
+    if low in common_passwords() or len(set(low)) <= 2:
+        return "该密码过于常见（在常用或已泄露密码列表中），容易被猜中，请换一个更难猜的密码"
     return None
 
 

@@ -119,7 +119,9 @@ def app(instance: dict[str, str]) -> Iterator[Any]:
     from hub.bootstrap import initialise
     from hub.runtime import set_app
 
-    app = create_app({"TESTING": True, "RATELIMIT_KEY_PREFIX": instance["HUB_QUEUE"]})
+    # Admins and supervisors sign in with a password alone in tests (HUB_REQUIRE_TOTP off): the
+    # second factor's own tests (tests/org/) turn it on with ``app.config["HUB_REQUIRE_TOTP"] = True``.
+    app = create_app({"TESTING": True, "RATELIMIT_KEY_PREFIX": instance["HUB_QUEUE"], "HUB_REQUIRE_TOTP": False})
     set_app(app)
     with app.app_context():
         initialise(app)

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from hub import audit
 from hub.db import db
 from hub.errors import BadRequest, Conflict, VaultLocked
-from hub.models import Credential, CredentialArchive, NotifySecret, VaultKey, utcnow
+from hub.models import Credential, CredentialArchive, NotifySecret, RecoveryCode, UserTotp, VaultKey, utcnow
 from hub.vault import Sealed, Vault, VaultError
 
 #: Every table holding vault ciphertexts: rewrapped on rotation, counted per key version.
-SEALED_TABLES = (Credential, CredentialArchive, NotifySecret)
+SEALED_TABLES = (Credential, CredentialArchive, NotifySecret, UserTotp)
 
 
 def get_vault(app: Flask) -> Vault:
@@ -173,6 +173,20 @@ def _rewrap_table(vault: Vault, model: Any, target: int, batch: int, min_version
     return done
 
 
+def _rewrap_totp(vault: Vault, target: int, min_version: int) -> int:
+    """Rewrap the users' TOTP secrets (hub/org/signin.py: sealed for account 0, field ``user_totp:<id>``)."""
+    done = 0
+    with db.transaction() as s:
+        for row in s.scalars(select(UserTotp).where(UserTotp.key_version != target).order_by(UserTotp.id)):
+            if row.key_version < min_version:
+                raise VaultLocked(f"二次验证密钥 {row.id} 使用已停用的主密钥版本 {row.key_version}")
+            sealed = vault.rewrap(0, f"user_totp:{row.user_id}", row.version,
+                                  Sealed(row.key_version, row.wrapped_key, row.ciphertext))
+            row.key_version, row.wrapped_key = sealed.key_version, sealed.wrapped_key
+            done += 1
+    return done
+
+
 def rotate_key(app: Flask, batch: int = 500) -> tuple[int, int]:
     """Add a master key version, then rewrap every credential in batches of short transactions.
 
@@ -203,6 +217,7 @@ def rotate(app: Flask, batch: int = 500) -> RotateReport:
     try:
         for model in SEALED_TABLES:
             done += _rewrap_table(vault, model, new, batch, min_version)
+        done += _rewrap_totp(vault, new, min_version)
     except VaultError as exc:
         raise VaultLocked(f"重新封装失败：{exc}（密钥错误或数据被篡改）") from None
     with db.transaction() as s:
@@ -293,8 +308,12 @@ def forget_lost_version(app: Flask, version: int) -> dict[str, int]:
                           .where(Credential.key_version == version)).all()
         archived = s.scalar(select(func.count()).select_from(CredentialArchive)
                             .where(CredentialArchive.key_version == version)) or 0
-        if not creds and not archived:
+        totp_users = list(s.scalars(select(UserTotp.user_id).where(UserTotp.key_version == version)))
+        if not creds and not archived and not totp_users:
             raise Conflict(f"没有凭据使用主密钥版本 {version}", code="key_version_unused")
+        if totp_users:  # those users enrol their second factor again at their next sign-in
+            s.execute(delete(RecoveryCode).where(RecoveryCode.user_id.in_(totp_users)))
+            s.execute(delete(UserTotp).where(UserTotp.key_version == version))
         s.execute(delete(Credential).where(Credential.key_version == version))
         s.execute(delete(CredentialArchive).where(CredentialArchive.key_version == version))
         s.expire_all()  # loaded accounts must not keep the deleted rows in their collections
@@ -306,7 +325,8 @@ def forget_lost_version(app: Flask, version: int) -> dict[str, int]:
         audit.record(s, "vault.forget_version", object_type="vault", object_id=str(version),
                      summary=f"主密钥版本 {version} 丢失：删除 {len(creds)} 个无法解密的凭据和 {archived} 个旧版本，"
                              "需由管理员重新设置",
-                     details={"version": version, "credentials": len(creds), "archived": int(archived)})
+                     details={"version": version, "credentials": len(creds), "archived": int(archived),
+                              "second_factors": len(totp_users)})
         for account_id, field in creds:
             acc = s.get(Account, account_id)
             audit.record(s, "account.credential_lost", object_type="account", object_id=account_id,

@@ -18,11 +18,12 @@ from hub.contracts import Out
 from hub.dispatch import api as dispatch_api
 from hub.extensions import csrf, limiter
 from hub.notify import api as notify_api
+from hub.org import api as org_api
 from hub.oversight import api as oversight_api
 from hub.posts import api as posts_api
 
 CHILDREN = (posts_api, approval_api, accounts_api, dispatch_api, checks_api, audit_api, oversight_api,
-            notify_api)
+            notify_api, org_api)
 for _child in CHILDREN:
     bp.register_blueprint(_child.bp)
 

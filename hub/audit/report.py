@@ -55,6 +55,10 @@ ACTION_LABELS = {
     "unit.create": N_("创建单位"), "user.create": N_("创建用户"), "token.create": N_("创建 API 令牌"),
     "account.create": N_("创建账号"), "account.credentials_set": N_("设置凭据"), "account.credentials_verify": N_("校验凭据"),
     "vault.rotate_key": N_("轮换保险库主密钥"), "audit.export": N_("导出审计日志"), "audit.key_create": N_("创建审计签名密钥"),
+    "user.edit": N_("修改用户"), "user.roles_change": N_("修改角色"), "user.enable": N_("重新启用用户"),
+    "user.password_reset": N_("重置密码"), "user.password_set": N_("设置密码"), "user.totp_enrol": N_("启用二次验证"),
+    "user.totp_reset": N_("重置二次验证"), "user.recovery_code_used": N_("使用恢复码"),
+    "auth.session_expired": N_("登录超时"),
 }
 DECISION_LABELS = {"approved": N_("通过"), "rejected": N_("退回")}
 

@@ -25,7 +25,18 @@ from hub.models.notify import (
     NotifyPreference,
     NotifySecret,
 )
-from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
+from hub.models.org import (
+    ROLES,
+    SIGNIN_LINK_PURPOSES,
+    UNIT_KINDS,
+    ApiToken,
+    RecoveryCode,
+    RoleGrant,
+    SignInLink,
+    Unit,
+    User,
+    UserTotp,
+)
 from hub.models.oversight import (
     MONITOR_LEVELS,
     RECTIFICATION_STATUSES,
@@ -54,6 +65,7 @@ __all__ = [
     "FilingDecision", "RotationTask", "VaultKey", "Approval", "AuditEntry", "AuditHead", "Base", "Comment",
     "Credential",
     "Dispatch", "DispatchAttempt", "Media", "Post", "Revision", "RoleGrant", "Unit", "User", "utcnow",
+    "UserTotp", "RecoveryCode", "SignInLink", "SIGNIN_LINK_PURPOSES",
     "ReviewChain", "RevisionView", "UnitPause", "WitnessedCheckpoint",
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
     "LexiconDisable", "LexiconEntry",

@@ -48,7 +48,7 @@ def create_user(session: Session, username: str, unit_code: str, roles: list[str
     bad = [r for r in roles if r not in ROLES]
     if bad or not roles:
         raise BadRequest(f"角色必须是 {', '.join(ROLES)} 之一", code="invalid_role")
-    problem = password_problem(password)
+    problem = password_problem(password, username)
     if problem:
         raise Unprocessable(problem, code="weak_password")
     unit = unit_by_code(session, unit_code)

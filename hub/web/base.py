@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import logging
+import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    current_app,
     flash,
     g,
+    jsonify,
+    redirect,
     request,
     session,
+    url_for,
 )
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -26,6 +33,7 @@ from hub.errors import HubError
 from hub.extensions import LOCALES, login_manager
 from hub.i18n_marks import MANUAL_SUFFIX, PLATFORM_LABELS, STATUS_LABELS
 from hub.models import Post, User
+from hub.org import signin as signin_svc
 
 bp = Blueprint("web", __name__)
 log = logging.getLogger(__name__)
@@ -57,6 +65,103 @@ def _request_context() -> None:
                                                 request.headers.get("User-Agent", "")[:300]))
     if current_user.is_authenticated:
         audit.current_actor.set(audit.Actor.of(current_user))
+
+
+#: The session key of a sign-in waiting for its second step: {uid, v (session version), at, next}.
+PENDING_KEY = "pending_2fa"
+PENDING_SECONDS = 300
+
+
+def safe_next(nxt: str) -> str:
+    """``nxt`` when it is a path of this site, else the dashboard (no open redirect)."""
+    nxt = (nxt or "").strip()
+    if (not nxt.startswith("/") or nxt.startswith("//") or nxt.startswith("/\\") or "\\" in nxt
+            or urlsplit(nxt).netloc or urlsplit(nxt).scheme):
+        return url_for("web.dashboard")
+    return nxt
+
+
+def fresh_session() -> None:
+    """Session rotation: nothing from before sign-in survives but the language."""
+    lang = session.get("lang")
+    session.clear()
+    session["nonce"] = secrets.token_hex(8)
+    if lang in LOCALES:
+        session["lang"] = lang
+
+
+def finish_login(u: User, nxt: str, second_factor: str | None = None) -> Any:
+    """Sign ``u`` in (password, and the code when they have a second factor) and go on to ``nxt``."""
+    fresh_session()
+    login_user(u)
+    now = time.time()
+    session["auth_at"] = session["seen_at"] = now
+    with db.transaction() as s:
+        how = {"totp": "，二次验证", "recovery": "，使用恢复码"}.get(second_factor or "", "")
+        audit.record(s, "auth.login", object_type="user", object_id=u.id, unit=u.unit,
+                     summary=f"{u.display_name()} 登录{how}", actor=u,
+                     details={"second_factor": second_factor} if second_factor else None)
+    if signin_svc.required(u) and not signin_svc.enrolled(db.session(), u):
+        flash(_("管理员和主管单位用户必须启用二次验证：请用手机验证器扫描二维码完成设置"), "info")
+        return redirect(url_for("web.org.security_page"))
+    return redirect(safe_next(nxt))
+
+
+#: Endpoints a signed-in admin or supervisor without a second factor may still reach: enrolment itself.
+ENROLMENT_OPEN = frozenset({"web.org.security_page", "web.org.security_confirm", "web.logout",
+                            "web.set_language", "static"})
+#: Background requests that do not count as activity (a page left open must still go idle).
+NOT_ACTIVITY = frozenset({"web.posts.post_status"})
+
+
+@bp.before_app_request
+def _session_rules() -> Any:
+    """Idle and absolute session timeouts (HUB_SESSION_IDLE_MINUTES, HUB_SESSION_MAX_HOURS), and
+    admins and supervisors sent to enrol their second factor until they have (HUB_REQUIRE_TOTP)."""
+    if "web" not in request.blueprints or not current_user.is_authenticated:
+        return None
+    from hub.config import get_settings
+
+    settings = get_settings(current_app.config)
+    now = time.time()
+    seen = float(session.get("seen_at") or now)
+    since = float(session.get("auth_at") or now)
+    idle = now - seen > settings.session_idle_minutes * 60
+    if idle or now - since > settings.session_max_hours * 3600:
+        return _expire(idle)
+    if request.endpoint not in NOT_ACTIVITY:
+        session["seen_at"] = now
+    session.setdefault("auth_at", since)
+    if request.endpoint not in ENROLMENT_OPEN and signin_svc.required(current_user) \
+            and not signin_svc.enrolled(db.session(), current_user):
+        if wants_json():
+            return jsonify({"error": {"code": "totp_enrolment_required",
+                                      "message": _("请先启用二次验证")}}), 403
+        return redirect(url_for("web.org.security_page"))
+    return None
+
+
+def _expire(idle: bool) -> Any:
+    """End a timed-out session; the person signs in again and comes back to the page they asked for."""
+    user = current_user._get_current_object()
+    with db.transaction() as s:
+        audit.record(s, "auth.session_expired", object_type="user", object_id=user.id, unit=user.unit,
+                     summary=f"{user.display_name()} 的登录{'长时间未操作' if idle else '超过最长时限'}，已失效",
+                     details={"reason": "idle" if idle else "absolute"}, actor=user)
+    logout_user()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    if wants_json():
+        return jsonify({"error": {"code": "session_expired", "message": _("登录已失效，请重新登录")}}), 401
+    flash(_("您已较长时间未操作，请重新登录") if idle else _("登录已超过最长时限，请重新登录"), "info")
+    if request.method == "GET":
+        nxt = request.full_path.rstrip("?")
+    else:
+        ref = urlsplit(request.referrer or "")
+        nxt = ref.path if ref.netloc in ("", request.host) and ref.path.startswith("/") else "/"
+    return redirect(url_for("web.login", next=nxt))
 
 
 @bp.app_context_processor

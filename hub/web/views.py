@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import secrets
 import time
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,16 +18,17 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_limiter import RequestLimit
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy import select
 
 from hub import audit
 from hub.db import db
 from hub.extensions import LOCALES, limiter
 from hub.models import Dispatch, Post, User
+from hub.org import signin as signin_svc
 from hub.permissions import visible_unit_ids
 from hub.security import hash_password, needs_rehash, verify_password
-from hub.web.base import LoginForm, awaiting_review, bp
+from hub.web.base import PENDING_KEY, LoginForm, awaiting_review, bp, finish_login, fresh_session, safe_next
 
 
 # -- auth ---------------------------------------------------------------------------------
@@ -80,27 +80,23 @@ def login():
         u = s.scalars(select(User).where(User.username == username)).first()
         ok = verify_password(u.password_hash if u else None, form.password.data)
         ok = ok and not (u is not None and u.role_names() == {"witness"})  # a witness user has no web face
-        with db.transaction() as s:
-            if ok and u is not None and u.is_active:
-                if needs_rehash(u.password_hash):
-                    u.password_hash = hash_password(form.password.data)
-                audit.record(s, "auth.login", object_type="user", object_id=u.id, unit=u.unit,
-                             summary=f"{u.display_name()} 登录", actor=u)
-            else:
-                audit.record(s, "auth.login_failed", object_type="user", object_id=u.id if u else "",
-                             unit=u.unit if u else None, summary=f"登录失败：{username[:64]}",
-                             details={"username": username[:64]}, actor=audit.Actor(None, "anonymous"))
         if ok and u is not None and u.is_active:
-            lang = session.get("lang")
-            session.clear()  # session rotation: nothing from before login survives but the language
-            session["nonce"] = secrets.token_hex(8)
-            if lang in LOCALES:
-                session["lang"] = lang
-            login_user(u)
+            if needs_rehash(u.password_hash):
+                with db.transaction() as s:
+                    row = s.get(User, u.id)
+                    if row is not None:
+                        row.password_hash = hash_password(form.password.data)
             nxt = request.args.get("next", "")
-            if not nxt.startswith("/") or nxt.startswith("//") or urlsplit(nxt).netloc:
-                nxt = url_for("web.dashboard")
-            return redirect(nxt)
+            if signin_svc.enrolled(db.session(), u):
+                fresh_session()
+                session[PENDING_KEY] = {"uid": u.id, "v": u.session_version, "at": time.time(),
+                                        "next": safe_next(nxt)}
+                return redirect(url_for("web.org.login_code"))
+            return finish_login(u, nxt)
+        with db.transaction() as s:
+            audit.record(s, "auth.login_failed", object_type="user", object_id=u.id if u else "",
+                         unit=u.unit if u else None, summary=f"登录失败：{username[:64]}",
+                         details={"username": username[:64]}, actor=audit.Actor(None, "anonymous"))
         flash(_("用户名或密码错误"), "error")
     elif request.method == "POST":
         flash(_("请填写用户名和密码"), "error")
