@@ -16,3 +16,9 @@ STATUS_LABELS = {
     "closed": N_("已关闭"),
 }
 PLATFORM_LABELS = {"wechat": N_("微信公众号"), "weibo": N_("微博"), "douyin": N_("抖音"), "website": N_("网站")}
+# How a dispatch attempt ended (hub/dispatch: attempt outcomes), shown on the dispatch and post pages.
+OUTCOME_LABELS = {
+    "running": N_("进行中"), "published": N_("已发布"), "submitted": N_("已提交"), "retry": N_("稍后重试"),
+    "failed": N_("失败"), "unconfirmed": N_("待核实"), "requeued": N_("重新排队"), "waiting": N_("等待平台"),
+    "lost": N_("已被接管"), "refused": N_("拒绝发布"), "absent": N_("平台上没有"), "error": N_("无法核实"),
+}

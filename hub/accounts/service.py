@@ -602,6 +602,14 @@ def credential_status(account: Account) -> dict[str, dict[str, Any]]:
     return out
 
 
+def credential_label(platform: str, field: str) -> str:
+    """A credential field's name as staff read it (its label in the adapter), never the field code."""
+    for f in get_adapter(platform).credential_fields:
+        if f.name == field:
+            return str(f.label)
+    return field
+
+
 def overdue_credentials(session: Session, user: User) -> list[dict[str, Any]]:
     """Credentials due for rotation in the units the user administers or oversees (oldest first)."""
     units = overseen_unit_ids(session, user)
@@ -622,7 +630,8 @@ def overdue_credentials(session: Session, user: User) -> list[dict[str, Any]]:
             aged = c.field in secret_fields and c.changed_at < cutoff
             if task is None and not aged:
                 continue
-            rows.append({"account": acc, "field": c.field, "changed_at": c.changed_at,
+            rows.append({"account": acc, "field": c.field, "label": credential_label(acc.platform, c.field),
+                         "changed_at": c.changed_at,
                          "age_days": (now - c.changed_at).days,
                          "reason": task.reason if task else f"超过 {max_age_days()} 天未更换"})
     rows.sort(key=lambda r: r["changed_at"])

@@ -55,6 +55,13 @@ ACTION_LABELS = {
     "unit.create": N_("创建单位"), "user.create": N_("创建用户"), "token.create": N_("创建 API 令牌"),
     "account.create": N_("创建账号"), "account.credentials_set": N_("设置凭据"), "account.credentials_verify": N_("校验凭据"),
     "vault.rotate_key": N_("轮换保险库主密钥"), "audit.export": N_("导出审计日志"), "audit.key_create": N_("创建审计签名密钥"),
+    "annual_report.overdue": N_("年度报表逾期"), "annual_report.published": N_("年度报表已公开"),
+    "annual_report.reminder": N_("年度报表提醒"), "check.alert_ack": N_("确认复查告警"), "check.rescan": N_("每日复查"),
+    "check.rescan_start": N_("开始每日复查"), "inspection.item": N_("巡检评分"), "inspection.publish": N_("公开巡检结果"),
+    "inspection.quarterly": N_("季度巡检"), "lexicon.disable": N_("停用词条"), "lexicon.rule_disable": N_("停用规则"),
+    "lexicon.rule_enable": N_("启用规则"), "monitor.alert": N_("监测预警"), "monitor.alert_close": N_("关闭监测预警"),
+    "rectification.accept": N_("整改验收"), "rectification.escalate": N_("整改升级"), "rectification.open": N_("开启整改"),
+    "rectification.report": N_("上报整改"), "witness.checkpoint_conflict": N_("见证检查点冲突"),
 }
 DECISION_LABELS = {"approved": N_("通过"), "rejected": N_("退回")}
 
