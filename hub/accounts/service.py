@@ -439,8 +439,9 @@ def set_credentials(session: Session, user: User | None, account: Account, data:
     for k, v in sorted(data.items()):
         _store(session, account, k, v.strip(), user, vault)
     session.flush()
+    labels = "、".join(credential_label(account.platform, k) for k in sorted(data))  # names, not field codes
     audit.record(session, "account.credentials_set", object_type="account", object_id=account.id,
-                 unit=account.unit, summary=f"更新账号「{account.name}」的凭据：{', '.join(sorted(data))}",
+                 unit=account.unit, summary=f"更新账号「{account.name}」的凭据：{labels}",
                  details={"credential_fields": sorted(data)}, actor=actor)
     return sorted(data)
 
@@ -457,7 +458,7 @@ def rotate_password(session: Session, user: User | None, account: Account, field
     _require_admin(session, user, account, "轮换密码")
     _credential_field(account, field_name)
     if not revealable(field_name):
-        raise Unprocessable(f"{field_name} 不是平台登录密码：平台颁发的凭据请在平台上重置后用“设置凭据”写入",
+        raise Unprocessable(f"{credential_label(account.platform, field_name)}不是平台登录密码：平台颁发的凭据请在平台上重置后用“设置凭据”写入",
                             code="not_a_password")
     if account.status == "closed":
         raise Conflict("账号已关闭，不能轮换密码", code="account_closed")
