@@ -11,6 +11,8 @@
   if (!form) { return; }
   var L = form.dataset;
   var KEY = L.draftKey;
+  var timer = null;
+  var keeping = !!(KEY && window.localStorage);  // a local draft is kept (storage available)
   var FIELDS = ["title", "summary", "author", "category", "source_url", "publish_at", "content"];
   var cover = document.getElementById("cover-input");
   var coverError = document.getElementById("cover-error");
@@ -60,15 +62,15 @@
       ev.preventDefault();
       sizeError.textContent = L.labelRequestTooLarge + "（" + mb(size) + "）";
       sizeError.hidden = false;
-      save();
+      if (keeping) { save(); }
       return;
     }
     sizeError.hidden = true;
-    save(true);
+    if (keeping) { save(true); }
   });
 
   // -- local draft --------------------------------------------------------------------------------
-  if (!KEY || !window.localStorage) { return; }
+  if (!keeping) { return; }
 
   function current() {
     var v = {};
@@ -88,19 +90,22 @@
   function read() {
     try { return JSON.parse(window.localStorage.getItem(KEY) || "null"); } catch (e) { return null; }
   }
+  var submittedAt = null;  // set once the form is sent: the page the save leads to forgets this draft
   function save(submitting) {
+    window.clearTimeout(timer);
+    timer = null;
     var v = current();
     if (same(v, initial) && !read()) { return; }
     var at = new Date();
     v.saved_at = at.getTime();
-    if (submitting) { v.submitted_at = at.getTime(); }
+    if (submitting) { submittedAt = at.getTime(); }
+    if (submittedAt) { v.submitted_at = submittedAt; }
     try {
       window.localStorage.setItem(KEY, JSON.stringify(v));
       if (status) { status.textContent = L.labelDraftSaved.replace("{at}", stamp(at)); }
     } catch (e) { /* storage full or off: nothing more to do */ }
   }
 
-  var timer = null;
   function later() {
     window.clearTimeout(timer);
     timer = window.setTimeout(function () { save(); }, 800);
