@@ -112,3 +112,12 @@ def test_the_draft_survives_a_reload_and_a_413_and_is_forgotten_once_saved(world
     page.goto(base + "/posts/new")
     page.wait_for_selector("#editor[data-ready='1']")
     assert not page.locator("#draft-offer").is_visible()
+
+
+def test_the_paragraph_style_picker_speaks_chinese(world, live_server, page):
+    login(page, live_server, "editor")
+    page.goto(live_server + "/posts/new")
+    page.wait_for_selector("#editor[data-ready='1']")
+    label = page.locator(".ql-toolbar .ql-picker.ql-header .ql-picker-label").first
+    assert label.evaluate("el => getComputedStyle(el, '::before').content") == '"正文"'
+    assert "Normal" not in page.locator(".ql-toolbar").first.inner_text()

@@ -17,6 +17,7 @@ from dispatch_helpers import approve_post, dispatches  # noqa: E402
 
 SIZES = ({"width": 1366, "height": 900}, {"width": 390, "height": 844})
 HASH = re.compile(r"\b[0-9a-f]{64}\b")
+ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 STATUS_WORDS = re.compile(r"\b(draft|in_review|approved|publishing|published|partially_published|failed|rejected|"
                           r"withdrawn|pending|sending|unconfirmed|cancelled|suspended)\b")
 
@@ -61,6 +62,8 @@ def _check(page, path: str, lang: str, width: int) -> list[str]:
     text = page.locator("body").inner_text()
     if HASH.search(text):
         problems.append(f"{where}: raw hash {HASH.search(text).group(0)[:12]}…")
+    if ISO_TIME.search(text) or "UTC" in text:
+        problems.append(f"{where}: a raw ISO/UTC time ({(ISO_TIME.search(text) or ['UTC'])[0]})")
     if "::ffff:" in text:
         problems.append(f"{where}: ::ffff: address")
     if lang == "zh_CN" and STATUS_WORDS.search(text):
