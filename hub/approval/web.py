@@ -135,10 +135,12 @@ def review_post(post_id: int):
         "approved": (approved, queue_svc.diff_revisions(s, approved, rev) if approved else []),
     }
     can_review = post in queue_svc.awaiting_review(s, current_user)
+    not_reviewing = None if can_review else queue_svc.why_not_in_queue(s, current_user, post)
     context = {
         "post": post, "data": data, "rev": rev, "previews": _previews(s, post), "diffs": diffs,
         "progress": _progress(s, post), "history": _history(s, post),
         "comments": comments_svc.list_comments(s, post), "can_review": can_review,
+        "not_reviewing": _(not_reviewing) if not_reviewing else None,
         "confirmation_labels": decisions_svc.CONFIRMATION_LABELS, "step": data["step"],
     }
     html = render_template("approval/review_post.html", **context)

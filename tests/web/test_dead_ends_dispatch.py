@@ -71,3 +71,20 @@ def test_the_post_page_puts_the_article_before_scheduling_and_comments(world, ap
     assert article < page.index('id="review-controls"')
     assert article < page.index('id="comments"')
     assert not re.search(r"\b[0-9a-f]{64}\b", _text(page))  # no revision hash for staff
+
+
+def test_the_review_page_says_why_there_is_no_review_box(world, app, client):
+    api = world["api"]
+    r = api["editor"].post("/posts", json={"title": "审核人修改过的稿件", "content": "<p>内容</p>",
+                                           "account_ids": world["accounts"][:1]})
+    pid = r.get_json()["id"]
+    assert api["r1"].patch(f"/posts/{pid}", json={"content": "<p>审核人改过</p>"}).status_code == 200
+    assert api["editor"].post(f"/posts/{pid}/submit").status_code == 200
+    login(client, "r1")
+    page = client.get(f"/review/{pid}").get_data(as_text=True)
+    assert 'id="not-reviewing"' in page and "须由其他审核人审核" in page
+    assert 'id="approve-btn"' not in page
+    other = app.test_client()
+    login(other, "r2")
+    page = other.get(f"/review/{pid}").get_data(as_text=True)
+    assert 'id="not-reviewing"' not in page and 'id="approve-btn"' in page  # another reviewer decides
