@@ -34,3 +34,10 @@ def platform_text(platform: str, platform_name: str = "") -> str:
     if platform == "manual" and platform_name:
         return platform_name + MANUAL_SUFFIX
     return PLATFORM_LABELS.get(platform, platform)
+# How a dispatch attempt ended (hub/dispatch: attempt outcomes), shown on the dispatch and post pages.
+OUTCOME_LABELS = {
+    "running": N_("进行中"), "published": N_("已发布"), "submitted": N_("已提交"), "retry": N_("稍后重试"),
+    "failed": N_("失败"), "unconfirmed": N_("待核实"), "requeued": N_("重新排队"), "waiting": N_("等待平台"),
+    "lost": N_("已被接管"), "refused": N_("拒绝发布"), "absent": N_("平台上没有"), "error": N_("无法核实"),
+    "awaiting_manual": N_("等待人工发布"),
+}

@@ -467,8 +467,9 @@ def set_credentials(session: Session, user: User | None, account: Account, data:
     for k, v in sorted(data.items()):
         _store(session, account, k, v.strip(), user, vault)
     session.flush()
+    labels = "、".join(credential_label(account.platform, k) for k in sorted(data))  # names, not field codes
     audit.record(session, "account.credentials_set", object_type="account", object_id=account.id,
-                 unit=account.unit, summary=f"更新账号「{account.name}」的凭据：{', '.join(sorted(data))}",
+                 unit=account.unit, summary=f"更新账号「{account.name}」的凭据：{labels}",
                  details={"credential_fields": sorted(data)}, actor=actor)
     return sorted(data)
 
@@ -485,7 +486,7 @@ def rotate_password(session: Session, user: User | None, account: Account, field
     _require_admin(session, user, account, "轮换密码")
     _credential_field(account, field_name)
     if not revealable(field_name):
-        raise Unprocessable(f"{field_name} 不是平台登录密码：平台颁发的凭据请在平台上重置后用“设置凭据”写入",
+        raise Unprocessable(f"{credential_label(account.platform, field_name)}不是平台登录密码：平台颁发的凭据请在平台上重置后用“设置凭据”写入",
                             code="not_a_password")
     if account.status == "closed":
         raise Conflict("账号已关闭，不能轮换密码", code="account_closed")
@@ -595,6 +596,14 @@ def decrypt_credentials(account: Account, vault: Vault) -> dict[str, str]:
             for c in account.credentials}
 
 
+def credential_label(platform: str, field: str) -> str:
+    """A credential field's name as staff read it (its label in the adapter), never the field code."""
+    for f in get_adapter(platform).credential_fields:
+        if f.name == field:
+            return str(f.label)
+    return field
+
+
 def overdue_credentials(session: Session, user: User) -> list[dict[str, Any]]:
     """Credentials due for rotation in the units the user administers or oversees (oldest first)."""
     units = overseen_unit_ids(session, user)
@@ -615,7 +624,8 @@ def overdue_credentials(session: Session, user: User) -> list[dict[str, Any]]:
             aged = c.field in secret_fields and c.changed_at < cutoff
             if task is None and not aged:
                 continue
-            rows.append({"account": acc, "field": c.field, "changed_at": c.changed_at,
+            rows.append({"account": acc, "field": c.field, "label": credential_label(acc.platform, c.field),
+                         "changed_at": c.changed_at,
                          "age_days": (now - c.changed_at).days,
                          "reason": task.reason if task else f"超过 {max_age_days()} 天未更换"})
     rows.sort(key=lambda r: r["changed_at"])

@@ -303,7 +303,8 @@ def account_verify(account_id: int):
 
 
 def _secret_page(acc: Account, field: str, value: str, title: str) -> Response:
-    resp = Response(render_template("accounts/secret.html", account=acc, field=field, value=value, title=title))
+    resp = Response(render_template("accounts/secret.html", account=acc, field=accounts_svc.credential_label(
+        acc.platform, field), value=value, title=title))
     resp.headers["Cache-Control"] = "no-store"
     return resp
 

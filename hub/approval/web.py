@@ -147,10 +147,12 @@ def review_post(post_id: int):
         "approved": (approved, queue_svc.diff_revisions(s, approved, rev) if approved else []),
     }
     can_review = post in awaiting_review(current_user)
+    not_reviewing = None if can_review else queue_svc.why_not_in_queue(s, current_user, post)
     context = {
         "post": post, "data": data, "rev": rev, "previews": _previews(s, post), "diffs": diffs,
         "progress": _progress(s, post), "history": _history(s, post),
         "comments": comments_svc.list_comments(s, post), "can_review": can_review,
+        "not_reviewing": _(not_reviewing) if not_reviewing else None,
         "confirmation_labels": decisions_svc.CONFIRMATION_LABELS, "step": data["step"],
         "video": _video(s, rev),
     }

@@ -59,6 +59,13 @@ ACTION_LABELS = {
     "user.password_reset": N_("重置密码"), "user.password_set": N_("设置密码"), "user.totp_enrol": N_("启用二次验证"),
     "user.totp_reset": N_("重置二次验证"), "user.recovery_code_used": N_("使用恢复码"),
     "auth.session_expired": N_("登录超时"),
+    "annual_report.overdue": N_("年度报表逾期"), "annual_report.published": N_("年度报表已公开"),
+    "annual_report.reminder": N_("年度报表提醒"), "check.alert_ack": N_("确认复查告警"), "check.rescan": N_("每日复查"),
+    "check.rescan_start": N_("开始每日复查"), "inspection.item": N_("巡检评分"), "inspection.publish": N_("公开巡检结果"),
+    "inspection.quarterly": N_("季度巡检"), "lexicon.disable": N_("停用词条"), "lexicon.rule_disable": N_("停用规则"),
+    "lexicon.rule_enable": N_("启用规则"), "monitor.alert": N_("监测预警"), "monitor.alert_close": N_("关闭监测预警"),
+    "rectification.accept": N_("整改验收"), "rectification.escalate": N_("整改升级"), "rectification.open": N_("开启整改"),
+    "rectification.report": N_("上报整改"), "witness.checkpoint_conflict": N_("见证检查点冲突"),
 }
 DECISION_LABELS = {"approved": N_("通过"), "rejected": N_("退回")}
 

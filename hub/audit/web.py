@@ -18,9 +18,10 @@ from flask_login import current_user, login_required
 
 from hub import audit
 from hub.audit import search as audit_search
-from hub.audit.report import action_label, build_record, local, render_pdf
+from hub.audit.report import ACTION_LABELS, action_label, build_record, local, render_pdf
 from hub.db import db
 from hub.errors import HubError
+from hub.i18n_marks import N_
 from hub.posts import access as post_access
 
 bp = Blueprint("audit", __name__)
@@ -29,6 +30,44 @@ __all__ = ["bp"]
 
 PAGE_SIZE = 50
 OBJECT_TYPES = ("post", "dispatch", "account", "user", "unit", "audit", "vault")
+OBJECT_TYPE_LABELS = {"post": N_("稿件"), "dispatch": N_("发布任务"), "account": N_("账号"), "user": N_("用户"),
+                      "unit": N_("单位"), "audit": N_("审计"), "vault": N_("保险库"), "chain": N_("审核流程"),
+                      "lexicon": N_("词库"), "token": N_("API 令牌"), "inspection": N_("巡检"),
+                      "rectification": N_("整改"), "annual_report": N_("年度报表"), "check_alert": N_("复查告警"),
+                      "lexicon_entry": N_("词条"), "lexicon_rule": N_("检查规则"), "monitor_alert": N_("监测预警"),
+                      "quarterly_inspection": N_("季度巡检"), "scan_run": N_("每日复查"), "witness": N_("见证文件")}
+# 操作 filter: a whole kind of action (the stored prefix) or one action, by name.
+ACTION_GROUPS = {"post.": N_("稿件的全部操作"), "dispatch.": N_("发布任务的全部操作"),
+                 "account.": N_("账号的全部操作"), "auth.": N_("登录与退出"), "user.": N_("用户的全部操作"),
+                 "unit.": N_("单位的全部操作"), "vault.": N_("保险库的全部操作"), "audit.": N_("审计的全部操作")}
+
+
+def object_type_label(kind: str) -> str:
+    return _(OBJECT_TYPE_LABELS[kind]) if kind in OBJECT_TYPE_LABELS else kind
+
+
+def shown_ip(ip: str | None) -> str:
+    """A client address as people write it: an IPv4 address mapped into IPv6 (``::ffff:127.0.0.1``, as a
+    dual-stack server records it) is shown as the IPv4 address."""
+    import ipaddress
+
+    if not ip:
+        return ""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    mapped = getattr(addr, "ipv4_mapped", None)
+    return str(mapped) if mapped is not None else str(addr)
+
+
+def _action_choices(current: str) -> list[tuple[str, str]]:
+    groups = [(code, _(label)) for code, label in ACTION_GROUPS.items()]
+    actions = sorted(((code, _(label)) for code, label in ACTION_LABELS.items()), key=lambda c: c[0])
+    choices = groups + actions
+    if current and current not in dict(choices):
+        choices.append((current, current))
+    return choices
 
 
 def _link(endpoint: str, values: dict[str, Any]) -> str | None:
@@ -62,7 +101,8 @@ def audit_page():
     older = url_for("web.audit.audit_page", before=rows[-1].seq, **args) if more and rows else None
     return render_template("audit/audit.html", rows=rows, links=links, flt=flt, error=error, units=units,
                            object_types=OBJECT_TYPES, older=older, verification=verification,
-                           action_label=action_label, local=local,
+                           action_label=action_label, local=local, object_type_label=object_type_label,
+                           shown_ip=shown_ip, action_choices=_action_choices(flt.action),
                            verify_url=url_for("web.audit.audit_page", verify="1", **args))
 
 

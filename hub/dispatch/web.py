@@ -89,10 +89,9 @@ def kind_labels() -> dict[str, str]:
 
 def outcome_labels() -> dict[str, str]:
     """zh-CN (translated) names of attempt outcomes."""
-    return {"running": _("进行中"), "published": _("已发布"), "submitted": _("已提交"), "retry": _("稍后重试"),
-            "failed": _("失败"), "unconfirmed": _("待核实"), "requeued": _("重新排队"), "waiting": _("等待平台"),
-            "lost": _("已被接管"), "refused": _("拒绝发布"), "absent": _("平台上没有"), "error": _("无法核实"),
-            "awaiting_manual": _("等待人工发布")}
+    from hub.i18n_marks import OUTCOME_LABELS
+
+    return {k: _(v) for k, v in OUTCOME_LABELS.items()}
 
 
 @bp.post("/dispatches/<int:dispatch_id>/retry")
@@ -106,7 +105,39 @@ def dispatch_retry(dispatch_id: int):
         if exc.status == 404:
             abort(404)
         flash(exc.message, "error")
+    nxt = request.form.get("next", "")
+    if nxt.startswith("/") and not nxt.startswith("//"):
+        return redirect(nxt)
     return redirect(url_for("web.dispatch.dispatch_page", dispatch_id=dispatch_id))
+
+
+@bp.app_context_processor
+def _dispatch_globals() -> dict[str, Any]:
+    return {"dispatch_attention": post_dispatch_attention}
+
+
+def post_dispatch_attention(post: Post) -> list[dict[str, Any]]:
+    """The post's failed and unconfirmed dispatches as the post page explains them: what happened,
+    what to do now, and whether the current user (an admin of the account's unit) may retry here."""
+    s = db.session()
+    out = []
+    for d in s.scalars(select(Dispatch).where(Dispatch.post_id == post.id,
+                                              Dispatch.status.in_(("failed", "unconfirmed")))
+                       .order_by(Dispatch.id)).unique():
+        admin = is_admin_of(s, current_user, d.account.unit_id)
+        if d.status == "unconfirmed":
+            todo = _("平台尚未确认是否已发出：系统正在向平台核实，核实前不会重复发送，请勿在平台后台手工重发。")
+            if admin:
+                todo += _("如长时间未核实，请登录平台后台确认，再到发布任务页面处理。")
+        elif dispatches_svc.retry_allowed(d):
+            todo = _("已核实平台上没有这次发布，可以安全重试。若原因是凭据失效，请先在账号页面更新凭据；"
+                     "若是内容不符合平台要求，请撤稿后修改重发。")
+            if not admin:
+                todo += _("重试须由本单位管理员办理。")
+        else:
+            todo = _("正在与平台核实这次发布是否已存在，核实后才可重试。")
+        out.append({"d": d, "todo": todo, "can_retry": admin and dispatches_svc.retry_allowed(d)})
+    return out
 
 
 @bp.get("/dispatches")

@@ -9,6 +9,7 @@ from typing import Any
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     make_response,
@@ -145,7 +146,7 @@ def new_post():
         except HubError as exc:
             flash(exc.message, "error")
     return render_template("posts/form.html", post=None, values=_with_video_url(values), accounts=accounts,
-                           variant_platforms=_variant_platforms(accounts))
+                           variant_platforms=_variant_platforms(accounts), limits=_upload_limits())
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
@@ -179,7 +180,17 @@ def edit_post(post_id: int):
             flash(exc.message, "error")
     accounts = _editor_accounts(post.unit_id)
     return render_template("posts/form.html", post=post, values=_with_video_url(values), accounts=accounts,
-                           variant_platforms=_variant_platforms(accounts))
+                           variant_platforms=_variant_platforms(accounts), limits=_upload_limits())
+
+
+def _upload_limits() -> dict[str, int]:
+    """The sizes the server refuses, for the editor to refuse the same before sending (editor.js)."""
+    from hub.content import MAX_BODY_IMAGE_BYTES, MAX_COVER_BYTES
+
+    request_bytes = int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
+    return {"image": MAX_BODY_IMAGE_BYTES, "cover": MAX_COVER_BYTES, "request": request_bytes,
+            "image_mb": MAX_BODY_IMAGE_BYTES // (1024 * 1024), "cover_mb": MAX_COVER_BYTES // (1024 * 1024),
+            "request_mb": request_bytes // (1024 * 1024)}
 
 
 def _variant_platforms(accounts: list[Account]) -> list[str]:
@@ -241,12 +252,17 @@ def post_status(post_id: int):
     s = db.session()
     post = _post_or_404(post_id)
     from hub.dispatch.service import live_extra
+    from hub.i18n_marks import OUTCOME_LABELS
 
     ds = s.scalars(select(Dispatch).where(Dispatch.post_id == post.id).order_by(Dispatch.id)).unique().all()
-    return jsonify({"status": post.status, "status_label": status_label(post.status),
-                    "dispatches": [{"id": d.id, "status": d.status, "status_label": status_label(d.status),
-                                    "url": d.url, "attempts": d.attempts, "error": d.error or "",
-                                    **live_extra(s, d)} for d in ds]})
+    out = []
+    for d in ds:
+        extra = live_extra(s, d)
+        for a in extra["attempts_log"]:  # the live table shows words, never the outcome code
+            a["outcome_label"] = _(OUTCOME_LABELS[a["outcome"]]) if a["outcome"] in OUTCOME_LABELS else ""
+        out.append({"id": d.id, "status": d.status, "status_label": status_label(d.status), "url": d.url,
+                    "attempts": d.attempts, "error": d.error or "", **extra})
+    return jsonify({"status": post.status, "status_label": status_label(post.status), "dispatches": out})
 
 
 

@@ -31,7 +31,18 @@ var HubEditorImages = (function () {
     el.dataset.state = failed ? "failed" : "ok";
   }
 
+  // The server's limit, refused here before anything is sent (data-max-image on the form).
+  function mb(bytes) { return (bytes / (1024 * 1024)).toFixed(1) + " MB"; }
+  function tooLarge(blob) {
+    var max = parseInt(L.maxImage || "0", 10);
+    return max > 0 && blob.size > max;
+  }
+  function tooLargeError(blob) {
+    return new Error(L.labelImageTooLarge + "（" + L.labelSelected + " " + mb(blob.size) + "）");
+  }
+
   function upload(blob, name) {
+    if (tooLarge(blob)) { return Promise.reject(tooLargeError(blob)); }
     var body = new FormData();
     body.append("file", blob, name || "image");
     if (L.postId) { body.append("post_id", L.postId); }
@@ -170,6 +181,7 @@ var HubPasteHTML = (function () {
   HubEditorImages.rehostInline(quill);
   if (input.value) { HubPasteHTML(quill, input.value); }
   input.style.display = "none";
+  holder.hubQuill = quill;  // draft.js restores a local draft into it
   holder.setAttribute("data-ready", "1");
   var sync = function () {
     var html = quill.getSemanticHTML ? quill.getSemanticHTML() : quill.root.innerHTML;

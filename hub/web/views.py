@@ -19,14 +19,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_limiter import RequestLimit
 from flask_login import current_user, login_required, logout_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from hub import audit
 from hub.db import db
 from hub.extensions import LOCALES, limiter
 from hub.models import Dispatch, Post, User
 from hub.org import signin as signin_svc
-from hub.permissions import visible_unit_ids
+from hub.permissions import overseen_unit_ids, visible_unit_ids
 from hub.security import hash_password, needs_rehash, verify_password
 from hub.web.base import PENDING_KEY, LoginForm, awaiting_review, bp, finish_login, fresh_session, safe_next
 
@@ -150,5 +150,11 @@ def dashboard():
                                                          Dispatch.status.in_(["published", "failed",
                                                                               "unconfirmed"]))
                        .order_by(Dispatch.updated_at.desc()).limit(15)).unique().all()
-    return render_template("dashboard.html", drafts=drafts, review=awaiting_review(current_user), recent=recent)
+    attention_count = None  # admins: failed and unconfirmed dispatches wait on the /dispatches page
+    if current_user.has_role("admin"):
+        attention_count = s.scalar(select(func.count(Dispatch.id)).join(Post).where(
+            Post.unit_id.in_(overseen_unit_ids(s, current_user)),
+            Dispatch.status.in_(["failed", "unconfirmed"]))) or 0
+    return render_template("dashboard.html", drafts=drafts, review=awaiting_review(current_user), recent=recent,
+                           attention_count=attention_count)
 
