@@ -51,6 +51,9 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 from hub.oversight.jobs import schedule_daily as monitor_daily
 
                 monitor_daily(app)  # the silence monitor and overdue rectifications, once a day
+                from hub.interaction.jobs import sweep as interaction_sweep
+
+                interaction_sweep(app)  # answers to send, Weibo comments, message deadlines, contact retention
                 from hub.audit.remote import push
 
                 push(app.extensions["hub_witness"])  # signed checkpoints to the remote witness; failures stay pending

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from hub import audit
 from hub.db import db
 from hub.errors import BadRequest, Conflict, VaultLocked
-from hub.models import Credential, CredentialArchive, VaultKey, utcnow
+from hub.models import ContactSecret, Credential, CredentialArchive, VaultKey, utcnow
 from hub.vault import Sealed, Vault, VaultError
 
 
@@ -46,7 +46,7 @@ def wrong_key_versions(session: Session, vault: Vault) -> list[int]:
 
 def _versions_in_use(session: Session) -> dict[int, int]:
     counts: dict[int, int] = {}
-    for model in (Credential, CredentialArchive):
+    for model in (Credential, CredentialArchive, ContactSecret):
         for kv, n in session.execute(select(model.key_version, func.count()).group_by(model.key_version)).all():
             counts[int(kv)] = counts.get(int(kv), 0) + int(n)
     return counts
@@ -196,7 +196,7 @@ def rotate(app: Flask, batch: int = 500) -> RotateReport:
         min_version = min_decryption_version(s)
     done = 0
     try:
-        for model in (Credential, CredentialArchive):
+        for model in (Credential, CredentialArchive, ContactSecret):
             done += _rewrap_table(vault, model, new, batch, min_version)
     except VaultError as exc:
         raise VaultLocked(f"重新封装失败：{exc}（密钥错误或数据被篡改）") from None

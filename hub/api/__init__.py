@@ -17,10 +17,11 @@ from hub.checks import api as checks_api
 from hub.contracts import Out
 from hub.dispatch import api as dispatch_api
 from hub.extensions import csrf, limiter
+from hub.interaction import api as interaction_api
 from hub.oversight import api as oversight_api
 from hub.posts import api as posts_api
 
-CHILDREN = (posts_api, approval_api, accounts_api, dispatch_api, checks_api, audit_api, oversight_api)
+CHILDREN = (posts_api, approval_api, accounts_api, dispatch_api, checks_api, audit_api, oversight_api, interaction_api)
 for _child in CHILDREN:
     bp.register_blueprint(_child.bp)
 

@@ -27,6 +27,7 @@ from hub.dispatch import service as dispatches_svc
 from hub.errors import HubError
 from hub.extensions import csrf, limiter
 from hub.inputs import xml_text
+from hub.interaction import intake as interaction_intake
 from hub.models import Account, Dispatch, Post
 from hub.permissions import is_admin_of, overseen_unit_ids
 from hub.times import iso
@@ -152,6 +153,15 @@ def wechat_callback(account_id: int):
             callbacks.publish_finished(account, info)
     elif data.get("MsgType") == "event" and data.get("Event") == "MASSSENDJOBFINISH":
         callbacks.mass_finished(account, data)
+    elif data.get("MsgType") == "text":  # a follower's message: to the unit's inbox (issue 16)
+        reply = interaction_intake.wechat_text(account.id, data)
+        if reply:
+            from wechatpy.replies import TextReply
+
+            xml_reply = TextReply(message=msg, content=reply).render()
+            if crypto is not None:
+                xml_reply = crypto.encrypt_message(xml_reply, nonce, timestamp)
+            return Response(xml_reply, mimetype="application/xml")
     return _plain("success")
 
 

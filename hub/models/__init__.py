@@ -13,6 +13,19 @@ from hub.models.inspection import (
     InspectionFinding,
     InspectionRun,
 )
+from hub.models.interaction import (
+    ANSWER_STATUSES,
+    CHANNELS,
+    CLOSE_REASONS,
+    MESSAGE_STATUSES,
+    QA_STATUSES,
+    AnswerDecision,
+    ContactSecret,
+    InboxMessage,
+    InteractionCursor,
+    MessageAnswer,
+    QaEntry,
+)
 from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
 from hub.models.org import ROLES, UNIT_KINDS, ApiToken, RoleGrant, Unit, User
 from hub.models.oversight import (
@@ -48,4 +61,6 @@ __all__ = [
     "LexiconDisable", "LexiconEntry",
     "LexiconVersion", "PLATFORM_MEDIA_KINDS", "PlatformMedia",
     "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification", "AnnualReport", "QuarterlyInspection",
+    "ANSWER_STATUSES", "CHANNELS", "CLOSE_REASONS", "MESSAGE_STATUSES", "QA_STATUSES", "AnswerDecision",
+    "ContactSecret", "InboxMessage", "InteractionCursor", "MessageAnswer", "QaEntry",
 ]

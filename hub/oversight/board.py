@@ -137,7 +137,8 @@ def to_xlsx(board: dict[str, Any], local_time: Any) -> bytes:
             if k == "last_published_at":
                 v = local_time(v) if v else ""
             elif k == "alerts":
-                v = "、".join(("单项否决" if a["level"] == "veto" else "预警") for a in v)
+                v = "、".join(("留言逾期" if a["kind"] == "message_overdue" else "单项否决" if a["level"] == "veto"
+                              else "预警") for a in v)
             cells.append("" if v is None else v)
         ws.append(cells)
     buf = io.BytesIO()
