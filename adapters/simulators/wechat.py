@@ -11,7 +11,11 @@ as HTTP 200 with ``{"errcode": N, "errmsg": "..."}``. Covered endpoints::
     GET  /cgi-bin/draft/count               (POST is accepted too)
     POST /cgi-bin/freepublish/submit|get|batchget|getarticle|delete
     POST /cgi-bin/message/mass/sendall|get|delete
+    POST /cgi-bin/message/custom/send       (客服消息, within 48 h of the follower's last message)
     POST /cgi-bin/clear_quota
+
+Followers' messages are pushed to the app's server (``callback_url``, signed with ``token``, AES
+encrypted with ``encoding_aes_key``) as :mod:`adapters.simulators.wechat_callback` describes.
 
 Behaviour taken from WeChat's documentation rather than from our adapter:
 
@@ -42,7 +46,11 @@ documented default) the send stops and ends ``SEND_FAIL``; with 1 it goes on.
 
 Control surface (never subject to injected faults)::
 
-    POST /_sim/apps {appid, secret[, type, verified, ip_whitelist, material_cap]}
+    POST /_sim/apps {appid, secret[, type, verified, ip_whitelist, material_cap,
+                     callback_url, token, encoding_aes_key, original_id]}
+    POST /_sim/user_message {appid, openid, content[, deliveries, concurrent]}
+                                      (a follower's text message, pushed to callback_url)
+    POST /_sim/followers {appid, openid[, interacted_ago]}
     GET  /_sim/apps
     GET  /_sim/state[?appid=]         POST|GET /_sim/faults
     POST /_sim/expire_tokens          POST /_sim/reset
@@ -77,6 +85,12 @@ from adapters.simulators.base import (
     text_response,
 )
 from adapters.simulators.wechat_apps import App, check_app_settings, ip_allowed
+from adapters.simulators.wechat_callback import (
+    InteractionBook,
+    api_custom_send,
+    deliver_user_message,
+    set_follower,
+)
 from adapters.simulators.wechat_html import is_wechat_link, wechat_content
 from adapters.simulators.wechat_mass import REPRINT_MARKER, MassSend, MassSendBook
 from adapters.simulators.wechat_mass import WxError as _WxError
@@ -109,7 +123,7 @@ UPLOADIMG_MAX_BYTES = 1024 * 1024  # must be smaller than this
 MAX_ARTICLES = 8
 AUTO_DIGEST_CHARS = 54
 # Endpoints an unverified account may not call (48001).
-VERIFIED_ONLY_PREFIXES = ("/cgi-bin/freepublish/", "/cgi-bin/message/mass/")
+VERIFIED_ONLY_PREFIXES = ("/cgi-bin/freepublish/", "/cgi-bin/message/mass/", "/cgi-bin/message/custom/")
 
 BEIJING = timezone(timedelta(hours=8))
 
@@ -117,6 +131,7 @@ ERRORS: dict[int, str] = {
     -1: "system error",
     40001: "invalid credential, access_token is invalid or not latest",
     40002: "invalid grant_type",
+    40003: "invalid openid",
     40004: "invalid media type",
     40005: "invalid file type",
     40007: "invalid media_id",
@@ -132,6 +147,7 @@ ERRORS: dict[int, str] = {
     42001: "access_token expired",
     43001: "require GET method",
     43002: "require POST method",
+    44002: "empty post data",
     44003: "empty news data",
     44004: "empty content",
     45002: "content size out of limit",
@@ -140,6 +156,7 @@ ERRORS: dict[int, str] = {
     45008: "article size out of limit",
     45009: "reach max api daily quota limit",
     45011: "api minute-quota reach limit",
+    45015: "response out of time limit or subscription is canceled",
     45028: "has no masssend quota",
     45034: "media file count is out of limit",
     45065: "clientmsgid exist",
@@ -334,6 +351,7 @@ class WeChatSimulator:
         self._day_calls: dict[tuple[str, str], tuple[str, int]] = {}
         self._minute_calls: dict[tuple[str, str], tuple[int, int]] = {}
         self._clock_offset = 0.0
+        self._interactions = InteractionBook()
 
     def _next_seq(self) -> int:
         self._seq += 1
@@ -1062,6 +1080,8 @@ class WeChatSimulator:
                     "/_sim/reset",
                     "/_sim/quotas",
                     "/_sim/clock",
+                    "/_sim/user_message",
+                    "/_sim/followers",
                 }
                 if path in known or path == "/_sim/state":
                     return json_response({"error": "method not allowed"}, status=405)
@@ -1080,6 +1100,10 @@ class WeChatSimulator:
                 app = self.register_app(appid, secret, **settings)
                 with self.lock:
                     return json_response({"ok": True, **app.settings()})
+            if path == "/_sim/user_message":
+                return deliver_user_message(self, body)
+            if path == "/_sim/followers":
+                return set_follower(self, body)
             if path == "/_sim/clock":
                 now = self.advance_clock(body.get("advance", 0))
                 with self.lock:
@@ -1183,6 +1207,7 @@ class WeChatSimulator:
                 "mass_sends": mass_sends,
                 "materials": materials,
                 "images": images,
+                **self._interactions.state(wanted),
             }
 
 
@@ -1208,6 +1233,7 @@ _ROUTES: dict[str, tuple[tuple[str, ...], bool, Handler]] = {
     "/cgi-bin/message/mass/sendall": (("POST",), True, WeChatSimulator._api_mass_sendall),
     "/cgi-bin/message/mass/get": (("POST",), True, WeChatSimulator._api_mass_get),
     "/cgi-bin/message/mass/delete": (("POST",), True, WeChatSimulator._api_mass_delete),
+    "/cgi-bin/message/custom/send": (("POST",), True, api_custom_send),
 }
 
 

@@ -11,6 +11,9 @@
   at once; ``material/add_material`` beyond it gets 45034 "media file count is out
   of limit" (the code of WeChat's global return-code table; the docs give the
   real caps as 100,000 图文/图片 and 1,000 other materials).
+* server settings (服务器配置, :mod:`adapters.simulators.wechat_callback`): ``callback_url``,
+  ``token`` and, for 安全模式, ``encoding_aes_key``; ``original_id`` (default ``gh_`` + a hash of
+  the appid) is the account's ``ToUserName``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 from typing import Any
+
+from adapters.simulators.wechat_callback import CALLBACK_SETTINGS, check_callback_settings
 
 __all__ = ["APP_TYPES", "App", "check_app_settings", "ip_allowed"]
 
@@ -36,6 +41,10 @@ class App:
     material_cap: int | None = None
     basic_token: str | None = None
     stable_token: str | None = None
+    callback_url: str | None = None
+    token: str | None = None
+    encoding_aes_key: str | None = None
+    original_id: str | None = None
 
     def settings(self) -> dict[str, Any]:
         """The app as ``GET /_sim/apps`` lists it (no secret)."""
@@ -45,15 +54,17 @@ class App:
             "verified": self.verified,
             "ip_whitelist": list(self.ip_whitelist) if self.ip_whitelist is not None else None,
             "material_cap": self.material_cap,
+            "callback_url": self.callback_url,
+            "safe_mode": bool(self.encoding_aes_key),
         }
 
 
 def check_app_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """Validate the optional settings of ``POST /_sim/apps``; raises ValueError with the reason."""
-    unknown = set(settings) - {"type", "verified", "ip_whitelist", "material_cap"}
+    unknown = set(settings) - {"type", "verified", "ip_whitelist", "material_cap", *CALLBACK_SETTINGS}
     if unknown:
         raise ValueError(f"unknown app setting(s): {', '.join(sorted(unknown))}")
-    checked: dict[str, Any] = {}
+    checked: dict[str, Any] = check_callback_settings(settings)
     if "type" in settings:
         if settings["type"] not in APP_TYPES:
             raise ValueError('type must be "subscription" or "service"')

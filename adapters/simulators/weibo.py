@@ -15,13 +15,28 @@ status is ``{"id", "idstr", "mid", "text", "created_at", "user": {...}}``::
                                        (≤ 1,900), summary?  (头条文章) → {"code": 100000, "msg": "", "data":
                                        {object_id, url, mid}}; errors {"code", "msg"}: 10001 system error,
                                        10008 param xxx invalid, 11001 too frequent
+    GET  /2/comments/to_me.json        since_id, max_id, count (≤ 200, default 50), page   comments on the
+                                       account's statuses by others, newest first → {"comments": [...],
+                                       "previous_cursor", "next_cursor", "total_number"}
+    GET  /2/comments/mentions.json     (same parameters) comments that @mention the account
+    GET  /2/comments/timeline.json     (same) comments received and sent; by_me.json: sent
+    GET  /2/comments/show.json         id (a status), same paging: the comments on one status
+    POST /2/comments/reply.json        cid, id, comment (≤ 140), without_mention?, comment_ori?
+                                       → the new comment with ``reply_comment``; 20101 no such status,
+                                       20201 no such comment (or not on that status), 20012 too long,
+                                       20019 the same reply twice
 
 Tokens expire (``/_sim/expire_tokens`` → 21327), quotas (``quota_exhausted`` → 10023; 11001 on 头条),
 busy (10009; 10001 on 头条), the text limit (20012) and duplicate text (20019) behave like the
 real platform. Uploaded pictures are served at ``/large/<pic_id>.<ext>``. Control surface as in
 docs/design.md §7 (``/_sim/apps`` takes ``{appid (app key), secret, access_token?, safe_domain?,
 expires_in?}``; ``/_sim/state`` lists each status's ``text``, ``kind``, ``rip`` and, for articles,
-``cover``), never subject to faults.
+``cover``), never subject to faults. ``POST /_sim/comment {appid or uid, status_id?, text, user_id?,
+screen_name?, mention?}`` makes a member of the public comment on a status (default: the account's
+latest; with ``mention`` the text @mentions the account, and the status may be anyone's);
+``/_sim/state`` also lists ``comments`` and ``comment_replies`` ``[{"status_id", "comment_id", "text"}]``.
+A comment is ``{"id", "idstr", "mid", "text", "created_at", "source", "user": {...}, "status": {...},
+"reply_comment"?}``.
 """
 
 from __future__ import annotations
@@ -75,6 +90,7 @@ ERRORS = {
     20016: "Out of limit!",
     20019: "Repeated weibo text!",
     20101: "Target weibo does not exist!",
+    20201: "Target weibo comment does not exist!",
     21327: "expired_token",
     21332: "invalid_access_token",
 }
@@ -117,6 +133,7 @@ class _App:
     uid: int
     safe_domain: str
     expires_at: float
+    screen_name: str = ""
 
 
 @dataclass
@@ -133,6 +150,26 @@ class _Status:
 
 
 @dataclass
+class _Comment:
+    id: int
+    status_id: int
+    status_owner: str | None  # app key of the account whose status it is (None: someone else's)
+    user_id: int
+    screen_name: str
+    text: str
+    created: float
+    author_app: str | None = None  # app key when the account itself wrote it (a reply)
+    mentions: tuple[str, ...] = ()  # app keys it @mentions
+    reply_to: int | None = None
+    sent_text: str = ""  # the ``comment`` parameter of a reply, as the account sent it
+
+
+COMMENT_MAX = 140
+COMMENT_PAGE_MAX = 200
+COMMENT_LISTS = ("to_me", "mentions", "timeline", "by_me", "show")
+
+
+@dataclass
 class WeiboSimulator:
     """In-memory Weibo; thread-safe behind one lock."""
 
@@ -144,6 +181,7 @@ class WeiboSimulator:
         self._apps: dict[str, _App] = {}
         self._statuses: list[_Status] = []
         self._pictures: dict[str, tuple[str, bytes]] = {}  # pic_id -> (extension, bytes)
+        self._comments: list[_Comment] = []
         self._next_id = 4_900_000_000_000_000 + secrets.randbelow(10_000_000) * 1000
 
     # ------------------------------------------------------------------ control
@@ -153,6 +191,7 @@ class WeiboSimulator:
             app = _App(app_key, secret, access_token or f"2.00{secrets.token_hex(12)}",
                        uid=5_000_000_000 + len(self._apps) + 1, safe_domain=safe_domain,
                        expires_at=time.time() + expires_in)
+            app.screen_name = f"政务微博{app.uid % 10000:04d}"
             self._apps[app_key] = app
             return app
 
@@ -171,7 +210,17 @@ class WeiboSimulator:
             return {"drafts": [], "published": published, "mass_sends": [],
                     "pictures": [{"pic_id": k, "sha256": hashlib.sha256(v[1]).hexdigest()}
                                  for k, v in self._pictures.items()],
-                    "apps": [{"appid": a.app_key, "uid": a.uid} for a in self._apps.values()]}
+                    "apps": [{"appid": a.app_key, "uid": a.uid, "screen_name": a.screen_name}
+                             for a in self._apps.values()],
+                    "comments": [{"appid": c.status_owner or (c.mentions[0] if c.mentions else c.author_app),
+                                  "id": str(c.id), "status_id": str(c.status_id), "user_id": str(c.user_id),
+                                  "text": c.text, "kind": "reply" if c.author_app else (
+                                      "comment" if c.status_owner else "mention"),
+                                  "mentions": list(c.mentions),
+                                  "reply_to": str(c.reply_to) if c.reply_to else None} for c in self._comments],
+                    "comment_replies": [{"appid": c.author_app, "status_id": str(c.status_id),
+                                         "comment_id": str(c.reply_to), "reply_id": str(c.id),
+                                         "text": c.sent_text} for c in self._comments if c.author_app]}
 
     # ------------------------------------------------------------------ HTTP entry
     def handle(self, request: SimRequest) -> SimResponse:
@@ -380,6 +429,136 @@ class WeiboSimulator:
         st.deleted = True
         return json_response(self._json(app, st))
 
+    # ------------------------------------------------------------------ comments
+    def _status_json(self, status_id: int, owner: str | None) -> dict[str, Any]:
+        app = self._apps.get(owner) if owner else None
+        st = next((s for s in self._statuses if s.id == status_id), None) if app else None
+        if app is not None and st is not None:
+            return self._json(app, st)
+        return {"id": status_id, "idstr": str(status_id), "mid": str(status_id), "text": "",
+                "user": {"id": 0, "idstr": "0"}}
+
+    def _comment_json(self, c: _Comment, nested: bool = True) -> dict[str, Any]:
+        created = datetime.fromtimestamp(c.created, BEIJING).strftime("%a %b %d %H:%M:%S +0800 %Y")
+        out: dict[str, Any] = {
+            "created_at": created, "id": c.id, "idstr": str(c.id), "mid": str(c.id), "text": c.text,
+            "source": '<a href="http://weibo.com" rel="nofollow">微博 weibo.com</a>',
+            "user": {"id": c.user_id, "idstr": str(c.user_id), "screen_name": c.screen_name, "name": c.screen_name}}
+        if nested:
+            out["status"] = self._status_json(c.status_id, c.status_owner)
+            target = next((t for t in self._comments if t.id == c.reply_to), None) if c.reply_to else None
+            if target is not None:
+                out["reply_comment"] = self._comment_json(target, nested=False)
+        return out
+
+    def _mentioned(self, text: str) -> tuple[str, ...]:
+        return tuple(a.app_key for a in self._apps.values() if f"@{a.screen_name}" in text)
+
+    @staticmethod
+    def _int_param(p: dict[str, Any], name: str, default: int) -> int:
+        raw = p.get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            return int(str(raw))
+        except ValueError:
+            raise _Err(10017, detail=name) from None
+
+    def _comment_list(self, request: SimRequest, p: dict[str, Any]) -> SimResponse:
+        app = self._auth(p)
+        which = request.path.removeprefix("/2/comments/").removesuffix(".json")
+        since_id = self._int_param(p, "since_id", 0)
+        max_id = self._int_param(p, "max_id", 0)
+        count = self._int_param(p, "count", 50)
+        page = self._int_param(p, "page", 1)
+        if not 1 <= count <= COMMENT_PAGE_MAX:
+            raise _Err(10017, detail="count")
+        if page < 1:
+            raise _Err(10017, detail="page")
+        key = app.app_key
+        if which == "show":
+            if not p.get("id"):
+                raise _Err(10016, detail="id")
+            sid = self._find(app, p.get("id")).id
+            chosen = [c for c in self._comments if c.status_id == sid]
+        else:
+            chosen = [c for c in self._comments if (
+                (which in ("to_me", "timeline") and c.status_owner == key and c.author_app != key)
+                or (which == "mentions" and key in c.mentions and c.author_app != key)
+                or (which in ("by_me", "timeline") and c.author_app == key))]
+        chosen = sorted((c for c in chosen if c.id > since_id and (max_id <= 0 or c.id <= max_id)),
+                        key=lambda c: c.id, reverse=True)
+        chunk = chosen[(page - 1) * count: page * count]
+        more = len(chosen) > page * count
+        return json_response({"comments": [self._comment_json(c) for c in chunk], "hasvisible": False,
+                              "previous_cursor": 0, "next_cursor": chunk[-1].id - 1 if more and chunk else 0,
+                              "total_number": len(chosen)})
+
+    def _reply(self, request: SimRequest, p: dict[str, Any]) -> SimResponse:
+        app = self._auth(p)
+        for name in ("cid", "id", "comment"):
+            if not isinstance(p.get(name), str) or not p[name].strip():
+                raise _Err(10016, detail=name)
+        cid, sid = self._int_param(p, "cid", 0), self._int_param(p, "id", 0)
+        text = p["comment"]
+        if weibo_length(text) > COMMENT_MAX:
+            raise _Err(20012)
+        known = any(s.id == sid and not s.deleted for s in self._statuses) or any(
+            c.status_id == sid and c.status_owner is None for c in self._comments)
+        if not known:
+            raise _Err(20101)
+        target = next((c for c in self._comments if c.id == cid and c.status_id == sid), None)
+        if target is None:
+            raise _Err(20201)
+        if any(c.author_app == app.app_key and c.reply_to == cid and c.sent_text == text for c in self._comments):
+            raise _Err(20019)
+        shown = text if str(p.get("without_mention") or "0") == "1" else f"回复@{target.screen_name}:{text}"
+        self._next_id += 1
+        reply = _Comment(self._next_id, sid, target.status_owner, app.uid, app.screen_name, shown, time.time(),
+                         author_app=app.app_key, mentions=self._mentioned(shown), reply_to=cid, sent_text=text)
+        self._comments.append(reply)
+        return json_response(self._comment_json(reply))
+
+    def add_comment(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /_sim/comment``: a member of the public comments (raises ValueError with the reason)."""
+        with self.lock:
+            app = self._apps.get(str(body.get("appid") or "")) or next(
+                (a for a in self._apps.values() if str(a.uid) == str(body.get("uid") or "")), None)
+            if app is None:
+                raise ValueError("appid (app key) or uid of a registered app is required")
+            text = body.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise ValueError("text (a non-empty string) is required")
+            mention = body.get("mention", False)
+            if not isinstance(mention, bool):
+                raise ValueError("mention must be true or false")
+            raw_sid = body.get("status_id")
+            owner: str | None
+            if raw_sid in (None, ""):
+                mine = [s for s in self._statuses if s.app_key == app.app_key and not s.deleted]
+                if mine:
+                    sid, owner = mine[-1].id, app.app_key
+                elif mention:
+                    self._next_id += 1
+                    sid, owner = self._next_id, None
+                else:
+                    raise ValueError("the account has no status to comment on (give status_id)")
+            else:
+                sid = int(str(raw_sid))
+                st = next((s for s in self._statuses if s.id == sid and not s.deleted), None)
+                if st is None and not mention:
+                    raise ValueError(f"status {sid} is not a status of the account")
+                owner = st.app_key if st is not None else None
+            user_id = int(str(body.get("user_id") or 6_000_000_000 + secrets.randbelow(10**9)))
+            screen_name = str(body.get("screen_name") or f"网友{user_id % 100000:05d}")
+            if mention and f"@{app.screen_name}" not in text:
+                text = f"@{app.screen_name} {text}"
+            self._next_id += 1
+            c = _Comment(self._next_id, sid, owner, user_id, screen_name, text, time.time(),
+                         mentions=self._mentioned(text))
+            self._comments.append(c)
+            return {"ok": True, "id": str(c.id), "comment": self._comment_json(c)}
+
     def _token_info(self, request: SimRequest, p: dict[str, Any]) -> SimResponse:
         app = self._auth(p)
         return json_response({"uid": app.uid, "appkey": app.app_key, "scope": "all",
@@ -418,6 +597,8 @@ class WeiboSimulator:
                                         int(body.get("expires_in") or 30 * 86400))
                 return json_response({"ok": True, "appid": appid, "access_token": app.access_token,
                                       "uid": app.uid})
+            if path == "/_sim/comment":
+                return json_response(self.add_comment(body))
             if path == "/_sim/expire_tokens":
                 with self.lock:
                     for app in self._apps.values():
@@ -435,6 +616,8 @@ _ROUTES: dict[str, tuple[str, Any]] = {
     "/2/statuses/destroy.json": ("POST", WeiboSimulator._destroy),
     "/oauth2/get_token_info": ("POST", WeiboSimulator._token_info),
     ARTICLE_PATH: ("POST", WeiboSimulator._article),
+    "/2/comments/reply.json": ("POST", WeiboSimulator._reply),
+    **{f"/2/comments/{name}.json": ("GET", WeiboSimulator._comment_list) for name in COMMENT_LISTS},
 }
 
 

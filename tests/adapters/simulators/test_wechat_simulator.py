@@ -987,7 +987,8 @@ def test_app_settings_are_checked_and_listed(sim: Any) -> None:
     _app(sim, verified=True)  # settings not given stay as they were
     apps = sim.http.get(f"{sim.base}/_sim/apps", timeout=5).json()["apps"]
     assert apps == [{"appid": APPID, "type": "subscription", "verified": True,
-                     "ip_whitelist": ["127.0.0.1"], "material_cap": 5}]
+                     "ip_whitelist": ["127.0.0.1"], "material_cap": 5, "callback_url": None,
+                     "safe_mode": False}]
 
 
 def test_clock_control_is_never_faulted(sim: Any) -> None:
