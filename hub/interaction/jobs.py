@@ -78,7 +78,8 @@ def _send(app: Any, answer_id: int) -> str:
             openid = inbox.open_contact(s, msg, "openid")
             if openid:
                 try:
-                    send_custom_text(decrypt_credentials(msg.account, app.extensions["hub_vault"]), openid, ans.text)
+                    send_custom_text(decrypt_credentials(msg.account, app.extensions["hub_vault"]), openid, ans.text,
+                                     api_base=msg.account.api_base)
                     via = "wechat"
                 except OutsideWindow:
                     via = "page"
@@ -87,7 +88,8 @@ def _send(app: Any, answer_id: int) -> str:
 
             comment_id = (msg.external_key or "").rsplit(":", 1)[-1]
             ref = reply_comment(decrypt_credentials(msg.account, app.extensions["hub_vault"]),
-                                status_id=msg.thread_ref or "", comment_id=comment_id, text=ans.text)
+                                status_id=msg.thread_ref or "", comment_id=comment_id, text=ans.text,
+                               api_base=msg.account.api_base)
             via = "weibo"
     except PlatformError as exc:
         error = str(exc)[:500] or exc.__class__.__name__
@@ -136,7 +138,7 @@ def pull_weibo(app: Any) -> int:
         cursor = s.get(InteractionCursor, aid)
         try:
             comments = fetch_comments(decrypt_credentials(account, app.extensions["hub_vault"]),
-                                      since_id=cursor.since_id if cursor else None)
+                                      since_id=cursor.since_id if cursor else None, api_base=account.api_base)
         except (PlatformError, Exception):  # the next pull tries again
             log.warning("weibo comment pull failed for account %s", aid, exc_info=True)
             db.session.remove()
