@@ -100,7 +100,7 @@ def edit(session: Session, user: User, answer_id: int, text: str) -> MessageAnsw
                                   findings=findings, approved_at=None, reject_reason=None,
                                   editor_ids=sorted(set(ans.editor_ids or []) | {user.id}), updated_at=utcnow())
                           .execution_options(synchronize_session=False))
-    if res.rowcount != 1:
+    if res.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("答复已发出，不能修改", code="answer_not_editable")
     session.refresh(ans)
     msg.status = "in_review"
@@ -133,7 +133,7 @@ def _claim(session: Session, ans: MessageAnswer) -> None:
     res = session.execute(update(MessageAnswer).where(MessageAnswer.id == ans.id, MessageAnswer.status == "in_review",
                                                       MessageAnswer.revision_hash == ans.revision_hash)
                           .values(updated_at=utcnow()).execution_options(synchronize_session=False))
-    if res.rowcount != 1:
+    if res.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict("答复已被他人处理或已修改", code="step_taken")
 
 

@@ -63,7 +63,7 @@ def _send(app: Any, answer_id: int) -> str:
         res = s.execute(update(MessageAnswer).where(MessageAnswer.id == ans.id, MessageAnswer.status == "approved",
                                                     MessageAnswer.revision_hash == ans.revision_hash)
                         .values(status="sending", updated_at=utcnow()).execution_options(synchronize_session=False))
-        if res.rowcount != 1:
+        if res.rowcount != 1:  # type: ignore[attr-defined]
             return "skipped"
     s = db.session()
     ans = s.get(MessageAnswer, answer_id)
@@ -121,9 +121,8 @@ def _send(app: Any, answer_id: int) -> str:
 # -- Weibo -------------------------------------------------------------------------------------
 def pull_weibo(app: Any) -> int:
     """Pull new comments and @mentions of every active Weibo account into the inbox."""
-    from adapters.weibo_comments import fetch_comments
-
     from adapters.base import PlatformError
+    from adapters.weibo_comments import fetch_comments
     from hub.accounts.service import decrypt_credentials
 
     new = 0

@@ -178,7 +178,7 @@ def message_page(message_id: int):
     except HubError:
         abort(404)
     ans = answer_svc.current(s, msg)
-    people = [u for u in s.scalars(select(User).where(User.is_active.is_(True))).unique()
+    people = [u for u in s.scalars(select(User).where(User.active.is_(True))).unique()
               if any(u.has_role(r, msg.unit_id) for r in inbox.HANDLER_ROLES)]
     targets = [u for u in _units_of(current_user) if u.id in subtree_ids(s, msg.unit_id) and u.id != msg.unit_id]
     return render_template(

@@ -112,9 +112,9 @@ def _message_alerts(session: Session, out: list[AccountState]) -> None:
         if st.account.unit_id not in main or (st.account.is_main and not main[st.account.unit_id].account.is_main):
             main[st.account.unit_id] = st
     for a in rows:
-        st = by_id.get(a.account_id) if a.account_id else main.get(a.unit_id)
-        if st is not None:
-            st.alerts.append({"kind": "message_overdue", "level": "warn", "since": a.since.isoformat()})
+        row = by_id.get(a.account_id) if a.account_id else main.get(a.unit_id)
+        if row is not None:
+            row.alerts.append({"kind": "message_overdue", "level": "warn", "since": a.since.isoformat()})
 
 
 def run(session: Session, as_of: date | None = None) -> dict[str, int]:

@@ -241,7 +241,7 @@ def test_a_weibo_comment_is_answered_with_a_reply(app, world):
         tok = requests.post(base + "/_sim/apps", json={"appid": "wbk", "secret": "wbs",
                                                        "safe_domain": "www.cbeh.gov.cn"}, timeout=5).json()["access_token"]
         requests.post(base + "/2/statuses/share.json", data={"access_token": tok,
-                      "status": "供暖季服务指南 https://www.cbeh.gov.cn/"}, timeout=5).raise_for_status()
+                      "status": "供暖季服务指南 https://www.cbeh.gov.cn/", "rip": "203.0.113.5"}, timeout=5).raise_for_status()
         with db.transaction() as s:
             t = audit.current_actor.set(audit.Actor.system("test"))
             acc = create_account(s, None, {"platform": "weibo", "name": "陈巴尔虎旗发布微博", "unit": "cbeh",
