@@ -20,7 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB = ROOT / "hub"
-AREAS = ("posts", "approval", "accounts", "dispatch", "checks", "audit", "org", "oversight")
+AREAS = ("posts", "approval", "accounts", "dispatch", "checks", "audit", "org", "oversight", "interaction")
 MAX_LINES = 700
 
 

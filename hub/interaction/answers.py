@@ -175,12 +175,6 @@ def reject(session: Session, user: User, answer_id: int, reason: str) -> Message
     return ans
 
 
-def void_open(session: Session, msg: InboxMessage) -> None:
-    for ans in session.scalars(select(MessageAnswer).where(MessageAnswer.message_id == msg.id,
-                                                           MessageAnswer.status.in_(UNSENT + ("rejected",)))):
-        ans.status = "void"
-
-
 def approved_for_send(session: Session, ans: MessageAnswer) -> bool:
     """Right before sending: the text still has the approved hash and every step approved it."""
     if answer_hash(ans.message_id, ans.text) != ans.revision_hash:

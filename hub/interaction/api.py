@@ -28,7 +28,7 @@ from hub.interaction import stats as stats_svc
 from hub.interaction.schemas import (
     AnswerIn,
     AnswerOut,
-    ApproveIn,
+    AnswerApproveIn,
     AssignIn,
     CloseIn,
     ForwardIn,
@@ -42,7 +42,7 @@ from hub.interaction.schemas import (
     QaIn,
     QaList,
     QaOut,
-    RejectIn,
+    DecisionRejectIn,
 )
 from hub.models import Unit
 from hub.oversight.monitor import today
@@ -162,10 +162,10 @@ def edit_answer(answer_id: int):
 
 @bp.post("/answers/<int:answer_id>/approve")
 @contract("Approve the answer's exact revision {revision_hash, comment?}; approved, it is sent", out=AnswerOut,
-          body=ApproveIn, errors=REVIEW)
+          body=AnswerApproveIn, errors=REVIEW)
 def approve_answer(answer_id: int):
     answer_svc._decidable(db.session(), user(), answer_id, None)
-    data = body_as(ApproveIn, {"revision_hash": BadRequest("需要 revision_hash", code="missing_revision_hash"),
+    data = body_as(AnswerApproveIn, {"revision_hash": BadRequest("需要 revision_hash", code="missing_revision_hash"),
                                "*": BAD})
     with db.transaction() as s:
         out = answer_svc.to_dict(answer_svc.approve(s, user(), answer_id, data.revision_hash, data.comment))
@@ -173,10 +173,10 @@ def approve_answer(answer_id: int):
 
 
 @bp.post("/answers/<int:answer_id>/reject")
-@contract("Return the answer to the handler {reason}", out=AnswerOut, body=RejectIn, errors=REVIEW)
+@contract("Return the answer to the handler {reason}", out=AnswerOut, body=DecisionRejectIn, errors=REVIEW)
 def reject_answer(answer_id: int):
     answer_svc._decidable(db.session(), user(), answer_id, None)
-    data = body_as(RejectIn, {"*": BadRequest("退回需要说明理由", code="missing_reason")})
+    data = body_as(DecisionRejectIn, {"*": BadRequest("退回需要说明理由", code="missing_reason")})
     with db.transaction() as s:
         out = answer_svc.to_dict(answer_svc.reject(s, user(), answer_id, data.reason))
     return jsonify(AnswerOut.model_validate(out).dump())
@@ -250,10 +250,10 @@ def approve_qa(entry_id: int):
 
 
 @bp.post("/qa/<int:entry_id>/reject")
-@contract("Return the entry {reason}", out=QaOut, body=RejectIn, errors=REVIEW)
+@contract("Return the entry {reason}", out=QaOut, body=DecisionRejectIn, errors=REVIEW)
 def reject_qa(entry_id: int):
     qa_svc.get(db.session(), user(), entry_id)
-    data = body_as(RejectIn, {"*": BadRequest("退回需要说明理由", code="missing_reason")})
+    data = body_as(DecisionRejectIn, {"*": BadRequest("退回需要说明理由", code="missing_reason")})
     with db.transaction() as s:
         out = qa_svc.to_dict(qa_svc.reject(s, user(), entry_id, data.reason))
     return jsonify(QaOut.model_validate(out).dump())

@@ -21,6 +21,7 @@ from hub.models import (
     Account,
     ContactSecret,
     InboxMessage,
+    MessageAnswer,
     MonitorAlert,
     Unit,
     User,
@@ -240,15 +241,21 @@ def close_as(session: Session, user: User, message_id: int, reason: str, note: s
     msg = _handler_message(session, user, message_id)
     if reason not in ("spam", "abuse"):
         raise BadRequest("reason 应为 spam（垃圾信息）或 abuse（辱骂、恶意信息）", code="bad_reason", field="reason")
-    from hub.interaction import answers
-
-    answers.void_open(session, msg)
+    void_answers(session, msg)
     msg.status, msg.close_reason, msg.close_note, msg.closed_at = "closed", reason, note.strip() or None, utcnow()
     close_alerts(session, msg)
     audit.record(session, "message.close", object_type="message", object_id=msg.id, unit=msg.unit,
                  summary=f"留言 #{msg.id} 作为{'垃圾信息' if reason == 'spam' else '辱骂、恶意信息'}关闭",
                  details={"reason": reason})
     return msg
+
+
+def void_answers(session: Session, msg: InboxMessage) -> None:
+    """Answers not yet sent are void when the message closes without them."""
+    for ans in session.scalars(select(MessageAnswer).where(MessageAnswer.message_id == msg.id,
+                                                           MessageAnswer.status.in_(("in_review", "approved",
+                                                                                     "rejected")))):
+        ans.status = "void"
 
 
 def close_alerts(session: Session, msg: InboxMessage) -> None:

@@ -68,12 +68,12 @@ class AnswerOut(Out):
     sent_at: str | None
 
 
-class ApproveIn(In):
+class AnswerApproveIn(In):
     revision_hash: str = Field(min_length=1, max_length=64)
     comment: str = Field(default="", max_length=2000)
 
 
-class RejectIn(In):
+class DecisionRejectIn(In):
     reason: str = Field(min_length=1, max_length=2000)
 
 
