@@ -7,58 +7,13 @@ the public page shows the four fields with the question masked; a Weibo comment 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any
 
-import pytest
 import requests
+from interaction_helpers import follower_says, inbox
 from support import run_burst_worker, wait_for
 
 from hub.db import db
-
-AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-TOKEN = "cbtoken16"
-
-
-@pytest.fixture
-def live(app: Any) -> Iterator[str]:
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-
-
-@pytest.fixture
-def safe_mode(app: Any, world: dict[str, Any], live: str) -> dict[str, Any]:
-    """The main account's callback in safe mode (安全模式), on the simulator and in the vault."""
-    from hub.accounts.service import set_credentials
-    from hub.models import Account
-
-    account_id = world["accounts"][0]
-    with db.transaction() as s:
-        set_credentials(s, None, s.get(Account, account_id), {"callback_token": TOKEN, "encoding_aes_key": AES_KEY})
-    db.session.remove()
-    r = requests.post(world["sim"].base + "/_sim/apps", json={
-        "appid": "wx_main", "secret": "secret-main", "callback_url": f"{live}/wechat/callback/{account_id}",
-        "token": TOKEN, "encoding_aes_key": AES_KEY}, timeout=5)
-    r.raise_for_status()
-    return {**world, "account_id": account_id}
-
-
-def follower_says(world: dict[str, Any], content: str, openid: str = "o_follower_1", **kw: Any) -> dict[str, Any]:
-    r = requests.post(world["sim"].base + "/_sim/user_message",
-                      json={"appid": "wx_main", "openid": openid, "content": content, **kw}, timeout=30)
-    assert r.status_code == 200, r.text
-    return r.json()
-
-
-def inbox(world: dict[str, Any], status: str = "") -> list[dict[str, Any]]:
-    r = world["api"]["editor"].get("/messages", query_string={"unit": "cbeh", **({"status": status} if status else {})})
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()["messages"]
 
 
 def test_a_safe_mode_message_delivered_three_times_is_one_inbox_message(app, safe_mode):
