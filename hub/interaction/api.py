@@ -26,11 +26,12 @@ from hub.interaction import inbox
 from hub.interaction import qa as qa_svc
 from hub.interaction import stats as stats_svc
 from hub.interaction.schemas import (
+    AnswerApproveIn,
     AnswerIn,
     AnswerOut,
-    AnswerApproveIn,
     AssignIn,
     CloseIn,
+    DecisionRejectIn,
     ForwardIn,
     MessageCreated,
     MessageIn,
@@ -42,7 +43,6 @@ from hub.interaction.schemas import (
     QaIn,
     QaList,
     QaOut,
-    DecisionRejectIn,
 )
 from hub.models import Unit
 from hub.oversight.monitor import today
