@@ -15,7 +15,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from adapters.registry import UnknownPlatform, get_adapter
-from hub.models import Credential, Dispatch, Filing, Rectification, Revision, RotationTask, Unit, User, utcnow
+from hub.models import (
+    Credential,
+    Dispatch,
+    Filing,
+    InboxMessage,
+    Rectification,
+    Revision,
+    RotationTask,
+    Unit,
+    User,
+    utcnow,
+)
 from hub.oversight import monitor
 from hub.oversight.rectifications import OPEN
 from hub.permissions import overseen_unit_ids
@@ -81,7 +92,25 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
     charts = [{"unit": units[uid].name, "weeks": weekly.get(uid, [0] * WEEKS)}
               for uid in sorted({a.unit_id for a in accounts})]
     return {"as_of": as_of, "rows": out, "charts": charts, "units": list(units.values()),
+            "messages": _messages(session, units, ids, as_of),
             "platforms": sorted({a.platform for a in monitor.accounts_of(session, set(units))})}
+
+
+def _messages(session: Session, units: dict[int, Unit], ids: set[int], as_of: date) -> list[dict[str, Any]]:
+    """政民互动 this month per unit (hub/interaction/stats.py): received, answered, in time, average
+    working days, and the messages open past their due date."""
+    from hub.interaction.stats import figures
+
+    start = as_of.replace(day=1)
+    overdue = {int(uid): int(n) for uid, n in session.execute(select(InboxMessage.unit_id, func.count()).where(
+        InboxMessage.unit_id.in_(ids or {-1}), InboxMessage.status != "closed",
+        InboxMessage.due_on < as_of).group_by(InboxMessage.unit_id)).all()}
+    out = []
+    for uid in sorted(ids):
+        f = figures(session, {uid}, start, as_of + timedelta(days=1))
+        if f["received"] or overdue.get(uid):
+            out.append({"unit": units[uid].name, **f, "overdue": int(overdue.get(uid, 0))})
+    return out
 
 
 def _filings_in_review(session: Session, accounts: list[Any]) -> dict[int, int]:

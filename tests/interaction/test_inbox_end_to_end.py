@@ -180,6 +180,12 @@ def test_overdue_messages_are_escalated_to_the_monitor(app, world):
     r = api["supervisor"].get("/monitor", query_string={"unit": "hlbe", "as_of": "2025-10-13"})
     alerts = [a for acc in r.get_json()["accounts"] for a in acc["alerts"] if a["kind"] == "message_overdue"]
     assert len(alerts) == 1 and alerts[0]["since"] == "2025-10-11"
+    from checks.checks_helpers import login
+
+    web = app.test_client()
+    login(web, "supervisor")
+    page = web.get("/monitor").get_data(as_text=True)
+    assert "留言逾期" in page and "本月网民留言" in page
 
 
 def test_a_weibo_comment_is_answered_with_a_reply(app, world):
