@@ -26,10 +26,13 @@ from hub.times import iso
 ANSWER_STEPS = 1
 SEND = "hub.interaction.jobs.send_answer"
 UNSENT = ("in_review", "approved")
+EDITABLE = UNSENT + ("rejected", "failed")  # an edit of these is a new revision of the same answer
 
 
-def answer_hash(message_id: int, text: str) -> str:
-    data = json.dumps({"message_id": message_id, "text": text}, sort_keys=True, ensure_ascii=False).encode()
+def answer_hash(message_id: int, revision: int, text: str) -> str:
+    """What an approval binds: the exact text of one revision of the answer to one message."""
+    data = json.dumps({"message_id": message_id, "revision": revision, "text": text}, sort_keys=True,
+                      ensure_ascii=False).encode()
     return hashlib.sha256(b"zhengwu-hub/answer/v1\n" + data).hexdigest()
 
 
@@ -56,11 +59,11 @@ def draft(session: Session, user: User, message_id: int, text: str) -> MessageAn
     """The handler's answer; if an unsent answer exists, this edits it (a new revision)."""
     msg = inbox._handler_message(session, user, message_id)
     existing = current(session, msg)
-    if existing is not None and existing.status in UNSENT:
+    if existing is not None and existing.status in EDITABLE:
         return edit(session, user, existing.id, text)
     findings = _checked(session, msg, text)
     text = text.strip()
-    ans = MessageAnswer(message_id=msg.id, text=text, revision=1, revision_hash=answer_hash(msg.id, text),
+    ans = MessageAnswer(message_id=msg.id, text=text, revision=1, revision_hash=answer_hash(msg.id, 1, text),
                         status="in_review", steps=ANSWER_STEPS, editor_ids=[user.id], findings=findings,
                         author_id=user.id)
     session.add(ans)
@@ -86,18 +89,18 @@ def edit(session: Session, user: User, answer_id: int, text: str) -> MessageAnsw
     msg = ans.message
     if not inbox.may_handle_unit(session, user, msg.unit_id):
         raise Forbidden("只有本单位的编辑、审核人或管理员可以修改答复", code="not_handler")
-    if ans.status not in UNSENT + ("rejected",):
+    if ans.status not in EDITABLE:
         raise Conflict("答复已发出或已作废，不能修改", code="answer_not_editable")
     findings = _checked(session, msg, text)
     text = text.strip()
-    new_hash = answer_hash(msg.id, text)
-    if new_hash == ans.revision_hash and ans.status in UNSENT:
-        return ans
+    if text == ans.text and ans.status in UNSENT:
+        return ans  # nothing changed: the review goes on
+    new_hash = answer_hash(msg.id, ans.revision + 1, text)
     voided = ans.status == "approved"
     res = session.execute(update(MessageAnswer).where(MessageAnswer.id == ans.id,
-                                                      MessageAnswer.status.in_(UNSENT + ("rejected",)))
+                                                      MessageAnswer.status.in_(EDITABLE))
                           .values(text=text, revision_hash=new_hash, revision=ans.revision + 1, status="in_review",
-                                  findings=findings, approved_at=None, reject_reason=None,
+                                  findings=findings, approved_at=None, reject_reason=None, send_error=None,
                                   editor_ids=sorted(set(ans.editor_ids or []) | {user.id}), updated_at=utcnow())
                           .execution_options(synchronize_session=False))
     if res.rowcount != 1:  # type: ignore[attr-defined]
@@ -177,7 +180,7 @@ def reject(session: Session, user: User, answer_id: int, reason: str) -> Message
 
 def approved_for_send(session: Session, ans: MessageAnswer) -> bool:
     """Right before sending: the text still has the approved hash and every step approved it."""
-    if answer_hash(ans.message_id, ans.text) != ans.revision_hash:
+    if answer_hash(ans.message_id, ans.revision, ans.text) != ans.revision_hash:
         return False
     n = len(session.scalars(select(AnswerDecision).where(
         AnswerDecision.answer_id == ans.id, AnswerDecision.revision_hash == ans.revision_hash,

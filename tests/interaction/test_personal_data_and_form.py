@@ -162,3 +162,25 @@ def test_staff_pages_handle_a_message_in_chinese(app, world):
     assert "已办结" in r1.get(f"/interaction/messages/{mid}").get_data(as_text=True)
     qa = r1.get("/interaction/qa").get_data(as_text=True)
     assert "咨询问答库" in qa
+
+
+def test_a_failed_send_is_not_repeated_and_an_edit_sends_it_after_review(app, safe_mode):
+    follower_says(safe_mode, "医保卡余额怎么查？", openid="o_fail")
+    (m,) = wait_for(lambda: inbox(safe_mode, "open") or None)
+    api = safe_mode["api"]
+    ans = api["editor"].post(f"/messages/{m['id']}/answer", json={"text": "可在医保服务平台查询。"}).get_json()
+    safe_mode["sim"].faults(busy_rate=1.0)
+    assert api["r1"].post(f"/answers/{ans['id']}/approve", json={"revision_hash": ans["revision_hash"]}).status_code == 200
+    run_burst_worker(app)
+    safe_mode["sim"].faults()
+    failed = api["editor"].get(f"/answers/{ans['id']}").get_json()
+    assert failed["status"] == "failed"
+    assert inbox(safe_mode, "open")[0]["status"] == "open"
+    run_burst_worker(app)  # nothing resends it on its own
+    assert not [c for c in safe_mode["sim"].state()["custom_messages"] if c["touser"] == "o_fail"]
+    again = api["editor"].patch(f"/answers/{ans['id']}", json={"text": "可在医保服务平台查询。"}).get_json()
+    assert again["status"] == "in_review" and again["revision_hash"] != ans["revision_hash"]
+    assert api["r2"].post(f"/answers/{ans['id']}/approve", json={"revision_hash": again["revision_hash"]}).status_code == 200
+    run_burst_worker(app)
+    assert [c["content"] for c in safe_mode["sim"].state()["custom_messages"] if c["touser"] == "o_fail"] == [
+        "可在医保服务平台查询。"]
