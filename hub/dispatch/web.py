@@ -3,9 +3,10 @@
 * ``/dispatches/<id>``: one dispatch with every attempt and its outcome; admins retry from here;
 * ``/dispatches``: what needs attention (unconfirmed and failed dispatches) for admins and
   supervisors of the unit subtree;
-* ``/wechat/callback/<account_id>``: WeChat's server push (URL check and the
-  ``PUBLISHJOBFINISH`` event), plain or encrypted (安全模式), verified with the account's
-  ``callback_token`` / ``encoding_aes_key``;
+* ``/wechat/callback/<account_id>``: WeChat's server push (URL check, the
+  ``PUBLISHJOBFINISH`` event and followers' text messages, which go to the unit's inbox —
+  hub/interaction/intake.py — answered with a passive reply when the 问答库 answers them), plain
+  or encrypted (安全模式), verified with the account's ``callback_token`` / ``encoding_aes_key``;
 * ``/feeds/accounts/<account_id>.atom``: an Atom feed of what the hub published to an account
   (public: it lists only published content).
 """
