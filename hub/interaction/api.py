@@ -261,14 +261,18 @@ def reject_qa(entry_id: int):
 
 @bp.get("/public/units/<code>/messages")
 @contract("Public (no token): a unit's answered messages with 留言时间、答复时间、答复单位、答复内容 and the "
-          "question masked, and the last six months' figures", out=PublicMessages, public=True,
-          errors={404: "unknown unit"})
+          "question masked, and the last six months' figures (limit: at most this many messages, 1-500, "
+          "default 200)", out=PublicMessages, public=True, query={"limit": int},
+          errors={400: "bad limit", 404: "unknown unit"})
 def public_messages(code: str):
+    raw = request.args.get("limit", "200")
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3 and 1 <= int(raw) <= 500):
+        raise BadRequest("limit 应为 1 到 500 的整数", code="bad_limit", field="limit")
     s = db.session()
     unit = s.query(Unit).filter_by(code=code).first()
     if unit is None:
         raise NotFound("单位不存在", code="unit_not_found")
     ids = subtree_ids(s, unit.id)
-    out = {"unit": unit.code, "unit_name": unit.name, "messages": stats_svc.public_messages(s, unit),
+    out = {"unit": unit.code, "unit_name": unit.name, "messages": stats_svc.public_messages(s, unit, int(raw)),
            "months": [stats_svc.monthly(s, ids, m) for m in stats_svc.recent_months(today())]}
     return jsonify(PublicMessages.model_validate(out).dump())

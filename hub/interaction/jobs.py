@@ -162,7 +162,7 @@ def pull_weibo(app: Any) -> int:
 def _later(a: str, b: str | None) -> bool:
     if b is None:
         return True
-    if a.isdigit() and b.isdigit():
+    if a.isascii() and a.isdigit() and b.isascii() and b.isdigit():
         return int(a) > int(b)
     return a > b
 

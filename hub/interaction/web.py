@@ -8,6 +8,7 @@ answer, review, close), ``/interaction/qa`` and ``/interaction/qa/<id>`` (the �
 
 from __future__ import annotations
 
+import re
 import secrets as pyrandom
 from datetime import date
 from typing import Any
@@ -34,6 +35,7 @@ bp = Blueprint("interaction", __name__)
 __all__ = ["bp"]
 
 CHALLENGE_SALT = "interaction-form-challenge"
+PHONE = re.compile(r"\+?[0-9][0-9 \-]{4,28}")
 CHALLENGE_MAX_AGE = 3600
 
 
@@ -120,7 +122,7 @@ def message_form_post(code: str):
     if not text or len(text) > 2000:
         flash(_("请填写留言内容（不超过 2000 字）"), "error")
         return _form(unit, 400, **keep)
-    if len(name) > 50 or (phone and (len(phone) > 30 or not phone.replace("-", "").replace(" ", "").isdigit())):
+    if len(name) > 50 or (phone and not PHONE.fullmatch(phone)):
         flash(_("姓名或电话格式不正确"), "error")
         return _form(unit, 400, **keep)
     token = audit.current_actor.set(audit.Actor.system("public-form"))
@@ -235,7 +237,7 @@ def message_answer(message_id: int):
 @login_required
 def message_approve(message_id: int):
     aid = request.form.get("answer_id", "")
-    if not aid.isdigit() or len(aid) > 10:
+    if not (aid.isascii() and aid.isdigit()) or len(aid) > 9:
         abort(404)
     return _act(message_id, _("答复审核通过"), lambda s: answer_svc.approve(
         s, current_user, int(aid), request.form.get("revision_hash", ""), request.form.get("comment", "")))
@@ -245,7 +247,7 @@ def message_approve(message_id: int):
 @login_required
 def message_reject(message_id: int):
     aid = request.form.get("answer_id", "")
-    if not aid.isdigit() or len(aid) > 10:
+    if not (aid.isascii() and aid.isdigit()) or len(aid) > 9:
         abort(404)
     return _act(message_id, _("答复已退回"),
                 lambda s: answer_svc.reject(s, current_user, int(aid), request.form.get("reason", "")))
@@ -293,7 +295,7 @@ def qa_entry(entry_id: int):
         abort(404)
     dup = qa_svc.get(s, current_user, e.duplicate_of_id) if e.duplicate_of_id else None
     return render_template("interaction/qa_entry.html", e=e, dup=dup, labels=qa_labels(), expired=qa_svc.expired(e),
-                           may_review=e.status == "in_review" and inbox.may_review_unit(current_user, e.unit_id)
+                           may_review=e.status == "in_review" and qa_svc.may_review(current_user, e)
                            and e.author_id != current_user.id)
 
 
