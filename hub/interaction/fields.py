@@ -2,7 +2,10 @@
 exists, where it is kept and when it goes. Nothing else about a sender is stored; nothing of it is
 written to logs or audit details (audit entries name the message by id only).
 
-tests/interaction/test_personal_data.py checks that every column of the interaction tables is
+Not stored: the 留言 form's sender address and browser (the audit entry of a form message records
+neither); the rate limit keeps a counter keyed by the client address in Redis for at most an hour.
+
+tests/interaction/test_personal_data_and_form.py checks that every column of the interaction tables is
 listed here, so a new field cannot be added without saying why.
 """
 

@@ -126,6 +126,7 @@ def message_form_post(code: str):
         flash(_("姓名或电话格式不正确"), "error")
         return _form(unit, 400, **keep)
     token = audit.current_actor.set(audit.Actor.system("public-form"))
+    audit.current_request.set(audit.RequestInfo())  # the sender's address and browser are not recorded
     try:
         with db.transaction() as s:
             u = s.get(Unit, unit.id)

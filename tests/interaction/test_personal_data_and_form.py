@@ -71,6 +71,8 @@ def test_the_form_seals_contact_data_masks_the_name_and_keeps_it_out_of_audit_an
         from hub.interaction.inbox import open_contact
 
         assert open_contact(s, m, "phone") == PHONE
+        receive = s.query(AuditEntry).filter_by(action="message.receive").one()
+        assert not receive.ip and not receive.user_agent
         for e in s.query(AuditEntry).all():
             assert PHONE not in (e.details or "") + (e.summary or "") and NAME not in (e.details or "") + e.summary
         # retention: closed long ago -> the contact data goes, the message stays
