@@ -186,3 +186,25 @@ def test_a_failed_send_is_not_repeated_and_an_edit_sends_it_after_review(app, sa
     run_burst_worker(app)
     assert [c["content"] for c in safe_mode["sim"].state()["custom_messages"] if c["touser"] == "o_fail"] == [
         "可在医保服务平台查询。"]
+
+
+def test_the_sweeper_sends_an_approved_answer_whose_enqueue_was_lost(app, safe_mode):
+    from hub.interaction import jobs
+    from hub.models import MessageAnswer
+    from hub.queue import get_queue
+
+    follower_says(safe_mode, "新生儿落户需要什么？", openid="o_lost")
+    (m,) = wait_for(lambda: inbox(safe_mode, "open") or None)
+    api = safe_mode["api"]
+    ans = api["editor"].post(f"/messages/{m['id']}/answer", json={"text": "请携带出生医学证明到派出所办理。"}).get_json()
+    assert api["r1"].post(f"/answers/{ans['id']}/approve", json={"revision_hash": ans["revision_hash"]}).status_code == 200
+    get_queue(app.config).empty()  # the enqueue is lost
+    with app.app_context():
+        with db.transaction() as s:
+            row = s.get(MessageAnswer, ans["id"])
+            row.updated_at = row.updated_at - timedelta(minutes=5)
+        db.session.remove()
+    jobs.sweep(app)
+    run_burst_worker(app)
+    assert [c["content"] for c in safe_mode["sim"].state()["custom_messages"] if c["touser"] == "o_lost"] == [
+        "请携带出生医学证明到派出所办理。"]
