@@ -48,6 +48,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             url = "redis+unix://" + url[len("unix://"):]
         app.config["RATELIMIT_STORAGE_URI"] = url
     app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 5})
+    # Counters per instance: two instances sharing one Redis (or one test after another) never share them.
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", f"hub-limits:{app.config.get('HUB_QUEUE') or 'hub'}")
     limiter.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,

@@ -156,6 +156,11 @@ class Settings(BaseSettings):
         default=7,
         description="a rotated password's previous version is kept (encrypted) this long, then destroyed")
     reveals_per_hour: int = Field(default=5, description="reveal attempts per admin per hour")
+    # 政民互动 (issue 16).
+    contact_retention_days: int = Field(
+        default=180, ge=1,
+        description="senders' contact data (name, phone, WeChat openid, Weibo user id) is erased this many days "
+                    "after their message is closed")
     # The dispatch engine (docs/publishing.md).
     dispatch_lease: Seconds = Field(
         default=40.0, description="seconds a worker holds a dispatch between renewals")

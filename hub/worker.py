@@ -57,6 +57,9 @@ def _sweeper(app: Flask, stop: threading.Event) -> None:
                 from hub.metrics.jobs import schedule_daily as metrics_daily
 
                 metrics_daily(app)  # yesterday's read counts and followers from the platforms, once a day
+                from hub.interaction.jobs import sweep as interaction_sweep
+
+                interaction_sweep(app)  # answers to send, Weibo comments, message deadlines, contact retention
                 from hub.audit.remote import push
 
                 push(app.extensions["hub_witness"])  # signed checkpoints to the remote witness; failures stay pending

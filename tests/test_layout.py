@@ -20,7 +20,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 HUB = ROOT / "hub"
-AREAS = ("posts", "approval", "accounts", "dispatch", "checks", "audit", "org", "oversight", "metrics", "notify")
+AREAS = ("posts", "approval", "accounts", "dispatch", "checks", "audit", "org", "oversight", "metrics", "notify",
+         "interaction")
 MAX_LINES = 700
 
 

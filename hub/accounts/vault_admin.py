@@ -20,11 +20,20 @@ from sqlalchemy.orm import Session
 from hub import audit
 from hub.db import db
 from hub.errors import BadRequest, Conflict, VaultLocked
-from hub.models import Credential, CredentialArchive, NotifySecret, RecoveryCode, UserTotp, VaultKey, utcnow
+from hub.models import (
+    ContactSecret,
+    Credential,
+    CredentialArchive,
+    NotifySecret,
+    RecoveryCode,
+    UserTotp,
+    VaultKey,
+    utcnow,
+)
 from hub.vault import Sealed, Vault, VaultError
 
 #: Every table holding vault ciphertexts: rewrapped on rotation, counted per key version.
-SEALED_TABLES = (Credential, CredentialArchive, NotifySecret, UserTotp)
+SEALED_TABLES = (Credential, CredentialArchive, NotifySecret, UserTotp, ContactSecret)
 
 
 def get_vault(app: Flask) -> Vault:

@@ -17,13 +17,14 @@ from hub.checks import api as checks_api
 from hub.contracts import Out
 from hub.dispatch import api as dispatch_api
 from hub.extensions import csrf, limiter
+from hub.interaction import api as interaction_api
 from hub.notify import api as notify_api
 from hub.org import api as org_api
 from hub.oversight import api as oversight_api
 from hub.posts import api as posts_api
 
 CHILDREN = (posts_api, approval_api, accounts_api, dispatch_api, checks_api, audit_api, oversight_api,
-            notify_api, org_api)
+            notify_api, org_api, interaction_api)
 for _child in CHILDREN:
     bp.register_blueprint(_child.bp)
 

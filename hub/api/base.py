@@ -16,7 +16,7 @@ from hub.security import token_digest
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-PUBLIC = {"api.openapi"}
+PUBLIC = {"api.openapi", "api.interaction.public_messages"}
 
 
 def token_key() -> str:

@@ -3,9 +3,10 @@
 * ``/dispatches/<id>``: one dispatch with every attempt and its outcome; admins retry from here;
 * ``/dispatches``: what needs attention (unconfirmed and failed dispatches) for admins and
   supervisors of the unit subtree;
-* ``/wechat/callback/<account_id>``: WeChat's server push (URL check and the
-  ``PUBLISHJOBFINISH`` event), plain or encrypted (安全模式), verified with the account's
-  ``callback_token`` / ``encoding_aes_key``;
+* ``/wechat/callback/<account_id>``: WeChat's server push (URL check, the
+  ``PUBLISHJOBFINISH`` event and followers' text messages, which go to the unit's inbox —
+  hub/interaction/intake.py — answered with a passive reply when the 问答库 answers them), plain
+  or encrypted (安全模式), verified with the account's ``callback_token`` / ``encoding_aes_key``;
 * ``/feeds/accounts/<account_id>.atom``: an Atom feed of what the hub published to an account
   (public: it lists only published content).
 """
@@ -28,6 +29,7 @@ from hub.dispatch import service as dispatches_svc
 from hub.errors import HubError
 from hub.extensions import csrf, limiter
 from hub.inputs import xml_text
+from hub.interaction import intake as interaction_intake
 from hub.models import Account, Dispatch, Post
 from hub.permissions import is_admin_of, is_editor_of, overseen_unit_ids
 from hub.times import iso
@@ -213,6 +215,15 @@ def wechat_callback(account_id: int):
             callbacks.publish_finished(account, info)
     elif data.get("MsgType") == "event" and data.get("Event") == "MASSSENDJOBFINISH":
         callbacks.mass_finished(account, data)
+    elif data.get("MsgType") == "text":  # a follower's message: to the unit's inbox (issue 16)
+        reply = interaction_intake.wechat_text(account.id, data)
+        if reply:
+            from wechatpy.replies import TextReply
+
+            xml_reply = TextReply(message=msg, content=reply).render()
+            if crypto is not None:
+                xml_reply = crypto.encrypt_message(xml_reply, nonce, timestamp)
+            return Response(xml_reply, mimetype="application/xml")
     return _plain("success")
 
 

@@ -13,6 +13,19 @@ from hub.models.inspection import (
     InspectionFinding,
     InspectionRun,
 )
+from hub.models.interaction import (
+    ANSWER_STATUSES,
+    CHANNELS,
+    CLOSE_REASONS,
+    MESSAGE_STATUSES,
+    QA_STATUSES,
+    AnswerDecision,
+    ContactSecret,
+    InboxMessage,
+    InteractionCursor,
+    MessageAnswer,
+    QaEntry,
+)
 from hub.models.lexicon import LexiconDisable, LexiconEntry, LexiconVersion
 from hub.models.metrics import AccountMetrics, PublicationMetrics
 from hub.models.notify import (
@@ -74,4 +87,6 @@ __all__ = [
     "MONITOR_LEVELS", "RECTIFICATION_STATUSES", "MonitorAlert", "Rectification", "AnnualReport", "QuarterlyInspection",
     "CHANNEL_KINDS", "DELIVERY_STATUSES", "NOTIFY_KINDS", "Notification", "NotifyChannel", "NotifyDelivery",
     "NotifyPreference", "NotifySecret",
+    "ANSWER_STATUSES", "CHANNELS", "CLOSE_REASONS", "MESSAGE_STATUSES", "QA_STATUSES", "AnswerDecision",
+    "ContactSecret", "InboxMessage", "InteractionCursor", "MessageAnswer", "QaEntry",
 ]

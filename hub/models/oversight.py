@@ -19,16 +19,19 @@ RECTIFICATION_STATUSES = ("open", "reported", "accepted", "returned")
 
 
 class MonitorAlert(Base):
-    """A silence alert of one account: raised by ``hub monitor run`` (or the daily job) at 7, 10 and
+    """A silence alert of one account (``kind`` "silence"), or the escalation of an overdue message
+    of the public (``kind`` "message_overdue", ``message_id``; account_id its account if any). Silence: raised by ``hub monitor run`` (or the daily job) at 7, 10 and
     13 days without a publication (``warn``) and at 14 days (``veto``); closed by the run that sees
     a publication after ``last_published_at``. ``since`` is the first day of the current level."""
 
     __tablename__ = "monitor_alerts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     kind: Mapped[str] = mapped_column(String(20), default="silence")
+    # kind "message_overdue" (issue 16): a message of the public not answered within 5 working days
+    message_id: Mapped[int | None] = mapped_column(Integer, index=True)
     level: Mapped[str] = mapped_column(String(8))
     days: Mapped[int] = mapped_column(Integer)  # the threshold reached: 7, 10, 13 or 14
     since: Mapped[date] = mapped_column(Date)
@@ -36,7 +39,7 @@ class MonitorAlert(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
 
-    account: Mapped[Account] = relationship(lazy="joined")
+    account: Mapped[Account | None] = relationship(lazy="joined")
     unit: Mapped[Unit] = relationship(lazy="joined")
 
 

@@ -6,7 +6,7 @@ Per account: publications (dispatches published that year), originals (of those,
 marked 原创, ``Revision.is_original``), withdrawals (of those, withdrawn since), reads (the newest totals
 the platforms gave for its publications, pulled in the year by hub/metrics) and followers (at the last
 day of the year with a figure; both blank where the platform gives none). Per unit: review
-figures (posts reviewed, posts returned), interaction figures (zero until that area exists),
+figures (posts reviewed, posts returned), interaction figures (hub/interaction/stats.py),
 rectifications, credential rotations and reveals (from the audit log). Also the reminder (1
 January), the overdue alert (from 1 February) and the record that the report was published."""
 
@@ -111,7 +111,7 @@ def figures(session: Session, unit_code: str, year: int) -> dict[str, Any]:
                               for k in ("publications", "originals", "withdrawals")}
     totals.update({
         "posts_reviewed": posts_with(None), "posts_returned": posts_with("rejected"),
-        "messages_received": 0, "messages_answered": 0, "answer_days_avg": 0,
+        **_messages(session, ids, year),
         "inspections": inspected["count"],
         "inspected_passed": sum(v["inspected"] - v["inspection_failed"] for v in inspected["per"].values()),
         "inspected_failed": sum(v["inspection_failed"] for v in inspected["per"].values()),
@@ -136,6 +136,15 @@ def _sum_known(values: Any) -> int | None:
 
 def _cell(value: Any) -> str:
     return "—" if value is None else str(value)
+
+
+def _messages(session: Session, unit_ids: set[int], year: int) -> dict[str, Any]:
+    """政民互动 figures of the year (hub/interaction/stats.py): received, answered, average working days."""
+    from hub.interaction.stats import figures as message_figures
+
+    f = message_figures(session, unit_ids, date(year, 1, 1), date(year + 1, 1, 1))
+    return {"messages_received": f["received"], "messages_answered": f["answered"],
+            "answer_days_avg": f["average_working_days"]}
 
 
 def _inspections(session: Session, account_ids: set[int], start: datetime, end: datetime) -> dict[str, Any]:

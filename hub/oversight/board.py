@@ -21,6 +21,7 @@ from hub.models import (
     Credential,
     Dispatch,
     Filing,
+    InboxMessage,
     MonitorAlert,
     Rectification,
     Revision,
@@ -100,6 +101,7 @@ def rows(session: Session, user: User, unit: str = "", platform: str = "", sort:
     charts = [{"unit": units[uid].name, "weeks": weekly.get(uid, [0] * WEEKS)}
               for uid in sorted({a.unit_id for a in accounts})]
     return {"as_of": as_of, "rows": out, "charts": charts, "units": list(units.values()),
+            "messages": _messages(session, units, ids, as_of),
             "platforms": list(PLATFORM_LABELS)}  # every platform, whether or not an account is on it yet
 
 
@@ -108,7 +110,25 @@ def _token_alerts(session: Session, accounts: list[Any]) -> dict[int, dict[str, 
     return {al.account_id: {"kind": "token", "level": al.level, "since": al.since.isoformat(), "days": al.days}
             for al in session.scalars(select(MonitorAlert).where(
                 MonitorAlert.kind == "token", MonitorAlert.closed_at.is_(None),
-                MonitorAlert.account_id.in_([a.id for a in accounts] or [-1]))).unique()}
+                MonitorAlert.account_id.in_([a.id for a in accounts] or [-1]))).unique()
+            if al.account_id is not None}
+
+
+def _messages(session: Session, units: dict[int, Unit], ids: set[int], as_of: date) -> list[dict[str, Any]]:
+    """政民互动 this month per unit (hub/interaction/stats.py): received, answered, in time, average
+    working days, and the messages open past their due date."""
+    from hub.interaction.stats import figures
+
+    start = as_of.replace(day=1)
+    overdue = {int(uid): int(n) for uid, n in session.execute(select(InboxMessage.unit_id, func.count()).where(
+        InboxMessage.unit_id.in_(ids or {-1}), InboxMessage.status != "closed",
+        InboxMessage.due_on < as_of).group_by(InboxMessage.unit_id)).all()}
+    out = []
+    for uid in sorted(ids):
+        f = figures(session, {uid}, start, as_of + timedelta(days=1))
+        if f["received"] or overdue.get(uid):
+            out.append({"unit": units[uid].name, **f, "overdue": int(overdue.get(uid, 0))})
+    return out
 
 
 def _filings_in_review(session: Session, accounts: list[Any]) -> dict[int, int]:
@@ -166,7 +186,8 @@ def to_xlsx(board: dict[str, Any], local_time: Any) -> bytes:
             elif k == "last_published_at":
                 v = local_time(v) if v else ""
             elif k == "alerts":
-                v = "、".join(("需重新授权" if a.get("kind") == "token" else "单项否决" if a["level"] == "veto"
+                v = "、".join(("需重新授权" if a.get("kind") == "token" else "留言逾期" if a.get("kind") == "message_overdue"
+                               else "单项否决" if a["level"] == "veto"
                               else "预警") for a in v)
             cells.append("" if v is None else v)
         ws.append(cells)

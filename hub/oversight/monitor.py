@@ -93,7 +93,29 @@ def states(session: Session, accounts: list[Account], as_of: date) -> list[Accou
             st.alerts.append({"kind": "silence", "level": lv[0],
                               "since": (beijing_date(start) + timedelta(days=lv[1])).isoformat()})
         out.append(st)
+    _message_alerts(session, out)
     return out
+
+
+def _message_alerts(session: Session, out: list[AccountState]) -> None:
+    """Open ``message_overdue`` alerts (issue 16: a message of the public not answered within 5
+    working days) on the row of the account it came to; one without an account (the 留言 form,
+    phone, letter) on the unit's main account."""
+    if not out:
+        return
+    unit_ids = {st.account.unit_id for st in out}
+    rows = session.scalars(select(MonitorAlert).where(MonitorAlert.kind == "message_overdue",
+                                                      MonitorAlert.closed_at.is_(None),
+                                                      MonitorAlert.unit_id.in_(unit_ids))).unique().all()
+    by_id = {st.account.id: st for st in out}
+    main: dict[int, AccountState] = {}
+    for st in out:
+        if st.account.unit_id not in main or (st.account.is_main and not main[st.account.unit_id].account.is_main):
+            main[st.account.unit_id] = st
+    for a in rows:
+        row = by_id.get(a.account_id) if a.account_id else main.get(a.unit_id)
+        if row is not None:
+            row.alerts.append({"kind": "message_overdue", "level": "warn", "since": a.since.isoformat()})
 
 
 def run(session: Session, as_of: date | None = None) -> dict[str, int]:

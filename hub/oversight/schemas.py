@@ -8,7 +8,7 @@ from hub.contracts import In, Out
 
 
 class MonitorAlertOut(Out):
-    kind: str = Field(description="silence")
+    kind: str = Field(description="silence, or message_overdue (a message of the public not answered in 5 working days)")
     level: str = Field(description="warn (7-13 days) or veto (14 days or more)")
     since: str = Field(description="Asia/Shanghai date the level was reached, YYYY-MM-DD")
 

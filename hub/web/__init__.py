@@ -17,6 +17,7 @@ from hub.checks import web as checks_web
 from hub.db import db
 from hub.dispatch import web as dispatch_web
 from hub.extensions import login_manager
+from hub.interaction import web as interaction_web
 from hub.notify import web as notify_web
 from hub.org import web as org_web
 from hub.oversight import web as oversight_web
@@ -25,7 +26,7 @@ from hub.web import views  # noqa: F401  (the parent's own pages: sign-in, langu
 from hub.web.base import bp, log, wants_json
 
 for _child in (posts_web, approval_web, accounts_web, dispatch_web, checks_web, audit_web, oversight_web,
-               notify_web, org_web):
+               notify_web, org_web, interaction_web):
     bp.register_blueprint(_child.bp)
 
 def init_app(app: Flask) -> None:
