@@ -29,6 +29,17 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Keyed by the audit actions as stored: never rename a key. Some keep an older word for what the code now
 # calls otherwise (post.rescan_alert is an inspection alert: hub/checks/jobs.py).
 ACTION_LABELS = {
+    "account.oauth_start": N_("发起平台授权"), "account.oauth_authorised": N_("完成平台授权"),
+    "account.token_alert": N_("授权即将失效"), "account.token_alert_close": N_("授权已恢复"),
+    "dispatch.awaiting_manual": N_("等待人工发布"), "dispatch.manual_check": N_("核对人工发布链接"),
+    "message.receive": N_("收到留言"), "message.assign": N_("分派留言"), "message.forward": N_("转办留言"),
+    "message.auto_answer": N_("问答库自动答复"), "message.close": N_("关闭留言"),
+    "message.contacts_erased": N_("清除留言联系方式"), "message.due_warning": N_("留言临近期限"),
+    "message.overdue": N_("留言逾期"), "answer.create": N_("起草答复"), "answer.edit": N_("修改答复"),
+    "answer.approve": N_("答复审核通过"), "answer.reject": N_("答复退回"), "answer.refused": N_("答复被拒绝"),
+    "answer.sent": N_("答复已发送"), "answer.send_failed": N_("答复发送失败"),
+    "qa.create": N_("新增问答"), "qa.approve": N_("问答审核通过"), "qa.reject": N_("问答退回"),
+    "metrics.pull": N_("拉取阅读数据"), "notify.channels": N_("修改通知渠道"), "notify.preferences": N_("修改通知偏好"),
     "post.create": N_("创建稿件"), "post.edit": N_("修改稿件"), "post.submit": N_("提交审核"), "post.approve": N_("审核通过"),
     "post.reject": N_("退回修改"), "post.reschedule": N_("修改定时"), "post.scheduled": N_("等待定时发布"),
     "post.schedule_missed": N_("定时已过"), "post.publishing": N_("开始发布"), "post.published": N_("发布完成"),
