@@ -34,6 +34,8 @@ from hub.vault import Sealed, Vault, VaultError
 
 #: Every table holding vault ciphertexts: rewrapped on rotation, counted per key version.
 SEALED_TABLES = (Credential, CredentialArchive, NotifySecret, UserTotp, ContactSecret)
+#: Those rewrapped row by row as (owner account, field, version); TOTP secrets have their own context.
+REWRAP_TABLES = (Credential, CredentialArchive, NotifySecret, ContactSecret)
 
 
 def get_vault(app: Flask) -> Vault:
@@ -224,7 +226,7 @@ def rotate(app: Flask, batch: int = 500) -> RotateReport:
         min_version = min_decryption_version(s)
     done = 0
     try:
-        for model in SEALED_TABLES:
+        for model in REWRAP_TABLES:
             done += _rewrap_table(vault, model, new, batch, min_version)
         done += _rewrap_totp(vault, new, min_version)
     except VaultError as exc:

@@ -92,15 +92,16 @@ def fresh_session() -> None:
 
 def finish_login(u: User, nxt: str, second_factor: str | None = None) -> Any:
     """Sign ``u`` in (password, and the code when they have a second factor) and go on to ``nxt``."""
-    fresh_session()
-    login_user(u)
-    now = time.time()
-    session["auth_at"] = session["seen_at"] = now
+    # The sign-in is audited first: when its entry cannot be written, nobody is signed in (fail closed).
     with db.transaction() as s:
         how = {"totp": "，二次验证", "recovery": "，使用恢复码"}.get(second_factor or "", "")
         audit.record(s, "auth.login", object_type="user", object_id=u.id, unit=u.unit,
                      summary=f"{u.display_name()} 登录{how}", actor=u,
                      details={"second_factor": second_factor} if second_factor else None)
+    fresh_session()
+    login_user(u)
+    now = time.time()
+    session["auth_at"] = session["seen_at"] = now
     if signin_svc.required(u) and not signin_svc.enrolled(db.session(), u):
         flash(_("管理员和主管单位用户必须启用二次验证：请用手机验证器扫描二维码完成设置"), "info")
         return redirect(url_for("web.org.security_page"))
