@@ -115,7 +115,8 @@ class Dispatch(Base):
 
     __tablename__ = "dispatches"
     __table_args__ = (UniqueConstraint("revision_id", "account_id", name="uq_dispatches_revision_account"),
-                      Index("ix_dispatches_updated", "updated_at"))
+                      Index("ix_dispatches_updated", "updated_at"),
+                      Index("ix_dispatches_account_published", "account_id", "published_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), index=True)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from hub import audit
@@ -71,22 +71,26 @@ def accounts_of(session: Session, unit_ids: set[int]) -> list[Account]:
 def states(session: Session, accounts: list[Account], as_of: date) -> list[AccountState]:
     """Each account's publication figures as of ``as_of``."""
     end = day_end_utc(as_of)
+    # A publication is in the last 7 (30) Beijing days when it is on or after the start of the day
+    # 6 (29) days before ``as_of``, i.e. after the end of the day 7 (30) days before.
+    since7, since30 = day_end_utc(as_of - timedelta(days=7)), day_end_utc(as_of - timedelta(days=30))
     ids = [a.id for a in accounts]
-    pubs: dict[int, list[datetime]] = {i: [] for i in ids}
+    figures: dict[int, tuple[datetime | None, int, int]] = {}
     if ids:
-        rows = session.execute(select(Dispatch.account_id, Dispatch.published_at).where(
-            Dispatch.account_id.in_(ids), Dispatch.published_at.is_not(None), Dispatch.published_at < end)).all()
-        for aid, at in rows:
-            if at is not None:
-                pubs[aid].append(at)
+        # One aggregate per account (index ix_dispatches_account_published): the page's cost does not
+        # grow with the years of publications behind it (issue 19).
+        at = Dispatch.published_at
+        rows = session.execute(
+            select(Dispatch.account_id, func.max(at),
+                   func.sum(case((at >= since7, 1), else_=0)), func.sum(case((at >= since30, 1), else_=0)))
+            .where(Dispatch.account_id.in_(ids), at.is_not(None), at < end)
+            .group_by(Dispatch.account_id)).all()
+        figures = {aid: (last, int(n7 or 0), int(n30 or 0)) for aid, last, n7, n30 in rows}
     out = []
     for a in accounts:
-        times = pubs[a.id]
-        last = max(times) if times else None
+        last, d7, d30 = figures.get(a.id, (None, 0, 0))
         start = last or a.activated_at or a.created_at
         days = (as_of - beijing_date(start)).days if start and beijing_date(start) <= as_of else None
-        d7 = sum(1 for t in times if (as_of - beijing_date(t)).days < 7)
-        d30 = sum(1 for t in times if (as_of - beijing_date(t)).days < 30)
         st = AccountState(a, last, days, d7, d30)
         lv = st.level()
         if lv and start:
