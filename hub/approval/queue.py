@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from hub.approval.chains import person, unit_path
 from hub.content import html_to_text
@@ -39,7 +39,7 @@ from hub.models import (
 from hub.permissions import unit_children
 from hub.posts.access import contributors
 from review import policy
-from review.chain import Chain
+from review.chain import STEP_ROLES, Chain
 
 QUEUE_LIMIT = 500
 AGE_CHOICES = (1, 3, 7)
@@ -58,8 +58,15 @@ def awaiting_review(session: Session, user: User) -> list[Post]:
     units = _units_that_may_name(session, user)
     if not units:
         return []
-    posts = session.scalars(select(Post).where(Post.status == "in_review", Post.unit_id.in_(units))
-                            .order_by(Post.submitted_at, Post.id).limit(QUEUE_LIMIT)).unique().all()
+    # Only what the queue, its badge and its filters read: never the revisions' bodies and renderings,
+    # the approvals or the dispatches (deferred columns load if a caller does read them).
+    posts = session.scalars(
+        select(Post).where(Post.status == "in_review", Post.unit_id.in_(units))
+        .options(joinedload(Post.current_revision).load_only(
+                     Revision.id, Revision.post_id, Revision.number, Revision.hash, Revision.title,
+                     Revision.category, Revision.account_ids, Revision.created_by_id),
+                 lazyload(Post.approvals), lazyload(Post.dispatches))
+        .order_by(Post.submitted_at, Post.id).limit(QUEUE_LIMIT)).unique().all()
     me = person(user)
     named = []
     for p in posts:
@@ -83,7 +90,7 @@ def awaiting_review(session: Session, user: User) -> list[Post]:
 
 def _units_that_may_name(session: Session, user: User) -> set[int]:
     """Units whose posts' review chains may name ``user`` (see :func:`awaiting_review`)."""
-    roots = {g.unit_id for g in user.roles}
+    roots = {g.unit_id for g in user.roles if g.role in STEP_ROLES}  # an editor's grant names them nowhere
     for unit_id, steps in session.execute(select(ReviewChain.unit_id, ReviewChain.steps)
                                           .where(ReviewChain.steps.is_not(None))):
         if unit_id not in roots and any(user.id in (s.get("users") or []) for s in steps or []

@@ -8,6 +8,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -199,7 +200,15 @@ def local_time(dt: datetime | str | None, pattern: str = "yyyy-MM-dd HH:mm") -> 
             return text
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
+    fast = _PLAIN_PATTERNS.get(pattern)
+    if fast is not None:  # numeric patterns read the same in every locale: no Babel formatting per row
+        return dt.astimezone(_BEIJING).strftime(fast)
     return format_datetime(dt, pattern)
+
+
+_BEIJING = ZoneInfo("Asia/Shanghai")  # the hub's one time zone (BABEL_DEFAULT_TIMEZONE)
+_PLAIN_PATTERNS = {"yyyy-MM-dd HH:mm": "%Y-%m-%d %H:%M", "yyyy-MM-dd": "%Y-%m-%d",
+                   "yyyy-MM-dd HH:mm:ss": "%Y-%m-%d %H:%M:%S", "HH:mm": "%H:%M"}
 
 
 
