@@ -13,11 +13,15 @@ A backup directory holds:
 * the audit witness and the signed checkpoints, cut at the dump's audit head:
   the backup waits (up to the witness grace) until the witness has every entry
   of the dump, so that a restored instance verifies;
+* the video files of the dump's ``media`` rows (``media/videos/<sha256>.mp4``, hub/posts/video.py):
+  the database keeps only their hash and path; each is copied and its SHA-256 checked against its row;
 * ``manifest.json``: the SHA-256 and size of every file.
 
 Credentials stay encrypted in the dump: nothing is decrypted or re-encrypted.
-``restore`` checks every checksum first and refuses a target that is not fresh
-(any of these files in its instance dir, or any table in its database).
+``restore`` checks every checksum first (and that each video file's SHA-256 is the one its media row
+records) and refuses a target that is not fresh (any of these files in its instance dir, or any
+table in its database); once the database is loaded it checks the restored media rows against the
+restored files again.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ KEY_FILES = (VAULT_KEY_FILE, SECRET_KEY_FILE, witness_mod.KEY_FILE, witness_mod.
 #: Append-only audit files, cut at the dump's audit head.
 WITNESS_FILES = (witness_mod.WITNESS_FILE, witness_mod.CHECKPOINT_FILE)
 WITNESS_WAIT_SECONDS = 30.0
+#: Where video files live, under the instance dir and under the backup directory (hub.posts.video.VIDEO_DIR).
+VIDEO_DIR = "media/videos"
+VIDEO_ROWS = "SELECT id, sha256, path FROM media WHERE kind = 'video' AND path IS NOT NULL AND path <> '' ORDER BY id"
 
 
 class BackupError(Exception):
@@ -111,7 +118,10 @@ def _private_copy(src: Path, dst: Path) -> None:
 
 
 # -- backup ------------------------------------------------------------------------------------
-def _dump_sqlite(t: Target, out: Path) -> tuple[int, str]:
+VideoRow = tuple[int, str, str]
+
+
+def _dump_sqlite(t: Target, out: Path) -> tuple[int, str, list[VideoRow]]:
     if not t.sqlite_path.exists():
         raise BackupError(f"数据库文件不存在：{t.sqlite_path}")
     src = sqlite3.connect(str(t.sqlite_path), timeout=30)
@@ -120,14 +130,15 @@ def _dump_sqlite(t: Target, out: Path) -> tuple[int, str]:
         src.backup(dst)  # one consistent copy while other processes keep writing
         dst.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         row = dst.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        videos = [(int(r[0]), str(r[1]), str(r[2])) for r in dst.execute(VIDEO_ROWS)]
     finally:
         dst.close()
         src.close()
     os.chmod(out / SQLITE_DUMP, 0o600)
-    return (int(row[0]), str(row[1])) if row else (0, "")
+    return (int(row[0]), str(row[1]), videos) if row else (0, "", videos)
 
 
-def _dump_postgres(t: Target, out: Path) -> tuple[int, str]:
+def _dump_postgres(t: Target, out: Path) -> tuple[int, str, list[VideoRow]]:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         raise BackupError("PostgreSQL 备份需要 pg_dump（请安装与服务器同一主版本的 PostgreSQL 客户端）")
@@ -138,6 +149,7 @@ def _dump_postgres(t: Target, out: Path) -> tuple[int, str]:
             with conn.begin():
                 snapshot = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
                 row = conn.execute(text("SELECT seq, hash FROM audit_head WHERE id = 1")).first()
+                videos = [(int(r[0]), str(r[1]), str(r[2])) for r in conn.execute(text(VIDEO_ROWS))]
                 # pg_dump reads the very snapshot the head above was read in, while this transaction stays open.
                 proc = subprocess.run(
                     [pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot}",
@@ -148,7 +160,7 @@ def _dump_postgres(t: Target, out: Path) -> tuple[int, str]:
     if proc.returncode != 0:
         raise BackupError(f"pg_dump 失败：{proc.stderr.strip()[:500]}")
     os.chmod(out / PG_DUMP, 0o600)
-    return (int(row[0]), str(row[1])) if row else (0, "")
+    return (int(row[0]), str(row[1]), videos) if row else (0, "", videos)
 
 
 def _line_seq(name: str, line: str) -> int | None:
@@ -185,6 +197,41 @@ def _copy_cut(src: Path, dst: Path, head: int) -> None:
     os.chmod(dst, 0o600)
 
 
+def _video_name(path: str) -> str | None:
+    """The backup name of a media row's video path (``media/videos/<file>``); None for a path outside it."""
+    folder, _, name = path.replace("\\", "/").rpartition("/")
+    if folder != VIDEO_DIR or not name or name.startswith(".") or not all(c.isalnum() or c in "._-" for c in name):
+        return None
+    return f"{VIDEO_DIR}/{name}"
+
+
+def _backup_files(directory: Path) -> list[Path]:
+    """Every file of a backup directory but the manifest (the videos are one level down)."""
+    return [p for p in directory.rglob("*") if p.is_file() and p.relative_to(directory).as_posix() != MANIFEST]
+
+
+def _copy_videos(t: Target, out: Path, videos: list[VideoRow], rep: Report) -> list[int]:
+    """Copy each video of the dump, checked against its row's SHA-256; the ids whose file could not be."""
+    missing: list[int] = []
+    for vid, sha, path in videos:
+        name = _video_name(path)
+        src = t.instance_dir / path if name else None
+        if name is None or src is None or not src.is_file():
+            rep.notes.append(f"视频 {vid} 的文件 {path} 不存在，未能备份（该视频需由编辑重新上传）")
+            missing.append(vid)
+            continue
+        dst = out / name
+        if dst.exists():
+            continue  # the same bytes of another unit: one file
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        _private_copy(src, dst)
+        if sha256_file(dst) != sha:
+            dst.unlink()
+            rep.notes.append(f"视频 {vid} 的文件 {path} 与数据库记录的 SHA-256 不符（文件已被改动），未备份")
+            missing.append(vid)
+    return missing
+
+
 def backup(output: str | Path, target: Target | None = None,
            wait_seconds: float = WITNESS_WAIT_SECONDS) -> Report:
     t = target or current_target()
@@ -196,8 +243,9 @@ def backup(output: str | Path, target: Target | None = None,
     out.mkdir(parents=True, exist_ok=True)
     os.chmod(out, 0o700)
     rep = Report(out)
-    head, head_hash = _dump_sqlite(t, out) if t.is_sqlite else _dump_postgres(t, out)
+    head, head_hash, videos = _dump_sqlite(t, out) if t.is_sqlite else _dump_postgres(t, out)
     rep.audit_head = head
+    missing_videos = _copy_videos(t, out, videos, rep)
     wpath = t.instance_dir / witness_mod.WITNESS_FILE
     if wpath.exists():
         # The witness is appended just after each commit: wait until it holds the dump's head.
@@ -216,14 +264,17 @@ def backup(output: str | Path, target: Target | None = None,
         rep.notes.append("保险库密钥来自 HUB_VAULT_KEYS，不在备份中：请另行保管该变量的值")
     if not (out / SECRET_KEY_FILE).exists():
         rep.notes.append("会话密钥来自 HUB_SECRET_KEY，不在备份中：恢复的实例须使用同一值")
-    for p in sorted(out.iterdir()):
-        rep.files[p.name] = {"sha256": sha256_file(p), "size": p.stat().st_size}
+    for p in sorted(_backup_files(out)):
+        rep.files[p.relative_to(out).as_posix()] = {"sha256": sha256_file(p), "size": p.stat().st_size}
     manifest = {
         "format": FORMAT,
         "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "database": "sqlite" if t.is_sqlite else "postgresql",
         "audit_head": {"seq": head, "hash": head_hash},
         "files": rep.files,
+        # Each video row of the dump: the file it names is in "files" (unless listed in missing_videos).
+        "videos": [{"id": vid, "sha256": sha, "path": path} for vid, sha, path in videos],
+        "missing_videos": missing_videos,
     }
     mpath = out / MANIFEST
     mpath.write_text(json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
@@ -244,18 +295,68 @@ def read_manifest(directory: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT or not isinstance(manifest.get("files"), dict):
         raise BackupError(f"{mpath} 不是本系统的备份清单")
     files: dict[str, Any] = manifest["files"]
-    present = {p.name for p in directory.iterdir()} - {MANIFEST}
+    present = {p.relative_to(directory).as_posix() for p in _backup_files(directory)}
     if present - set(files):
         raise BackupError(f"备份目录中有清单未列出的文件：{'、'.join(sorted(present - set(files)))}")
     for name, meta in sorted(files.items()):
-        if "/" in name or name.startswith(".") or name not in present:
+        flat = "/" not in name and not name.startswith(".")
+        if not (flat or _video_name(name) == name) or name not in present:
             raise BackupError(f"备份文件缺失：{name}")
         if sha256_file(directory / name) != meta.get("sha256"):
             raise BackupError(f"备份文件 {name} 的校验和与清单不符（文件已损坏或被改动），拒绝恢复")
     dump = SQLITE_DUMP if manifest.get("database") == "sqlite" else PG_DUMP
     if dump not in files:
         raise BackupError(f"备份中没有数据库文件 {dump}")
+    rows = manifest.get("videos") or []
+    if dump == SQLITE_DUMP:
+        rows = _sqlite_video_rows(directory / SQLITE_DUMP)  # the rows themselves, not what the manifest says
+    _check_videos(directory, rows, _missing_videos(manifest, rows))
     return manifest
+
+
+def _missing_videos(manifest: dict[str, Any], rows: list[dict[str, Any]]) -> list[Any]:
+    """The video ids a backup holds no file for, by its own account (a backup older than the videos: all)."""
+    if "videos" not in manifest:
+        return [r.get("id") for r in rows if isinstance(r, dict)]
+    return list(manifest.get("missing_videos") or [])
+
+
+def _sqlite_video_rows(path: Path) -> list[dict[str, Any]]:
+    lite = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        has_media = lite.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='media'").fetchone()
+        rows = list(lite.execute(VIDEO_ROWS)) if has_media else []
+    except sqlite3.Error as exc:
+        raise BackupError(f"无法读取备份中的数据库：{exc}") from None
+    finally:
+        lite.close()
+    return [{"id": int(r[0]), "sha256": str(r[1]), "path": str(r[2])} for r in rows]
+
+
+def _check_videos(directory: Path, rows: list[dict[str, Any]], missing: list[Any]) -> None:
+    """Every video row's file is there (unless the backup said it was missing) with the row's SHA-256."""
+    for row in rows:
+        if not isinstance(row, dict):
+            raise BackupError("备份清单中的视频记录无法读取")
+        name = _video_name(str(row.get("path", "")))
+        if name is None or not (directory / name).is_file():
+            if row.get("id") in missing:
+                continue  # already missing when the backup was taken (noted then)
+            raise BackupError(f"备份中缺少视频 {row.get('id')} 的文件 {row.get('path')}，拒绝恢复")
+        if sha256_file(directory / name) != row.get("sha256"):
+            raise BackupError(f"视频 {row.get('id')} 的文件 {name} 与其媒体记录的 SHA-256 不符"
+                              "（文件已损坏或被替换），拒绝恢复")
+
+
+def _restored_video_rows(t: Target) -> list[dict[str, Any]]:
+    engine = create_engine(t.sqlalchemy_url if not t.is_sqlite else t.database_url)
+    try:
+        with engine.connect() as conn:
+            if "media" not in inspect(conn).get_table_names():
+                return []
+            return [{"id": int(r[0]), "sha256": str(r[1]), "path": str(r[2])} for r in conn.execute(text(VIDEO_ROWS))]
+    finally:
+        engine.dispose()
 
 
 def _database_tables(t: Target) -> list[str]:
@@ -277,6 +378,8 @@ def _database_tables(t: Target) -> list[str]:
 
 def check_fresh(t: Target) -> None:
     found = [n for n in (*KEY_FILES, *WITNESS_FILES) if (t.instance_dir / n).exists()]
+    if (t.instance_dir / VIDEO_DIR).is_dir() and any((t.instance_dir / VIDEO_DIR).iterdir()):
+        found.append(VIDEO_DIR)
     if found:
         raise BackupError(f"目标实例目录 {t.instance_dir} 不是新实例（已有 {'、'.join(found)}），拒绝恢复；"
                           "请恢复到一个新的实例目录和空数据库")
@@ -316,4 +419,11 @@ def restore(directory: str | Path, target: Target | None = None) -> dict[str, An
     for name in (*KEY_FILES, *WITNESS_FILES):
         if name in manifest["files"]:
             _private_copy(src / name, t.instance_dir / name)
+    for name in manifest["files"]:
+        if name.startswith(VIDEO_DIR + "/"):
+            (t.instance_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            _private_copy(src / name, t.instance_dir / name)
+    # The loaded database's own rows, against the files now in the instance dir.
+    restored = _restored_video_rows(t)
+    _check_videos(t.instance_dir, restored, _missing_videos(manifest, restored))
     return manifest

@@ -352,6 +352,9 @@ def restore_cmd(directory: str) -> None:
         manifest = restore(directory)
     except BackupError as exc:
         fail(str(exc), 1)
+    if manifest.get("missing_videos"):
+        click.echo(f"注意：备份时有 {len(manifest['missing_videos'])} 个视频的文件已缺失或被改动，未能恢复"
+                   "（这些视频需由编辑重新上传）", err=True)
     click.echo(f"已恢复备份（{manifest['created_at']}，审计日志到第 {manifest['audit_head']['seq']} 条）；"
                "请运行 hub init 升级数据库结构，再运行 hub audit verify 核对审计日志")
 

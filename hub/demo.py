@@ -2,7 +2,8 @@
 
 Starts the WeChat, Weibo, website, Douyin and Kuaishou simulators, one worker with the
 scheduler and the web server as child processes of this one; Ctrl-C stops
-them all. Each demo account points at its platform's simulator.
+them all. Each demo account points at its platform's simulator; the 视频号 account is a manual-publish
+account (no API: an editor publishes by hand and records the link).
 """
 
 from __future__ import annotations
@@ -62,6 +63,8 @@ ACCOUNTS: list[tuple[str, str, bool, str, dict[str, str], dict[str, str]]] = [
      {"appid": "ks_demo_cbeh", "secret": "demo-secret-kuaishou-0006", "open_id": "demo_cbeh_kuaishou",
       "access_token": "demo-kuaishou-token-0006", "refresh_token": "demo-kuaishou-refresh-0006"}),
 ]
+#: Manual-publish accounts (no API, no simulator): (name, platform name) — docs/video-and-manual.md.
+MANUAL_ACCOUNTS = [("陈巴尔虎旗发布（视频号）", "视频号")]
 SIMULATORS = {"wechat": "微信", "weibo": "微博", "website": "网站", "douyin": "抖音", "kuaishou": "快手"}
 
 
@@ -101,6 +104,16 @@ def seed(bases: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
                 if acc.api_base != base:
                     acc.api_base = base
                 out.append((platform, sim_app))
+            for name, platform_name in MANUAL_ACCOUNTS:
+                acc = s.scalars(select(Account).where(Account.name == name)).first()
+                if acc is None:
+                    acc = create_account(s, None, {"platform": "manual", "platform_name": platform_name, "name": name,
+                                                   "unit": "cbeh", "is_main": True, "responsible_person": "陈管理员",
+                                                   "responsible_phone": "0470-6212345",
+                                                   "certification_name": "陈巴尔虎旗人民政府办公室",
+                                                   "launch_date": "2026-01-01"})
+                if acc.status == "pending":
+                    approve_through_chain(s, acc)
     finally:
         audit.current_actor.reset(token)
     return out

@@ -165,6 +165,26 @@ def close_alert(session: Session, account: Account, why: str) -> bool:
     return True
 
 
+def authorize_origin(account: Account) -> str:
+    """The origin of the platform's authorisation page (where 授权 sends the browser), or "" if none."""
+    from urllib.parse import urlsplit
+
+    if not is_oauth(account):
+        return ""
+    try:
+        url = _adapter(account, {}).authorize_url("", "")
+    except Exception:  # noqa: BLE001  (an account without an API base: the 授权 button fails with its own message)
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def is_authorised(account: Account) -> bool:
+    """Whether the vault holds an authorisation for the account (open_id and a refresh token; no value read)."""
+    fields = {c.field for c in account.credentials}
+    return {"open_id", "refresh_token"} <= fields
+
+
 def reauthorisation(session: Session, account: Account) -> dict[str, Any] | None:
     """What the account page says about the authorisation: the open alert (days left, since), or None."""
     alert = open_alert(session, account)

@@ -6,7 +6,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -20,7 +31,7 @@ from hub.db import db
 from hub.errors import HubError
 from hub.models import Account, Filing, Unit
 from hub.permissions import can_see_account, overseen_unit_ids
-from hub.web.base import run_action
+from hub.web.base import page_csp, run_action
 
 bp = Blueprint("accounts", __name__)
 
@@ -206,7 +217,7 @@ def account_page(account_id: int):
     vault_problem = problem(s, current_app.extensions["hub_vault"]) if is_admin else None
     from hub.metrics.service import account_figures
 
-    return render_template("accounts/detail.html", account=acc, details=details, is_admin=is_admin,
+    page = render_template("accounts/detail.html", account=acc, details=details, is_admin=is_admin,
                            figures=account_figures(s, acc) if acc.status != "pending" else None,
                            can_decide=can_decide, creds=accounts_svc.credential_status(acc) if is_admin else {},
                            history=[filing_svc.filing_json(s, f) for f in history],
@@ -215,7 +226,13 @@ def account_page(account_id: int):
                            filing_status_labels=filing_svc.STATUS_LABELS,
                            can_suspend=suspension_svc.may_suspend(s, current_user, acc),
                            suspension=suspension_svc.last_suspension(s, acc),
-                           oauth={"alert": oauth_svc.reauthorisation(s, acc)} if oauth_svc.is_oauth(acc) else None)
+                           oauth={"alert": oauth_svc.reauthorisation(s, acc), "authorised": oauth_svc.is_authorised(acc)}
+                           if oauth_svc.is_oauth(acc) else None)
+    resp = make_response(page)
+    origin = oauth_svc.authorize_origin(acc) if is_admin else ""
+    if origin:  # 授权 posts here and is redirected to the platform's page: the policy must let that form go there
+        resp.headers["Content-Security-Policy"] = page_csp([origin])
+    return resp
 
 
 @bp.post("/accounts/<int:account_id>/suspend")

@@ -18,6 +18,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_timedelta
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -30,7 +31,7 @@ from hub.errors import HubError
 from hub.extensions import csrf, limiter
 from hub.inputs import xml_text
 from hub.interaction import intake as interaction_intake
-from hub.models import Account, Dispatch, Post
+from hub.models import Account, Dispatch, Post, utcnow
 from hub.permissions import is_admin_of, is_editor_of, overseen_unit_ids
 from hub.times import iso
 
@@ -152,7 +153,14 @@ def dispatch_attention():
     rows = s.scalars(select(Dispatch).join(Post, Post.id == Dispatch.post_id).where(
         Post.unit_id.in_(units), Dispatch.status.in_(("unconfirmed", "failed")))
         .order_by(Dispatch.updated_at.desc()).limit(200)).unique().all()
-    return render_template("dispatch/list.html", rows=rows, retry_allowed=dispatches_svc.retry_allowed)
+    # Approved posts to manual-publish accounts wait for an editor to publish by hand: the longest wait first.
+    manual = s.scalars(select(Dispatch).join(Post, Post.id == Dispatch.post_id).where(
+        Post.unit_id.in_(units), Dispatch.status == "awaiting_manual")
+        .order_by(Dispatch.updated_at, Dispatch.id).limit(200)).unique().all()
+    now = utcnow()
+    return render_template("dispatch/list.html", rows=rows, retry_allowed=dispatches_svc.retry_allowed,
+                           manual=manual, waited=lambda d: format_timedelta(now - d.updated_at, threshold=1,
+                                                                            granularity="minute"))
 
 
 # -- WeChat server push ------------------------------------------------------------------------

@@ -23,7 +23,7 @@ from hub.org import web as org_web
 from hub.oversight import web as oversight_web
 from hub.posts import web as posts_web
 from hub.web import views  # noqa: F401  (the parent's own pages: sign-in, language, dashboard)
-from hub.web.base import bp, log, wants_json
+from hub.web.base import PAGE_CSP, bp, log, wants_json
 
 for _child in (posts_web, approval_web, accounts_web, dispatch_web, checks_web, audit_web, oversight_web,
                notify_web, org_web, interaction_web):
@@ -72,14 +72,7 @@ def init_app(app: Flask) -> None:
 
     @app.after_request
     def _headers(resp: Any) -> Any:
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            # No 'unsafe-inline': every script and style is a file under hub/static (tests/web/
-            # test_csp_templates.py); a post body is shown in a frame with its own policy (FRAME_CSP).
-            "default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self'; "
-            "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-src 'self'; "
-            "frame-ancestors 'none'",
-        )
+        resp.headers.setdefault("Content-Security-Policy", PAGE_CSP)
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")
         resp.headers.setdefault("X-Frame-Options", "DENY")
         resp.headers.setdefault("Referrer-Policy", "same-origin")

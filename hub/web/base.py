@@ -242,6 +242,21 @@ def wants_json() -> bool:
 
 
 
+#: The pages' policy. No 'unsafe-inline': every script and style is a file under hub/static (tests/web/
+#: test_csp_templates.py); a post body is shown in a frame with its own policy (FRAME_CSP).
+PAGE_CSP = ("default-src 'self'; img-src 'self' data: blob: https: http:; style-src 'self'; "
+            "script-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-src 'self'; "
+            "frame-ancestors 'none'")
+
+
+def page_csp(form_targets: list[str] | None = None) -> str:
+    """The pages' policy; ``form_targets``: other origins a form of this page may lead to (Chromium applies
+    form-action to the redirects after a submission too: 授权 posts to the hub, which redirects to the platform)."""
+    if not form_targets:
+        return PAGE_CSP
+    return PAGE_CSP.replace("form-action 'self'", "form-action 'self' " + " ".join(form_targets))
+
+
 #: The policy of a content frame: the document shows sanitised HTML and nothing else — no script
 #: at all, styles only inside its own box (the frame), images from the hub or the web, framed only
 #: by the hub's own pages. The pages' policy (hub.web) has no 'unsafe-inline'; this one needs it for

@@ -150,11 +150,14 @@ def dashboard():
                                                          Dispatch.status.in_(["published", "failed",
                                                                               "unconfirmed"]))
                        .order_by(Dispatch.updated_at.desc()).limit(15)).unique().all()
-    attention_count = None  # admins: failed and unconfirmed dispatches wait on the /dispatches page
-    if current_user.has_role("admin"):
-        attention_count = s.scalar(select(func.count(Dispatch.id)).join(Post).where(
-            Post.unit_id.in_(overseen_unit_ids(s, current_user)),
-            Dispatch.status.in_(["failed", "unconfirmed"]))) or 0
+    attention_count = manual_count = None  # admins: failed and unconfirmed dispatches wait on the /dispatches page,
+    if current_user.has_role("admin"):   # and so do the ones waiting to be published by hand
+        overseen = overseen_unit_ids(s, current_user)
+        by_status: dict[str, int] = dict(s.execute(select(Dispatch.status, func.count(Dispatch.id)).join(Post).where(
+            Post.unit_id.in_(overseen), Dispatch.status.in_(["failed", "unconfirmed", "awaiting_manual"]))
+            .group_by(Dispatch.status)).all())
+        attention_count = by_status.get("failed", 0) + by_status.get("unconfirmed", 0)
+        manual_count = by_status.get("awaiting_manual", 0)
     return render_template("dashboard.html", drafts=drafts, review=awaiting_review(current_user), recent=recent,
-                           attention_count=attention_count)
+                           attention_count=attention_count, manual_count=manual_count)
 

@@ -157,3 +157,62 @@ def test_restore_refuses_a_non_empty_instance_and_a_tampered_backup(app, world, 
     if not TEST_DB:
         assert not (Path(fresh_target["HUB_INSTANCE_DIR"]) / "hub.db").exists()
     db.session.remove()
+
+
+VIDEOS = Path(__file__).resolve().parent.parent / "data" / "video"
+
+
+def _upload_video(api: Any, name: str) -> dict[str, Any]:
+    import io
+
+    data = (VIDEOS / name).read_bytes()
+    r = api.client.post("/api/v1/media", data={"file": (io.BytesIO(data), name)},
+                        headers={"Authorization": f"Bearer {api.token}"}, content_type="multipart/form-data")
+    assert r.status_code == 201, r.get_json()
+    return dict(r.get_json())
+
+
+def test_backup_carries_the_video_files_and_restore_checks_them_against_their_media_rows(
+        app, world, instance, fresh_target, tmp_path):
+    import hashlib
+
+    blue = _upload_video(world["api"]["editor"], "blue-2s.mp4")
+    red = _upload_video(world["api"]["editor"], "red-3s.mp4")
+    env = dict(os.environ, **instance)
+    out = tmp_path / "backup"
+    r = hub(env, "backup", "--output", str(out))
+    assert r.returncode == 0, r.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    for v in (blue, red):
+        name = f"media/videos/{v['sha256']}.mp4"
+        assert manifest["files"][name]["sha256"] == v["sha256"]
+        assert hashlib.sha256((out / name).read_bytes()).hexdigest() == v["sha256"]
+
+    # A video file swapped for other bytes, the manifest "fixed" to match: refused, it is not its row's file.
+    blue_name = f"media/videos/{blue['sha256']}.mp4"
+    tampered = tmp_path / "tampered"
+    subprocess.run(["cp", "-a", str(out), str(tampered)], check=True)
+    (tampered / blue_name).write_bytes((VIDEOS / "red-3s.mp4").read_bytes())
+    m = json.loads((tampered / "manifest.json").read_text())
+    m["files"][blue_name] = {"sha256": red["sha256"], "size": (tampered / blue_name).stat().st_size}
+    (tampered / "manifest.json").write_text(json.dumps(m))
+    r = hub(fresh_target, "restore", str(tampered))
+    assert r.returncode == 1 and "SHA-256 不符" in r.stderr and "拒绝恢复" in r.stderr, r.stderr
+    # A video file left out of the backup: refused too.
+    (tampered / blue_name).unlink()
+    del m["files"][blue_name]
+    (tampered / "manifest.json").write_text(json.dumps(m))
+    r = hub(fresh_target, "restore", str(tampered))
+    assert r.returncode == 1 and "缺少视频" in r.stderr, r.stderr
+    assert not (Path(fresh_target["HUB_INSTANCE_DIR"]) / "vault.keys").exists()
+
+    # The untouched backup restores, and the restored instance has each video's exact bytes.
+    r = hub(fresh_target, "restore", str(out))
+    assert r.returncode == 0, r.stderr
+    restored = Path(fresh_target["HUB_INSTANCE_DIR"])
+    for v in (blue, red):
+        f = restored / "media" / "videos" / f"{v['sha256']}.mp4"
+        assert hashlib.sha256(f.read_bytes()).hexdigest() == v["sha256"]
+    rows = _rows(fresh_target["HUB_DATABASE_URL"], "SELECT id, sha256 FROM media WHERE kind = 'video' ORDER BY id")
+    assert rows == [(blue["id"], blue["sha256"]), (red["id"], red["sha256"])]
+    db.session.remove()

@@ -48,8 +48,13 @@ def test_demo_serves_and_publishes_once(tmp_path):
 
         ed = token("editor")
         accounts = requests.get(base + "/api/v1/accounts", headers=ed, timeout=10).json()["accounts"]
-        # One account per simulator (WeChat has two), each filed and pointing at its simulator.
-        assert sorted(a["platform"] for a in accounts) == ["douyin", "kuaishou", "website", "wechat", "wechat", "weibo"]
+        # One account per simulator (WeChat has two), each filed and pointing at its simulator, and a 视频号
+        # manual-publish account, filed and active like the others.
+        assert sorted(a["platform"] for a in accounts) == ["douyin", "kuaishou", "manual", "website", "wechat",
+                                                           "wechat", "weibo"]
+        assert all(a["status"] == "active" for a in accounts), accounts
+        (manual,) = [a for a in accounts if a["platform"] == "manual"]
+        assert manual["platform_name"] == "视频号" and manual["is_main"]
         main = {a["platform"]: a["id"] for a in accounts if a["is_main"]}
         r = requests.post(base + "/api/v1/posts", headers=ed, timeout=10, json={
             "title": "演示稿件：冬季供暖服务公告", "content": "<p>供暖热线已开通。</p>",

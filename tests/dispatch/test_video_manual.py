@@ -331,3 +331,44 @@ def test_the_url_check_never_reaches_private_addresses() -> None:
     for url in ("http://10.1.2.3/x", "http://192.168.0.1/", "http://169.254.169.254/latest/meta-data/"):
         found = fetch(url, 1.0)
         assert found["status"] is None and "内网" in found["error"]
+
+
+def test_the_admin_sees_dispatches_awaiting_manual_publication_on_the_attention_page(org: dict[str, Any],
+                                                                                      app: Any) -> None:
+    import re
+    from datetime import timedelta
+
+    api = org["api"]
+    acc_id = open_manual(org)
+    video = upload(org, BLUE).get_json()
+    post = api["editor"].post("/posts", {"title": TITLE, "content": "<p>草原防火，人人有责。</p>",
+                                         "account_ids": [acc_id], "video": video["id"]}).get_json()
+    through_review(org, post)
+    run_burst_worker(app)
+    (d,) = api["editor"].get(f"/posts/{post['id']}").get_json()["dispatches"]
+    assert d["status"] == "awaiting_manual"
+    with db.transaction() as s:  # it has waited for a while
+        row = s.get(Dispatch, d["id"])
+        assert row is not None
+        row.updated_at = row.updated_at - timedelta(hours=3, minutes=5)
+
+    c = login(org["client"], "admin")
+    html = c.get("/dispatches").get_data(as_text=True)
+    table = html.split('id="awaiting-manual"', 1)[1].split("</table>", 1)[0]
+    assert f'data-dispatch="{d["id"]}"' in table and TITLE in table and "视频号（人工发布）" in table
+    assert re.search(r'class="waited">\s*3\s*小时', table), table
+    assert f'href="/dispatches/{d["id"]}#manual"' in table and "打开任务页面" in table
+    # The dashboard's panel counts it.
+    dash = c.get("/").get_data(as_text=True)
+    assert 'id="awaiting-manual-count"' in dash and "有 1 个发布任务等待人工发布" in dash
+    # The dispatch page the link leads to shows what to publish, and its editors record the URL there.
+    assert 'id="manual-next"' in c.get(f"/dispatches/{d['id']}").get_data(as_text=True)
+    assert 'id="manual-form"' in login(org["client"], "editor").get(f"/dispatches/{d['id']}").get_data(as_text=True)
+    c = login(org["client"], "admin")
+
+    # Once recorded, it leaves the list and the count.
+    r = api["editor"].post(f"/dispatches/{d['id']}/manual", {"url": "https://channels.weixin.qq.com/x/1"})
+    assert r.status_code == 200, r.get_json()
+    table = c.get("/dispatches").get_data(as_text=True).split('id="awaiting-manual"', 1)[1].split("</table>", 1)[0]
+    assert f'data-dispatch="{d["id"]}"' not in table
+    assert 'id="awaiting-manual-count"' not in c.get("/").get_data(as_text=True)
