@@ -89,8 +89,8 @@ def _policy_refs(session: Session, unit_id: int, value: Any, self_id: int | None
         raise BadRequest("policy_ids 必须是稿件编号数组", code="invalid_policy_ids", field="policy_ids")
     ids = sorted(set(value) - ({self_id} if self_id else set()))
     posts = {p.id: p for p in session.scalars(select(Post).where(Post.id.in_(ids))).unique()} if ids else {}
-    bad = [i for i in ids if i not in posts or posts[i].unit_id != unit_id or posts[i].current_revision is None
-           or not is_policy(posts[i].current_revision.category)]
+    bad = [i for i in ids if i not in posts or posts[i].unit_id != unit_id
+           or not is_policy(getattr(posts[i].current_revision, "category", None))]
     if bad:
         raise Unprocessable(f"关联的政策文件不存在、不属于本单位或不是政策文件：{', '.join(map(str, bad))}",
                             code="unknown_policies", policy_ids=bad)
@@ -225,3 +225,10 @@ def for_platform(fields: dict[str, Any]) -> dict[str, Any]:
         if text := banner(validity):
             out["banner"] = text
     return out
+
+
+def unit_policies(session: Session, unit_id: int, limit: int = 200) -> list[Post]:
+    """The unit's policies, newest first (the editor's pick list for a 解读's links)."""
+    return list(session.scalars(select(Post).join(Revision, Revision.id == Post.current_revision_id).where(
+        Post.unit_id == unit_id, Post.status != "withdrawn", Revision.category.in_(POLICY_CATEGORIES))
+        .order_by(Post.id.desc()).limit(limit)).unique())
