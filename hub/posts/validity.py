@@ -156,6 +156,16 @@ def today_shanghai() -> date:
     return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
+def parse_day(value: str | None) -> date | None:
+    """``--as-of``: a YYYY-MM-DD date, today in Beijing when not given; None when it is no date."""
+    if not value:
+        return today_shanghai()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def run(session: Session, as_of: date | None = None) -> list[int]:
     """``hub validity run`` and the daily sweep: apply the expiries due as of ``as_of`` (default:
     today in Beijing), as the scheduler."""

@@ -20,7 +20,7 @@ from hub.approval.decisions import approval_set_valid
 from hub.db import db
 from hub.dispatch import queueing
 from hub.dispatch.holder import make_adapter
-from hub.dispatch.jobs.publish import _rendering_unchanged, backoff_seconds
+from hub.dispatch.jobs.publish import backoff_seconds, rendering_unchanged
 from hub.dispatch.publication import build_publication
 from hub.models import Dispatch
 from hub.posts.validity import auto_expiry_sound
@@ -52,7 +52,7 @@ def _update(app: Any, dispatch_id: int, attempt: int) -> str:
         if not ok and auto_expiry_sound(s, post, rev):
             ok, reason = True, ""
         if ok:
-            ok, reason = _rendering_unchanged(app, s, d)
+            ok, reason = rendering_unchanged(app, s, d)
         if not ok:
             audit.record(s, "dispatch.update_refused", object_type="dispatch", object_id=d.id, unit=post.unit,
                          summary=f"拒绝向「{account.name}」推送更新：{reason}",
