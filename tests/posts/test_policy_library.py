@@ -206,3 +206,44 @@ def test_a_validity_change_of_a_published_policy_is_reviewed_then_pushed_as_an_u
     assert after["puts"] == 2 and after["publish_id"] == before["publish_id"]
     assert after["library"]["banner"] == f"本文件已修改，现行文件：《{new['title']}》"
     assert len(post["dispatches"]) == 1 and post["dispatches"][0]["status"] == "published"
+
+
+def test_the_editor_form_takes_category_metadata_and_policy_links(app, world, client) -> None:
+    api = world["api"]
+    policy = _policy(api, world["accounts"][:1])
+    html = _page(client, "editor", "/posts/new")
+    assert "分类" in html and "政策解读" in html and "发文字号" in html and "需解读" in html
+    assert f'name="policy_ids" value="{policy["id"]}"' in html and policy["title"] in html
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
+    r = client.post("/posts/new", data={
+        "csrf_token": token, "title": "一图读懂草原生态保护补助奖励政策", "content": "<p>解读正文。</p>",
+        "category": "interpretation", "policy_ids": [str(policy["id"])], "metadata-issuer": "陈巴尔虎旗人民政府",
+        "account_ids": [str(world["accounts"][0])]})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    new_id = int(r.headers["Location"].rstrip("/").rsplit("/", 1)[-1])
+    post = api["editor"].get(f"/posts/{new_id}").get_json()
+    assert post["revision"]["category"] == "interpretation"
+    assert post["revision"]["metadata"] == {"issuer": "陈巴尔虎旗人民政府"}
+    assert post["policies"] == [{"id": policy["id"], "title": policy["title"]}]
+    page = client.get(f"/posts/{new_id}").get_data(as_text=True)
+    assert "解读的政策文件" in page and f'href="/posts/{policy["id"]}"' in page
+
+
+def test_the_workers_sweeper_applies_todays_expiries_once_a_day(app, world, site) -> None:
+    from hub.dispatch.jobs.sweep import sweep
+
+    api = world["api"]
+    sim, website, _base = site
+    policy = _policy(api, [website], needs_interpretation=False)
+    assert api["editor"].post(f"/posts/{policy['id']}/validity",
+                              json={"status": "valid", "expires_on": "2026-01-01"}).status_code == 200
+    assert api["editor"].post(f"/posts/{policy['id']}/submit").status_code == 200
+    _approve(api, policy["id"])
+    run_burst_worker(app)
+    sweep()  # the worker's sweeper thread does this every few seconds
+    sweep()
+    run_burst_worker(app)
+    post = api["editor"].get(f"/posts/{policy['id']}").get_json()
+    assert post["validity"]["status"] == "expired" and post["revision"]["number"] == 3
+    [pushed] = sim.state()["published"]
+    assert pushed["puts"] == 2 and pushed["library"]["validity"]["status"] == "expired"
