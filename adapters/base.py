@@ -113,6 +113,10 @@ class Publication:
     video_sha256: str = ""
     #: The video's file on disk (the hub streams large videos there; ``video`` holds the same bytes for now).
     video_path: str = ""
+    #: The library fields of the revision (issue 17): {category, metadata: [[label, value]], policies:
+    #: [{id, title}], validity: {status, label, effective_on?, expires_on?, replaced_by?}, banner}, in plain
+    #: Chinese. Platforms that show them (the website) put them in their rendering; the others ignore them.
+    library: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -272,6 +276,9 @@ class Adapter:
     can_measure: ClassVar[bool] = False
     #: Articles one publication may carry (WeChat: 8, the main one and seven 次条).
     max_articles: ClassVar[int] = 1
+    #: Whether ``publish`` of an already published dispatch replaces the item in place (an update:
+    #: the website's idempotent PUT). The hub pushes validity changes only to such platforms.
+    supports_update = False
     #: The account's uploads (set by the engine when it builds the adapter; None: reuse nothing).
     media: MediaStore | None = None
     #: Hub settings that shape what this platform is sent: {settings key: ``HUB_*`` variable}. The hub

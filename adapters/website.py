@@ -29,10 +29,11 @@ from typing import Any
 import requests
 from PIL import Image, UnidentifiedImageError
 
-from .base import Adapter, CredentialField, Lookup, PlatformError, Publication, PublishResult
+from .base import Adapter, CredentialField, Lookup, PlatformError, Publication, PublishResult, Rendering
 from .registry import register
 
 PREFIX = "/hub-push/v1"
+LIBRARY_FIELDS = ("category", "related_policies", "validity", "banner")
 CALL_RETRIES = 3
 BACKOFF = (0.3, 1.0, 2.0)
 
@@ -96,6 +97,32 @@ class WebsiteAdapter(Adapter):
         if len(content.encode()) > cls.limits["content_bytes"]:
             problems.append("网站正文不得超过 8 MB")
         return problems
+
+    #: The website takes a replacing PUT of a published article (the same key): a validity change
+    #: (效力标注) reaches it as an update of the item (hub/dispatch/jobs/update.py).
+    supports_update = True
+
+    @classmethod
+    def render(cls, pub: Publication, settings: dict[str, str] | None = None) -> Rendering:
+        """The article's fields, and the library fields the site shows with it: the validity banner,
+        the 信息公开 metadata, the category and the policies a 解读 explains (reviewed and hashed)."""
+        out = super().render(pub, settings)
+        lib = pub.library or {}
+        extra: dict[str, str] = {}
+        if lib.get("category"):
+            extra["category"] = lib["category"]
+        for label, value in lib.get("metadata") or []:
+            extra[f"metadata.{label}"] = value
+        if lib.get("policies"):
+            extra["related_policies"] = "；".join(f"《{p['title']}》" for p in lib["policies"])
+        if lib.get("validity"):
+            v = lib["validity"]
+            extra["validity"] = v["label"] + "".join(
+                f"，{name}{v[k]}" for k, name in (("effective_on", "生效日期 "), ("expires_on", "失效日期 ")) if v.get(k))
+        if lib.get("banner"):
+            extra["banner"] = lib["banner"]
+        out.fields.update(extra)
+        return out
 
     def _request(self, method: str, key: str | None, *, mutating: bool, payload: Any = None) -> requests.Response:
         site, secret = self.credentials.get("site_id", ""), self.credentials.get("api_token", "")
@@ -167,6 +194,10 @@ class WebsiteAdapter(Adapter):
             "cover": {"mime": pub.cover_mime or "image/jpeg", "data_base64": base64.b64encode(pub.cover).decode()}
             if pub.cover else None,
             "images": body_images(fields.get("content", ""), pub.images),
+            # The library fields (docs/publishing.md, "Website push"): shown with the article, the banner
+            # above it; the related items by their hub post ids.
+            "library": {**(pub.library or {}), "rendered": {k: v for k, v in fields.items() if k in LIBRARY_FIELDS
+                                                            or k.startswith("metadata.")}} if pub.library else None,
             "pushed_at": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
 

@@ -194,6 +194,7 @@ ENDPOINTS: dict[str, Rule] = {
     "api.posts.post_history": _POSTS["view"],
     "api.posts.patch_post": _POSTS["edit"],
     "api.posts.submit_post": _POSTS["submit"],
+    "api.posts.post_validity": _POSTS["edit"],
     "api.posts.approve_post": _POSTS["decide"],
     "api.posts.reject_post": _POSTS["decide"],
     "api.posts.upload_media": _r("media.upload", _E, deny=("not_editor", "只有编辑可以上传正文图片")),
@@ -203,6 +204,7 @@ ENDPOINTS: dict[str, Rule] = {
     "web.posts.post_status": _POSTS["view"],
     "web.posts.edit_post": _r("post.edit_page", SIGNED_IN, "post"),  # the page opens; saving is checked
     "web.posts.submit": _POSTS["submit"],
+    "web.posts.validity": _POSTS["edit"],
     "web.posts.approve": _POSTS["decide"],
     "web.posts.reject": _POSTS["decide"],
     "web.posts.platform_preview": _r("post.preview", SIGNED_IN),

@@ -59,6 +59,27 @@ def main() -> None:
     """政务新媒体发布中心 (government new-media publishing hub)."""
 
 
+# -- validity (效力标注) --------------------------------------------------------------------
+@main.group()
+def validity() -> None:
+    """Policies' validity (效力标注, docs/library.md)."""
+
+
+@validity.command("run")
+@click.option("--as-of", "as_of", default=None, help="YYYY-MM-DD (default: today in Beijing)")
+def validity_run(as_of: str | None) -> None:
+    """Mark published policies whose expiry date is on or before the date as 失效 and push the update."""
+    from hub.db import db
+    from hub.posts import validity as validity_svc
+
+    day = validity_svc.parse_day(as_of)
+    if day is None:
+        return fail("--as-of 必须是 YYYY-MM-DD 格式的日期")
+    with app_context(), cli_actor(), db.transaction() as s:
+        ids = validity_svc.expire_due(s, day)
+    click.echo(f"已标注失效 {len(ids)} 件政策文件" + (f"：{', '.join(map(str, ids))}" if ids else ""))
+
+
 # -- init ---------------------------------------------------------------------------------
 @main.command()
 def init() -> None:

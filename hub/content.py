@@ -190,6 +190,8 @@ def revision_hash(fields: dict[str, Any]) -> str:
         body["video_sha256"] = fields["video_sha256"]
     if fields.get("articles"):  # extra articles (revisions before 0009 have none)
         body["articles"] = fields["articles"]
+    if fields.get("library"):  # category metadata, policy links, validity (revisions before 0022 have none)
+        body["library"] = fields["library"]
     if fields.get("renderings"):  # what each target account will be sent (revisions before 0009 have none)
         body["renderings"] = fields["renderings"]
     data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()

@@ -11,6 +11,7 @@ and timestamp checks, idempotent ``PUT`` by article key, ``GET`` for reconciliat
 from __future__ import annotations
 
 import hmac
+import html
 import json
 import threading
 import time
@@ -62,7 +63,8 @@ class WebsiteSimulator:
     def state(self) -> dict[str, Any]:
         with self.lock:
             published = [{"appid": site, "publish_id": a["id"], "key": key, "title": a["title"], "url": a["url"],
-                          "status": "deleted" if a["deleted"] else "published", "puts": a["puts"]}
+                          "status": "deleted" if a["deleted"] else "published", "puts": a["puts"],
+                          "library": a.get("library")}
                          for (site, key), a in sorted(self._articles.items(), key=lambda kv: kv[1]["id"])]
             return {"drafts": [], "published": published, "mass_sends": [], "sites": sorted(self._sites)}
 
@@ -132,7 +134,11 @@ class WebsiteSimulator:
             status = 201
         else:
             status = 200  # idempotent: the same key is the same article
-        art.update(title=str(body["title"]), content=str(body.get("content_html") or ""), deleted=False)
+        library = body.get("library")
+        if library is not None and not isinstance(library, dict):
+            return _error(422, "invalid", "library must be an object")
+        art.update(title=str(body["title"]), content=str(body.get("content_html") or ""), deleted=False,
+                   library=library)
         art["puts"] += 1
         return json_response({"key": key, "id": art["id"], "url": art["url"]}, status)
 
@@ -141,8 +147,12 @@ class WebsiteSimulator:
             art = next((a for a in self._articles.values() if a["id"] == article_id and not a["deleted"]), None)
         if art is None:
             return text_response("<!DOCTYPE html><meta charset=utf-8><p>文章不存在</p>", 404, HTML_CONTENT_TYPE)
-        return text_response(f"<!DOCTYPE html><meta charset=utf-8><title>{art['title']}</title>"
-                             f"<h1>{art['title']}</h1><div>{art['content']}</div>", content_type=HTML_CONTENT_TYPE)
+        lib = art.get("library") or {}
+        banner = f"<p class=banner>{html.escape(str(lib['banner']))}</p>" if lib.get("banner") else ""
+        related = "".join(f"<li>{html.escape(str(p.get('title', '')))}</li>" for p in lib.get("policies") or [])
+        return text_response(f"<!DOCTYPE html><meta charset=utf-8><title>{art['title']}</title>{banner}"
+                             f"<h1>{art['title']}</h1><div>{art['content']}</div>"
+                             + (f"<ul class=related>{related}</ul>" if related else ""), content_type=HTML_CONTENT_TYPE)
 
     def _control(self, request: SimRequest) -> SimResponse:
         body = control_request(self, request)

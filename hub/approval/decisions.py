@@ -206,6 +206,11 @@ def finalize_approval(session: Session, post: Post) -> None:
     The dispatches go on the queue after the commit (hub/dispatch/queueing.py)."""
     rev = post.current_revision
     assert rev is not None
+    from hub.posts import library, validity
+
+    if library.published_dispatches(session, post):  # a validity change of a published policy
+        validity.finalize_update(session, post)
+        return
     now = utcnow()
     state.move_post(post, PostStatus.APPROVED)
     audit.record(session, "post.approved", object_type="post", object_id=post.id, unit=post.unit,

@@ -13,6 +13,7 @@ from adapters.base import Publication, Rendering
 from hub.config import get_settings
 from hub.models import AuditEntry, Dispatch, Media
 from hub.models.audit import AuditQueued
+from hub.posts import library
 from hub.posts.media import body_image_bytes
 
 #: Human actions that let a dispatch go out: the final approval of its revision, "publish now" or a
@@ -90,6 +91,7 @@ def build_publication(s: Any, d: Dispatch) -> Publication:
         rendering=Rendering.from_json(approved) if (approved := (rev.renderings or {}).get(str(account.id))) else None,
         images=body_image_bytes(s, d.post.unit_id, [rev.content, *(a.get("content", "") for a in rev.articles or [])]),
         **_video(s, rev.video_id, rev.video_sha256 or ""),
+        library=library.for_platform({"category": rev.category, "library": rev.library or {}}),
     )
 
 

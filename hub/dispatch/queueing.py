@@ -31,6 +31,7 @@ PUBLISH = "hub.dispatch.jobs.publish.publish_dispatch"
 RECONCILE = "hub.dispatch.jobs.reconcile.reconcile_dispatch"
 WITHDRAW = "hub.dispatch.jobs.withdraw.withdraw_dispatch"
 MANUAL_CHECK = "hub.dispatch.jobs.manual.check_manual_url"
+UPDATE = "hub.dispatch.jobs.update.update_dispatch"
 
 JOB_TIMEOUT = 600
 WITHDRAW_TIMEOUT = 300
@@ -162,6 +163,14 @@ def withdraw_after_commit(session: Session, dispatch_ids: Iterable[int]) -> None
     if ids:
         config = _config()
         after_commit(session, lambda: enqueue_withdrawals(config, ids))
+
+
+def update_after_commit(session: Session, dispatch_ids: Iterable[int]) -> None:
+    """Queue update pushes (a published item replaced in place: 效力标注) once the transaction commits."""
+    ids = list(dispatch_ids)
+    if ids:
+        config = _config()
+        after_commit(session, lambda: [enqueue(config, UPDATE, i) for i in ids])
 
 
 def reconcile_now(dispatch_id: int) -> bool:

@@ -66,6 +66,7 @@ from hub.models.post import (
     Approval,
     Comment,
     Dispatch,
+    PolicyLink,
     Post,
     Revision,
 )
@@ -77,7 +78,7 @@ __all__ = [
     "Account", "ApiToken", "CredentialArchive", "FILING_KINDS", "FILING_STATUSES", "Filing",
     "FilingDecision", "RotationTask", "VaultKey", "Approval", "AuditEntry", "AuditHead", "Base", "Comment",
     "Credential",
-    "Dispatch", "DispatchAttempt", "Media", "Post", "Revision", "RoleGrant", "Unit", "User", "utcnow",
+    "Dispatch", "DispatchAttempt", "Media", "PolicyLink", "Post", "Revision", "RoleGrant", "Unit", "User", "utcnow",
     "UserTotp", "RecoveryCode", "SignInLink", "SIGNIN_LINK_PURPOSES",
     "ReviewChain", "RevisionView", "UnitPause", "WitnessedCheckpoint",
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",

@@ -82,10 +82,24 @@ class Revision(Base):
     #: The post's video (a Media of kind "video") and its SHA-256, covered by the hash (migration 0015).
     video_id: Mapped[int | None] = mapped_column(ForeignKey("media.id"))
     video_sha256: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: The library fields (issue 17, migration 0022): {"metadata": {index_no, issuer, written_on, doc_no,
+    #: subject}, "policies": [{id, title}] (a 解读's policies), "needs_interpretation": bool, "validity":
+    #: {status, effective_on, expires_on, replaced_by: {id, title} | None, auto?}}; covered by the hash.
+    library: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     created_by: Mapped[User] = relationship(lazy="joined")
+
+
+class PolicyLink(Base):
+    """A 解读 (interpretation) and a policy it explains, as the 解读's current revision names them
+    (kept in step with ``Revision.library["policies"]`` by hub/posts/library.py; migration 0022)."""
+
+    __tablename__ = "policy_links"
+
+    interpretation_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    policy_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True, index=True)
 
 
 class Approval(Base):

@@ -23,7 +23,16 @@ from hub.models import Post
 from hub.posts import access as post_access
 from hub.posts import media as media_svc
 from hub.posts import service as posts_svc
-from hub.posts.schemas import MediaOut, MediaUpload, PostBrief, PostIn, PostList, PostOut, PostPatch
+from hub.posts.schemas import (
+    MediaOut,
+    MediaUpload,
+    PostBrief,
+    PostIn,
+    PostList,
+    PostOut,
+    PostPatch,
+    ValidityIn,
+)
 
 bp = Blueprint("posts", __name__)
 
@@ -109,6 +118,19 @@ def submit_post(post_id: int):
     body(optional=True)
     with db.transaction() as s:
         post = posts_svc.submit_post(s, user(), post_id)
+    return jsonify(post_json(db.session(), post))
+
+
+@bp.post("/posts/<int:post_id>/validity")
+@contract("效力标注 of a policy: a new revision in review, as any edit; once approved and published it is "
+          "pushed as an update to the platforms that take one (the website)", out=PostOut, body=ValidityIn,
+          errors={**STATE, 403: "not an editor or reviewer of the unit", 400: "bad body",
+                  409: "review of a change under way / unchanged",
+                  422: "not a policy, bad dates, unknown replacement"})
+def post_validity(post_id: int):
+    data = body()
+    with db.transaction() as s:
+        post = posts_svc.request_validity(s, user(), post_id, data)
     return jsonify(post_json(db.session(), post))
 
 

@@ -19,6 +19,7 @@ from adapters.base import Publication, Rendering
 from adapters.registry import UnknownPlatform, get_adapter
 from hub.config import values_of
 from hub.models import Account, Media, Revision
+from hub.posts import library
 from hub.posts.media import body_image_bytes
 
 log = logging.getLogger(__name__)
@@ -92,7 +93,7 @@ def publication_from_fields(fields: dict[str, Any], account: Account, cover: Med
         articles=[{k: a.get(k, "") for k in ("title", "content", "summary", "author", "source_url", "cover_sha256")}
                   for a in fields.get("articles") or []],
         images=_images(fields, account), video_sha256=fields.get("video_sha256") or "",
-        video_mime="video/mp4" if fields.get("video_sha256") else "")
+        video_mime="video/mp4" if fields.get("video_sha256") else "", library=library.for_platform(fields))
 
 
 def _images(fields: dict[str, Any], account: Account) -> dict[str, bytes]:

@@ -62,6 +62,20 @@ class PostPatch(In):
         "accounts take it; a video post to WeChat, Weibo or a website is refused (422 platform_limits)"))
     publish_at: str | None = Field(None, json_schema_extra={"format": "date-time"},
                                    description="ISO 8601; without an offset: Asia/Shanghai; null: at once")
+    metadata: MetadataIn | None = Field(None, description="信息公开 metadata (docs/library.md)")
+    policy_ids: list[int] | None = Field(None, description=(
+        "a 解读 (category interpretation): the ids of the unit's policies it explains; at least one to submit"))
+    needs_interpretation: bool | None = Field(None, description="a policy: needs a 解读 (reminder until one is published)")
+
+
+class MetadataIn(In):
+    """信息公开 metadata of a library item."""
+
+    index_no: str | None = Field(None, max_length=64, description="索引号")
+    issuer: str | None = Field(None, max_length=100, description="发文机关")
+    written_on: str | None = Field(None, json_schema_extra={"format": "date"}, description="成文日期 YYYY-MM-DD")
+    doc_no: str | None = Field(None, max_length=64, description="发文字号")
+    subject: str | None = Field(None, max_length=64, description="主题分类")
 
 
 class PostIn(PostPatch):
@@ -70,6 +84,16 @@ class PostIn(PostPatch):
     title: str = Field(max_length=200)
     content: str = Field(description="HTML")
     account_ids: list[int] = Field(min_length=1)
+
+
+class ValidityIn(In):
+    """效力标注 of a policy: a new revision, reviewed like any edit (docs/library.md)."""
+
+    status: str = Field(description='"valid" (有效) | "amended" (已修改) | "repealed" (已废止) | "expired" (失效)')
+    effective_on: str | None = Field(None, json_schema_extra={"format": "date"}, description="生效日期")
+    expires_on: str | None = Field(None, json_schema_extra={"format": "date"},
+                                   description="失效日期: `hub validity run` marks the policy 失效 from it")
+    replaced_by: int | None = Field(None, description="the post that replaces it (required for amended)")
 
 
 class CommentIn(In):
@@ -107,6 +131,8 @@ class RevisionOut(RevisionRef):
     account_ids: list[int]
     video: int | None = Field(None, description="the video media id")
     video_sha256: str = Field("", description="SHA-256 of the video's bytes, covered by the revision hash")
+    metadata: dict[str, str] = Field(default_factory=dict, description="信息公开 metadata")
+    needs_interpretation: bool = False
     created_by: UserRef
     created_at: Timestamp | None
 
@@ -120,8 +146,24 @@ class RevisionOut(RevisionRef):
                                         source_url=a.get("source_url", ""), cover=a.get("cover_id"))
                              for a in rev.articles or []],
                    account_ids=list(rev.account_ids or []), video=rev.video_id,
-                   video_sha256=rev.video_sha256 or "", created_by=UserRef.model_validate(rev.created_by.to_ref()),
+                   video_sha256=rev.video_sha256 or "", metadata=(rev.library or {}).get("metadata") or {},
+                   needs_interpretation=bool((rev.library or {}).get("needs_interpretation")),
+                   created_by=UserRef.model_validate(rev.created_by.to_ref()),
                    created_at=iso(rev.created_at))
+
+
+class PostRef(Out):
+    id: int
+    title: str
+
+
+class ValidityOut(Out):
+    status: str = Field(description="valid | amended | repealed | expired")
+    label: str = Field(description="有效 / 已修改 / 已废止 / 失效")
+    effective_on: str | None = None
+    expires_on: str | None = None
+    replaced_by: PostRef | None = None
+    auto: bool = Field(False, description="applied by the scheduled expiry (hub validity run)")
 
 
 class StepOut(Out):
@@ -205,6 +247,10 @@ class PostOut(PostBrief):
     approval_history: list[ApprovalOut]
     findings: list[Finding]
     dispatches: list[PostDispatchOut]
+    validity: ValidityOut | None = Field(None, description="a policy's validity (null for other categories)")
+    policies: list[PostRef] = Field(default_factory=list, description="a 解读: the policies it explains")
+    interpretations: list[PostRef] = Field(default_factory=list, description="a policy: the 解读 linking it")
+    needs_interpretation_reminder: bool = Field(False, description="a policy marked 需解读 with no published 解读")
 
     @classmethod
     def of(cls, session: Session, p: Post, findings: list[dict[str, Any]]) -> PostOut:  # type: ignore[override]
@@ -226,6 +272,7 @@ class PostOut(PostBrief):
             approval_history=[ApprovalOut.of(a) for a in p.approvals],
             findings=[Finding.model_validate(f) for f in findings],
             dispatches=[PostDispatchOut.of(d, figures.get(d.id)) for d in dispatches],
+            **_library_views(session, p),
         )
 
 
@@ -263,3 +310,20 @@ class MediaOut(Out):
     height: int | None
     size: int
     duration: float | None = Field(None, description="a video's duration in seconds")
+
+
+def _library_views(session: Session, p: Post) -> dict[str, Any]:
+    from hub.posts import library
+
+    rev = p.current_revision
+    v = library.validity_of(rev)
+    return {
+        "validity": ValidityOut(status=v["status"], label=str(library.VALIDITY_STATUSES[v["status"]]),
+                                effective_on=v.get("effective_on"), expires_on=v.get("expires_on"),
+                                replaced_by=PostRef(**v["replaced_by"]) if v.get("replaced_by") else None,
+                                auto=bool(v.get("auto"))) if v else None,
+        "policies": [PostRef(id=x["id"], title=x["title"]) for x in library.policies_of(rev)],
+        "interpretations": [PostRef(id=i.id, title=i.current_revision.title if i.current_revision else "")
+                            for i in library.interpretations_of(session, p)],
+        "needs_interpretation_reminder": library.needs_reminder(session, p),
+    }

@@ -29,6 +29,7 @@ from hub.models import Account, Approval, Dispatch, Post, Revision, User, utcnow
 from hub.models.states import POST, PostStatus
 from hub.notify import events as notify
 from hub.permissions import is_editor_of
+from hub.posts import library
 from hub.posts.access import contributors, editor_unit, get_post
 from hub.posts.media import cover_media, inline_images
 from hub.posts.rendering import render_targets
@@ -46,7 +47,7 @@ EDIT_REFUSALS = {
 }
 EDIT_REFUSED = N_("稿件当前状态不允许修改。")
 FIELDS = ("title", "content", "summary", "author", "category", "is_original", "source_url", "cover",
-          "variants", "articles", "account_ids", "publish_at", "video")
+          "variants", "articles", "account_ids", "publish_at", "video", *library.LIBRARY_FIELDS)
 #: A WeChat post carries at most eight articles: the main one and seven more (次条).
 MAX_EXTRA_ARTICLES = 7
 ARTICLE_KEYS = {"title", "content", "summary", "author", "source_url", "cover"}
@@ -74,7 +75,8 @@ def _no_control(v: str, field: str) -> None:
                          code="control_character", field=field)
 
 
-def _validate_fields(session: Session, user: User, unit_id: int, data: dict, base: dict) -> dict:
+def _validate_fields(session: Session, user: User, unit_id: int, data: dict, base: dict,
+                     post_id: int | None = None) -> dict:
     """Merge ``data`` over ``base`` and validate; returns the full field dict of the new revision."""
     if not isinstance(data, dict):
         raise BadRequest("请求体必须是 JSON 对象", code="invalid_body")
@@ -86,6 +88,7 @@ def _validate_fields(session: Session, user: User, unit_id: int, data: dict, bas
         if key in data:
             f[key] = _str(data, key, max_len={"title": 200, "summary": 1000, "author": 64, "category": 64,
                                              "source_url": 500}.get(key))
+    library.validate(session, unit_id, data, f, post_id)
     if "is_original" in data:
         if not isinstance(data["is_original"], bool):
             raise BadRequest("is_original 必须是布尔值", code="invalid_field", field="is_original")
@@ -216,13 +219,13 @@ def revision_fields(rev: Revision | None) -> dict:
     if rev is None:
         return {"title": "", "content": "", "summary": "", "author": "", "category": "", "is_original": False,
                 "source_url": "", "cover_id": None, "cover_sha256": "", "variants": {}, "account_ids": [],
-                "articles": [], "renderings": {}, "video_id": None, "video_sha256": ""}
+                "articles": [], "renderings": {}, "video_id": None, "video_sha256": "", "library": {}}
     return {"title": rev.title, "content": rev.content, "summary": rev.summary, "author": rev.author,
             "category": rev.category, "is_original": rev.is_original, "source_url": rev.source_url,
             "cover_id": rev.cover_id, "cover_sha256": rev.cover_sha256, "variants": dict(rev.variants or {}),
             "account_ids": list(rev.account_ids or []), "articles": [dict(a) for a in rev.articles or []],
             "renderings": dict(rev.renderings or {}), "video_id": rev.video_id,
-            "video_sha256": rev.video_sha256 or ""}
+            "video_sha256": rev.video_sha256 or "", "library": dict(rev.library or {})}
 
 
 def _new_revision(session: Session, post: Post, user: User, f: dict) -> Revision:
@@ -234,12 +237,13 @@ def _new_revision(session: Session, post: Post, user: User, f: dict) -> Revision
         cover_sha256=f.get("cover_sha256", ""), variants=f.get("variants") or {},
         account_ids=list(f["account_ids"]), renderings=f.get("renderings") or None,
         articles=f.get("articles") or None, created_by_id=user.id, video_id=f.get("video_id"),
-        video_sha256=f.get("video_sha256", ""),
+        video_sha256=f.get("video_sha256", ""), library=f.get("library") or None,
     )
     session.add(rev)
     session.flush()
     post.current_revision_id = rev.id
     post.current_revision = rev
+    library.sync_links(session, post, rev)
     return rev
 
 
@@ -277,7 +281,10 @@ def update_post(session: Session, user: User, post_id: int, data: dict) -> Post:
     base = revision_fields(post.current_revision)
     changed: list[str] = []
     if content_keys:
-        f = _validate_fields(session, user, post.unit_id, {k: data[k] for k in content_keys}, base)
+        if library.published_dispatches(session, post):
+            raise Conflict("已发布的稿件不能修改内容；政策文件的效力变化请用“效力标注”，其余请撤稿后重新发稿",
+                           code="not_editable", status=post.status)
+        f = _validate_fields(session, user, post.unit_id, {k: data[k] for k in content_keys}, base, post.id)
         new_hash = revision_hash(f)
         if new_hash != post.current_revision.hash if post.current_revision else True:
             old_status = post.status
@@ -332,6 +339,9 @@ def submit_post(session: Session, user: User, post_id: int, *, override_warnings
     rev = post.current_revision
     assert rev is not None
     check_targets(session, post.unit_id, list(rev.account_ids))
+    if library.is_interpretation(rev.category) and not library.policies_of(rev):
+        raise Unprocessable("政策解读必须关联至少一件政策文件，请在“关联政策文件”中选择后再提交审核",
+                            code="missing_policy", field="policy_ids")
     findings = checks_service.findings_for_revision(session, rev)
     blocking = checks_service.blocking(findings)  # block findings no reviewer has overridden
     if blocking:
@@ -350,4 +360,61 @@ def submit_post(session: Session, user: User, post_id: int, *, override_warnings
     first = post_chain(session, post).steps[0]
     notify.review_waiting(session, post, first.name,
                           lambda: candidates(session, post, first) - contributors(session, post))
+    return post
+
+
+def request_validity(session: Session, user: User, post_id: int, data: Any) -> Post:
+    """效力标注: a policy's validity changes in a new revision that goes to review like any edit.
+
+    A draft (or rejected, in-review, approved) policy simply gets the new revision and is back to a
+    draft. A published one gets the new revision and goes straight to review under the chain in
+    force; once approved, the change is pushed as an update to the platforms that take one
+    (``finalize_update``), and the post is published again."""
+    post = get_post(session, user, post_id, lock=True)
+    if not (is_editor_of(user, post.unit_id) or user.has_role("reviewer", post.unit_id)):
+        raise Forbidden("您不能修改本单位以外或无编辑权限的稿件", code="not_editor")
+    rev = post.current_revision
+    assert rev is not None
+    if not library.is_policy(rev.category):
+        raise Unprocessable("只有政策文件可以标注效力", code="not_a_policy")
+    validity = library.validity_fields(session, post, data)
+    live = bool(library.published_dispatches(session, post))
+    if not live and post.status not in EDITABLE_STATUSES:
+        raise Conflict(EDIT_REFUSALS.get(post.status, EDIT_REFUSED), code="not_editable", status=post.status)
+    if live and post.status not in ("published", "partially_published", "rejected", "draft"):
+        raise Conflict("该稿件的效力标注正在审核中，请等待审核结果", code="not_editable", status=post.status)
+    f = revision_fields(rev)
+    f["library"] = {**f["library"], "validity": validity}
+    f["renderings"] = render_targets(session, f)
+    if revision_hash(f) == rev.hash:
+        raise Conflict("效力标注与当前版本相同，无需修改", code="unchanged")
+    if not live:
+        if post.status == "approved":
+            _hold_for_edit(session, post)
+    new = _new_revision(session, post, user, f)
+    _void_approvals(session, post)
+    old_status = post.status
+    audit.record(session, "post.validity", object_type="post", object_id=post.id, unit=post.unit,
+                 summary=f"效力标注《{new.title}》：{library.VALIDITY_STATUSES[validity['status']]}，"
+                         f"生成第 {new.number} 版，待审核",
+                 details={"revision": new.number, "hash": new.hash, "validity": validity,
+                          "previous_status": old_status})
+    if not live:
+        post.status = POST.check(post.status, PostStatus.DRAFT)
+        post.step = 0
+        post.chain = None
+    else:
+        resolved = resolve(session, post.unit, new.category or "")
+        post.chain = resolved.chain.to_json()
+        post.status = POST.check(post.status, PostStatus.IN_REVIEW)
+        post.step = 0
+        post.submitted_at = utcnow()
+        audit.record(session, "post.submit", object_type="post", object_id=post.id, unit=post.unit,
+                     summary=f"提交审核《{new.title}》第 {new.number} 版（效力标注）",
+                     details={"revision": new.number, "hash": new.hash, "chain": [s["name"] for s in post.chain],
+                              "chain_source": resolved.source(), "findings": 0})
+        first = post_chain(session, post).steps[0]
+        notify.review_waiting(session, post, first.name,
+                              lambda: candidates(session, post, first) - contributors(session, post))
+    post.updated_at = utcnow()
     return post

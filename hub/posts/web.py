@@ -31,6 +31,7 @@ from hub.inputs import parse_id, request_json
 from hub.models import Account, Dispatch, Media, Post
 from hub.permissions import visible_unit_ids
 from hub.posts import access as post_access
+from hub.posts import library
 from hub.posts import media as media_mod
 from hub.posts import preview as preview_mod
 from hub.posts import service as posts_svc
@@ -99,6 +100,9 @@ def _form_data() -> dict[str, Any]:
         "title": f.get("title", ""), "content": f.get("content", ""), "summary": f.get("summary", ""),
         "author": f.get("author", ""), "category": f.get("category", ""), "source_url": f.get("source_url", ""),
         "is_original": f.get("is_original") == "on",
+        "metadata": {k: f.get(f"metadata-{k}", "").strip() for k in library.METADATA_KEYS},
+        "policy_ids": sorted({i for i in (parse_id(x) for x in f.getlist("policy_ids")) if i is not None}),
+        "needs_interpretation": f.get("needs_interpretation") == "on",
     }
     ids = [parse_id(x) for x in f.getlist("account_ids")]
     data["account_ids"] = sorted({i for i in ids if i is not None})
@@ -146,7 +150,8 @@ def new_post():
         except HubError as exc:
             flash(exc.message, "error")
     return render_template("posts/form.html", post=None, values=_with_video_url(values), accounts=accounts,
-                           variant_platforms=_variant_platforms(accounts), limits=_upload_limits())
+                           variant_platforms=_variant_platforms(accounts), limits=_upload_limits(),
+                           **_library_choices(current_user.unit_id, None))
 
 
 @bp.route("/posts/<int:post_id>/edit", methods=["GET", "POST"])
@@ -164,7 +169,9 @@ def edit_post(post_id: int):
         "category": rev.category, "source_url": rev.source_url, "is_original": rev.is_original,
         "account_ids": list(rev.account_ids), "publish_at": _local_input(post.publish_at),
         "variants": dict(rev.variants or {}), "articles": [dict(a) for a in rev.articles or []],
-        "video": rev.video_id,
+        "video": rev.video_id, "metadata": dict((rev.library or {}).get("metadata") or {}),
+        "policy_ids": [p["id"] for p in library.policies_of(rev)],
+        "needs_interpretation": bool((rev.library or {}).get("needs_interpretation")),
     }
     if request.method == "POST":
         values = _form_data()
@@ -180,7 +187,15 @@ def edit_post(post_id: int):
             flash(exc.message, "error")
     accounts = _editor_accounts(post.unit_id)
     return render_template("posts/form.html", post=post, values=_with_video_url(values), accounts=accounts,
-                           variant_platforms=_variant_platforms(accounts), limits=_upload_limits())
+                           variant_platforms=_variant_platforms(accounts), limits=_upload_limits(),
+                           **_library_choices(post.unit_id, post.id))
+
+
+def _library_choices(unit_id: int | None, post_id: int | None) -> dict[str, Any]:
+    """The editor's choices for the library fields: categories, metadata labels, the unit's policies."""
+    policies = [p for p in library.unit_policies(db.session(), unit_id) if p.id != post_id] if unit_id else []
+    return {"categories": {k: _(v) for k, v in library.CATEGORIES.items()},
+            "metadata_labels": {k: _(v) for k, v in library.METADATA_LABELS.items()}, "unit_policies": policies}
 
 
 def _upload_limits() -> dict[str, int]:
@@ -227,7 +242,16 @@ def post_page(post_id: int):
         Account.id.in_(post.current_revision.account_ids if post.current_revision else [])))}
     from hub.metrics.service import post_figures
 
+    can_mark = bool(data.get("validity")) and (current_user.has_role("editor", post.unit_id)
+                                               or current_user.has_role("reviewer", post.unit_id))
     return render_template("posts/post.html", post=post, data=data, can_review=can_review, can_edit=can_edit,
+                           can_mark=can_mark, validity_labels={k: _(v) for k, v in library.VALIDITY_STATUSES.items()},
+                           category_label=_(library.CATEGORIES[post.current_revision.category])
+                           if post.current_revision and post.current_revision.category in library.CATEGORIES
+                           else (post.current_revision.category if post.current_revision else ""),
+                           metadata_labels={k: _(v) for k, v in library.METADATA_LABELS.items()},
+                           unit_policies=[p for p in library.unit_policies(s, post.unit_id) if p.id != post.id]
+                           if can_mark else [],
                            can_submit=can_submit, accounts=accounts, figures=post_figures(s, post),
                            edit_refusal=_(edit_refusal) if edit_refusal else None,
                            confirmation_labels=decisions_svc.CONFIRMATION_LABELS)
@@ -265,6 +289,25 @@ def post_status(post_id: int):
     return jsonify({"status": post.status, "status_label": status_label(post.status), "dispatches": out})
 
 
+
+
+@bp.post("/posts/<int:post_id>/validity")
+@login_required
+def validity(post_id: int):
+    f = request.form
+    data: dict[str, Any] = {"status": f.get("status", "")}
+    for key in ("effective_on", "expires_on"):
+        if f.get(key, "").strip():
+            data[key] = f[key].strip()
+    if f.get("replaced_by", "").strip():
+        data["replaced_by"] = parse_id(f["replaced_by"])
+    try:
+        with db.transaction() as s:
+            posts_svc.request_validity(s, current_user, post_id, data)
+        flash(_("效力标注已保存为新版本，审核通过后生效"), "success")
+    except HubError as exc:
+        flash(exc.message, "error")
+    return redirect(url_for("web.posts.post_page", post_id=post_id))
 
 
 @bp.post("/posts/<int:post_id>/submit")

@@ -72,7 +72,7 @@ def backoff_seconds(attempt: int) -> float:
     return float(min(300, 5 * 2 ** max(0, attempt - 1)))
 
 
-def _rendering_unchanged(app: Any, s: Any, d: Dispatch) -> tuple[bool, str]:
+def rendering_unchanged(app: Any, s: Any, d: Dispatch) -> tuple[bool, str]:
     """What the account would be sent now must be what the reviewers approved (docs/design.md §4.1):
     an account setting or a platform rule that changed since approval refuses the send."""
     rev, account = d.revision, d.account
@@ -161,7 +161,7 @@ def _publish(app: Any, dispatch_id: int) -> str:
         attempt_id = attempt.id
         ok, reason = approval_set_valid(s, post, rev)
         if ok:
-            ok, reason = _rendering_unchanged(app, s, d)
+            ok, reason = rendering_unchanged(app, s, d)
         if ok:
             ok, reason = _video_unchanged(s, d)
         if not ok or account.status != "active":

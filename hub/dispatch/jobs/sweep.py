@@ -38,6 +38,19 @@ def _chain_stragglers(app: Any) -> None:
         log.warning("could not chain queued audit entries", exc_info=True)
 
 
+def _daily_expiries(app: Any) -> None:
+    """Once a day (a Redis marker per Beijing date), apply the policies' expiry dates (``hub validity run``)."""
+    from hub.posts import validity
+    from hub.queue import get_redis
+
+    today = validity.today_shanghai()
+    key = f"{app.config.get('HUB_QUEUE', 'hub')}:validity-run:{today.isoformat()}"
+    if not get_redis(app.config).set(key, "1", nx=True, ex=2 * 86400):
+        return
+    with db.transaction() as s:
+        validity.run(s, today)
+
+
 def sweep() -> int:
     """Re-enqueue what is due: pending dispatches (lost enqueues, scheduled posts, retries), and
     recover / reconcile the rest (see ``reconcile.recover``). Runs every few seconds in a worker."""
@@ -69,6 +82,10 @@ def sweep() -> int:
                 finally:
                     audit.current_actor.reset(token)
             n = queueing.enqueue_dispatches(app.config, sorted(set(ids)))
+            try:
+                _daily_expiries(app)  # 效力标注: expiry dates reached today (hub/posts/validity.py)
+            except Exception:  # never in the way of publishing
+                log.warning("could not apply scheduled expiries", exc_info=True)
             try:
                 due_accounts(app)  # covers no dispatch uses any more, past their keep period
             except Exception:  # never in the way of publishing
