@@ -29,6 +29,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Keyed by the audit actions as stored: never rename a key. Some keep an older word for what the code now
 # calls otherwise (post.rescan_alert is an inspection alert: hub/checks/jobs.py).
 ACTION_LABELS = {
+    "post.validity": N_("修改效力标注"), "post.expired": N_("政策到期失效"), "post.update_push": N_("推送更新"),
+    "dispatch.updated": N_("平台已更新"), "dispatch.update_failed": N_("更新推送失败"),
+    "dispatch.update_refused": N_("拒绝推送更新"),
     "account.oauth_start": N_("发起平台授权"), "account.oauth_authorised": N_("完成平台授权"),
     "account.token_alert": N_("授权即将失效"), "account.token_alert_close": N_("授权已恢复"),
     "dispatch.awaiting_manual": N_("等待人工发布"), "dispatch.manual_check": N_("核对人工发布链接"),
