@@ -25,6 +25,7 @@ from hub.approval.chains import person, unit_path
 from hub.content import html_to_text
 from hub.i18n_marks import N_
 from hub.inputs import parse_id
+from hub.memo import memo
 from hub.models import (
     Account,
     Approval,
@@ -33,6 +34,7 @@ from hub.models import (
     ReviewChain,
     Revision,
     RevisionView,
+    RoleGrant,
     User,
     utcnow,
 )
@@ -55,6 +57,13 @@ def awaiting_review(session: Session, user: User) -> list[Post]:
     the post is in that unit's subtree), and the user's decisions and the posts' contributors are
     read in one query each for all of them.
     """
+    known = memo(session, "awaiting_review", (Post, Approval, Revision, ReviewChain, RoleGrant))
+    if user.id not in known:  # once per transaction: the badge, the dashboard and the queue all ask
+        known[user.id] = _awaiting_review(session, user)
+    return list(known[user.id])
+
+
+def _awaiting_review(session: Session, user: User) -> list[Post]:
     units = _units_that_may_name(session, user)
     if not units:
         return []
@@ -68,23 +77,23 @@ def awaiting_review(session: Session, user: User) -> list[Post]:
                  lazyload(Post.approvals), lazyload(Post.dispatches))
         .order_by(Post.submitted_at, Post.id).limit(QUEUE_LIMIT)).unique().all()
     me = person(user)
-    named = []
+    named: list[tuple[Post, Chain, tuple[int, ...]]] = []
     for p in posts:
-        step = Chain.from_json(p.chain or []).step_at(p.step)
-        if step is not None and policy.named_by(step, me, unit_path(p)):
-            named.append(p)  # the cheap test first: most posts in review do not name this user now
+        chain, path = Chain.from_json(p.chain or []), unit_path(p)
+        step = chain.step_at(p.step)
+        if step is not None and policy.named_by(step, me, path):
+            named.append((p, chain, path))  # the cheap test first: most posts in review do not name this user now
     if not named:
         return []
-    rev_ids = [p.current_revision_id for p in named]
+    rev_ids = [p.current_revision_id for p, _c, _u in named]
     acted = set(session.scalars(select(Approval.revision_id).where(
         Approval.revision_id.in_(rev_ids), Approval.reviewer_id == user.id, Approval.voided.is_(False))))
     wrote: dict[int, set[int]] = {}
     for post_id, by in session.execute(select(Revision.post_id, Revision.created_by_id)
-                                       .where(Revision.post_id.in_([p.id for p in named]))):
+                                       .where(Revision.post_id.in_([p.id for p, _c, _u in named]))):
         wrote.setdefault(post_id, set()).add(by)
-    return [p for p in named
-            if policy.awaits_decision(Chain.from_json(p.chain or []), p.step, me, unit_path(p),
-                                      contributors=wrote.get(p.id, set()) | {p.creator_id},
+    return [p for p, chain, path in named
+            if policy.awaits_decision(chain, p.step, me, path, contributors=wrote.get(p.id, set()) | {p.creator_id},
                                       acted=p.current_revision_id in acted)]
 
 
