@@ -163,6 +163,7 @@ ENDPOINTS: dict[str, Rule] = {
     "api.posts.reject_post": _POSTS["decide"],
     "api.posts.upload_media": _r("media.upload", _E, deny=("not_editor", "只有编辑可以上传正文图片")),
     "web.posts.posts": _r("post.list", SIGNED_IN),
+    "web.posts.calendar_page": _r("post.calendar", SIGNED_IN),
     "web.posts.new_post": _r("post.create", SIGNED_IN),
     "web.posts.post_page": _POSTS["view"],
     "web.posts.post_status": _POSTS["view"],

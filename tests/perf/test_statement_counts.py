@@ -84,6 +84,8 @@ PAGES: list[tuple[str, str, Callable[[Objects], str]]] = [
     ("web.dashboard", "supervisor", lambda o: "/"),
     ("web.posts.posts", "editor", lambda o: "/posts"),
     ("web.posts.posts", "supervisor", lambda o: "/posts"),
+    ("web.posts.calendar_page", "editor", lambda o: "/calendar"),
+    ("web.posts.calendar_page", "supervisor", lambda o: "/calendar?view=week"),
     ("web.posts.post_page", "editor", lambda o: f"/posts/{o.published}"),
     ("web.posts.post_page", "reviewer1", lambda o: f"/posts/{o.in_review}"),
     ("web.posts.post_frame", "editor", lambda o: f"/posts/{o.published}/frame?rev={o.published_hash}"),
