@@ -77,7 +77,7 @@ def test_reschedule_on_the_phone_with_the_button(world, live_server, browser):
         page.goto(f"{live_server}/calendar?view=week&date={at.date().isoformat()}")
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "horizontal scroll"
         item = page.locator(f"[data-testid=item-{pid}]")
-        item.locator("[data-testid=move-%d]" % pid).click()
+        item.locator(f"[data-testid=move-{pid}]").click()
         box = item.locator("input[name=publish_at]")
         # A time in the past is refused by the schedule rules, with their reason.
         box.fill("2020-01-02T08:00")
