@@ -156,6 +156,7 @@ ENDPOINTS: dict[str, Rule] = {
     "api.posts.create_post": _r("post.create", _E, deny=("not_editor", "只有编辑可以创建稿件")),
     "api.posts.list_posts": _r("post.list", SIGNED_IN),
     "api.posts.get_post": _POSTS["view"],
+    "api.posts.calendar": _r("post.calendar", SIGNED_IN),
     "api.posts.post_history": _POSTS["view"],
     "api.posts.patch_post": _POSTS["edit"],
     "api.posts.submit_post": _POSTS["submit"],

@@ -109,6 +109,26 @@ def window(view: str, on: date | None) -> Window:
     return Window("month", first, first - timedelta(days=first.weekday()), last + timedelta(days=6 - last.weekday()))
 
 
+MAX_RANGE_DAYS = 62
+
+
+def range_window(first: date | None, last: date | None) -> Window:
+    """Days ``first`` .. ``last`` (inclusive, at most :data:`MAX_RANGE_DAYS`); default this month."""
+    if first is None and last is None:
+        month = window("month", None)
+        first, last = month.anchor, month.anchor.replace(
+            day=_cal.monthrange(month.anchor.year, month.anchor.month)[1])
+    elif first is None or last is None:
+        first = first or last
+        last = last or first
+    assert first is not None and last is not None
+    if last < first:
+        raise BadRequest("to 不能早于 from", code="invalid_range")
+    if (last - first).days + 1 > MAX_RANGE_DAYS:
+        raise BadRequest(f"日期范围最多 {MAX_RANGE_DAYS} 天", code="range_too_long")
+    return Window("range", first, first, last)
+
+
 def scope_units(session: Session, user: User, unit_code: str | None) -> tuple[set[int], Unit | None]:
     """The unit ids shown: every visible unit, or the chosen unit's subtree within them."""
     visible = visible_unit_ids(session, user)

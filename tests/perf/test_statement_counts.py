@@ -118,6 +118,7 @@ PAGES: list[tuple[str, str, Callable[[Objects], str]]] = [
     ("web.oversight.rectifications_page", "supervisor", lambda o: "/oversight/rectifications"),
     ("api", "editor", lambda o: "/api/v1/posts"),
     ("api", "editor", lambda o: f"/api/v1/posts/{o.published}"),
+    ("api", "supervisor", lambda o: "/api/v1/calendar"),
     ("api", "editor", lambda o: f"/api/v1/posts/{o.published}/history"),
     ("api", "editor", lambda o: f"/api/v1/dispatches/{o.dispatch}"),
     ("api", "reviewer1", lambda o: "/api/v1/review/queue"),

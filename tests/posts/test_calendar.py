@@ -110,3 +110,27 @@ def test_bad_parameters_fall_back_to_this_month(world, app):
         r = client.get("/calendar" + q)
         assert r.status_code == 200, q
         assert "发布日历" in r.get_data(as_text=True)
+
+
+def test_calendar_api(world, app):
+    at = beijing_days_ahead(2, 9, 15)
+    pid = scheduled_post(world, "春季防火工作安排", at)
+    api = world["api"]
+    day = at.date().isoformat()
+    r = api["editor"].get(f"/calendar?from={day}&to={day}")
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["first_day"] == day and body["last_day"] == day
+    [item] = [i for i in body["items"] if i["post_id"] == pid]
+    assert item["kind"] == "scheduled" and item["day"] == day and item["movable"] is True
+    assert item["accounts"] == ["陈巴尔虎旗发布"] and item["title"] == "春季防火工作安排"
+    assert api["r1"].get(f"/calendar?from={day}&to={day}").get_json()["items"][0]["movable"] is False
+    assert api["outsider"].get(f"/calendar?from={day}&to={day}").get_json()["items"] == []
+    assert [i["post_id"] for i in api["supervisor"].get(f"/calendar?from={day}&unit=cbeh").get_json()["items"]] \
+        == [pid]
+    assert api["editor"].get(f"/calendar?from={day}&account={world['accounts'][1]}").get_json()["items"] == []
+    for q, code in (("from=junk", "invalid_date"), ("from=2026-02-01&to=2026-01-01", "invalid_range"),
+                    ("from=2026-01-01&to=2026-06-01", "range_too_long"), ("unit=nosuch", "unknown_unit"),
+                    ("account=x", "invalid_account"), ("account=999999", "unknown_account")):
+        r = api["editor"].get(f"/calendar?{q}")
+        assert r.status_code == 400 and r.get_json()["error"]["code"] == code, (q, r.get_json())
