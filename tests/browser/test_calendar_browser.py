@@ -90,7 +90,7 @@ def test_reschedule_on_the_phone_with_the_button(world, live_server, browser):
         target = beijing_days_ahead(4, 16, 40)
         box.fill(target.strftime("%Y-%m-%dT%H:%M"))
         item.locator("button[type=submit]").click()
-        page.wait_for_function("document.querySelector('[data-testid=cal-message]').textContent.includes('已更新')")
+        page.locator("[data-testid=cal-message]", has_text="发布时间已更新").wait_for()
         assert target.strftime("%Y-%m-%d 16:40") in message.inner_text()
         assert _publish_at(pid) == target
         assert any(target.strftime("%Y-%m-%d 16:40") in e["summary"] for e in _history(world, pid))
