@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -28,7 +28,8 @@ from hub.posts import access as post_access
 from hub.posts import comments as comments_svc
 from hub.posts import schedule as schedule_svc
 from hub.posts import withdraw as withdraw_svc
-from hub.web.base import awaiting_review, run_action
+from hub.times import iso
+from hub.web.base import awaiting_review, local_time, run_action, wants_json
 from review.chain import MAX_STEPS
 
 bp = Blueprint("approval", __name__)
@@ -260,16 +261,26 @@ def post_comment(post_id: int):
 @bp.post("/posts/<int:post_id>/schedule")
 @login_required
 def post_schedule(post_id: int):
+    """The post page's form; the calendar (hub/static/calendar.js) posts the same form asking for JSON."""
     now = request.form.get("now") == "1"
     value = None if now else (request.form.get("publish_at", "").strip() or None)
     if not now and value is None:
+        if wants_json():
+            return jsonify({"error": {"code": "missing_publish_at", "message": _("请选择发布时间")}}), 400
         flash(_("请选择发布时间"), "error")
         return redirect(url_for("web.posts.post_page", post_id=post_id))
     try:
         with db.transaction() as s:
-            status = schedule_svc.schedule_post(s, current_user, post_id, {"publish_at": value}).status
-        flash(_("已开始发布") if status == "publishing" else _("发布时间已更新"), "success")
+            post = schedule_svc.schedule_post(s, current_user, post_id, {"publish_at": value})
+            status, at = post.status, post.publish_at
+        message = _("已开始发布") if status == "publishing" else _("发布时间已更新")
+        if wants_json():
+            return jsonify({"status": status, "publish_at": iso(at), "publish_at_local": local_time(at),
+                            "message": message})
+        flash(message, "success")
     except HubError as exc:
+        if wants_json():
+            return jsonify(exc.to_dict()), exc.status
         flash(exc.message, "error")
     return redirect(url_for("web.posts.post_page", post_id=post_id))
 

@@ -24,6 +24,8 @@ from hub.posts import access as post_access
 from hub.posts import media as media_svc
 from hub.posts import service as posts_svc
 from hub.posts.schemas import (
+    CalendarItemOut,
+    CalendarOut,
     MediaOut,
     MediaUpload,
     PostBrief,
@@ -93,6 +95,31 @@ def list_posts():
                                           after=request.args.get("after") or None,
                                           limit=listing.parse_limit(request.args.get("limit")), by="id")
     return jsonify(PostList(posts=[PostBrief.of(p) for p in rows], next_after=next_after).dump())
+
+
+@bp.get("/calendar")
+@contract("The publishing calendar: scheduled posts (at publish_at) and published ones (on the Beijing day of their "
+          "dispatches' published_at) from..to (Beijing days YYYY-MM-DD, inclusive, at most 62 days; default this "
+          "month), of the caller's visible units or one unit's subtree (unit=code), optionally one account",
+          out=CalendarOut, errors={400: "bad date, range, unit or account"},
+          query={"from": str, "to": str, "unit": str, "account": int})
+def calendar():
+    from hub.posts import calendar as cal
+
+    s = db.session()
+    win = cal.range_window(cal.parse_day(request.args.get("from"), "from"), cal.parse_day(request.args.get("to"), "to"))
+    unit_ids, _unit = cal.scope_units(s, user(), request.args.get("unit") or None)
+    accounts = {a.id: a.name for a in cal.visible_accounts(s, user(), unit_ids)}
+    account_id = None
+    if request.args.get("account"):
+        account_id = parse_id(request.args.get("account"))
+        if account_id is None:
+            raise BadRequest("account 必须是账号编号（整数）", code="invalid_account")
+        if account_id not in accounts:
+            raise BadRequest("账号不存在或您无权查看", code="unknown_account")
+    found = cal.items(s, user(), win, unit_ids, accounts, account_id)
+    return jsonify(CalendarOut(first_day=win.first.isoformat(), last_day=win.last.isoformat(),
+                               items=[CalendarItemOut(**cal.item_json(i)) for i in found]).dump())
 
 
 @bp.get("/posts/<int:post_id>")

@@ -327,3 +327,21 @@ def _library_views(session: Session, p: Post) -> dict[str, Any]:
                             for i in library.interpretations_of(session, p)],
         "needs_interpretation_reminder": library.needs_reminder(session, p),
     }
+
+
+class CalendarItemOut(Out):
+    post_id: int
+    title: str
+    status: str
+    kind: str = Field(description="scheduled (at publish_at) or published (at its dispatches' published_at)")
+    at: str = Field(description="ISO 8601 UTC; for a published post, its first publication that day")
+    day: str = Field(description="the Beijing day (YYYY-MM-DD) it is shown on")
+    unit: str
+    accounts: list[str]
+    movable: bool = Field(description="whether the caller may reschedule it (POST /posts/<id>/schedule)")
+
+
+class CalendarOut(Out):
+    first_day: str = Field(description="first Beijing day shown (YYYY-MM-DD)")
+    last_day: str = Field(description="last Beijing day shown, inclusive")
+    items: list[CalendarItemOut]

@@ -425,3 +425,37 @@ def _preview_globals() -> dict[str, Any]:
         return {name: dict(get_adapter(name).limits) for name in platforms()}
 
     return {"platform_limits": platform_limits}
+
+
+# -- calendar -----------------------------------------------------------------------------
+@bp.get("/calendar")
+@login_required
+def calendar_page():
+    """Month or week of scheduled and published posts (Beijing days), filtered by unit and account."""
+    from hub.posts import calendar as cal
+
+    s = db.session()
+    view = request.args.get("view", "month")
+    if view not in cal.VIEWS:
+        view = "month"
+    try:
+        on = cal.parse_day(request.args.get("date"))
+    except BadRequest:
+        on = None
+    unit_code = request.args.get("unit", "").strip() or None
+    try:
+        unit_ids, unit = cal.scope_units(s, current_user, unit_code)
+    except BadRequest:
+        unit_ids, unit = cal.scope_units(s, current_user, None)
+        unit_code = None
+    all_units = cal.visible_units(s, visible_unit_ids(s, current_user))
+    accounts = cal.visible_accounts(s, current_user, unit_ids)
+    names = {a.id: a.name for a in accounts}
+    account_id = parse_id(request.args.get("account"))
+    if account_id not in names:
+        account_id = None
+    win = cal.window(view, on)
+    found = cal.items(s, current_user, win, unit_ids, names, account_id)
+    return render_template("posts/calendar.html", win=win, days=cal.by_day(found), count=len(found),
+                           units=all_units, unit_code=unit_code, unit=unit, accounts=accounts,
+                           account_id=account_id, today=cal.today_local(), view=view)
