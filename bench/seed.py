@@ -217,6 +217,7 @@ class Seeder:
         from hub.db import db
         from hub.models import Account, Approval, Dispatch, Post, Revision, RoleGrant, Unit, User
         from hub.posts.rendering import render
+        from hub.posts.search import index_rows
 
         a, rng = self.a, self.rng
         events: list[tuple[Any, ...]] = []
@@ -275,6 +276,7 @@ class Seeder:
                     if rows["post"]:
                         w.execute(insert(Post.__table__), rows["post"])
                         w.execute(insert(Revision.__table__), rows["rev"])
+                        index_rows(w, [(r["post_id"], r["title"], r["content"], r["articles"]) for r in rows["rev"]])
                         w.execute(Post.__table__.update().where(Post.__table__.c.id == _bind("pid"))
                                   .values(current_revision_id=_bind("rid")),
                                   [{"pid": r["id"], "rid": r["_rev"]} for r in rows["post_cur"]])

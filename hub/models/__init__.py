@@ -54,6 +54,7 @@ from hub.models.post import (
     Comment,
     Dispatch,
     Post,
+    PostSearch,
     Revision,
 )
 from hub.models.vault import CredentialArchive, RotationTask, VaultKey
@@ -64,7 +65,7 @@ __all__ = [
     "Account", "ApiToken", "CredentialArchive", "FILING_KINDS", "FILING_STATUSES", "Filing",
     "FilingDecision", "RotationTask", "VaultKey", "Approval", "AuditEntry", "AuditHead", "Base", "Comment",
     "Credential",
-    "Dispatch", "DispatchAttempt", "Media", "Post", "Revision", "RoleGrant", "Unit", "User", "utcnow",
+    "Dispatch", "DispatchAttempt", "Media", "Post", "PostSearch", "Revision", "RoleGrant", "Unit", "User", "utcnow",
     "UserTotp", "RecoveryCode", "SignInLink", "SIGNIN_LINK_PURPOSES",
     "ReviewChain", "RevisionView", "UnitPause", "WitnessedCheckpoint",
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",
