@@ -9,8 +9,9 @@ The query ``q`` is cut at white space into at most :data:`MAX_TERMS` terms; a po
 term occurs (as a substring, letter case ignored) in its title or its body. Chinese has no spaces
 between words, so the indexes are of character trigrams:
 
-* PostgreSQL: ``ILIKE '%term%'`` on ``title`` and ``body``, each with a ``pg_trgm`` GIN index
-  (``gin_trgm_ops``), combined by a bitmap OR;
+* PostgreSQL: ``LIKE '%term%'`` on ``title`` and ``body`` (stored in lower case, as the terms are),
+  each with a ``pg_trgm`` GIN index (``gin_trgm_ops``), combined by a bitmap OR; the planner reads
+  the whole table instead when a term is in a large share of the posts (bench/search.py);
 * SQLite: the FTS5 table ``post_search_fts`` (``tokenize='trigram'``): ``MATCH '"term"'`` for terms of
   three characters or more; a term of one or two characters (under a trigram) is matched with LIKE
   on ``post_search`` (a scan, the only way for so short a term).
@@ -64,12 +65,13 @@ def text_of(content: str) -> str:
 
 
 def document(rev: Revision | Any) -> tuple[str, str]:
-    """(title, body text) of a revision as search sees it; the further articles' titles and text
-    belong to the body."""
+    """(title, body text) of a revision as search sees it, in lower case (so that a case-sensitive
+    LIKE, faster than ILIKE, ignores letter case); the further articles' titles and text belong to
+    the body."""
     parts = [text_of(rev.content)]
     for a in rev.articles or []:
         parts += [a.get("title") or "", text_of(a.get("content") or "")]
-    return rev.title or "", "\n".join(p for p in parts if p)
+    return (rev.title or "").lower(), "\n".join(p for p in parts if p).lower()
 
 
 def index_revision(session: Session, rev: Revision) -> None:
@@ -115,7 +117,7 @@ def _like(term: str) -> str:
 
 
 def _contains(col: Any, term: str) -> ColumnElement[bool]:
-    return col.ilike(_like(term), escape="\\")
+    return col.like(_like(term), escape="\\")
 
 
 def match_clause(dialect: str, terms: list[str]) -> ColumnElement[bool]:
@@ -138,8 +140,8 @@ def rank_expr(terms: list[str]) -> ColumnElement[int]:
     parts: list[Any] = []
     for t in terms:
         in_title = case((_contains(ps.title, t), literal(TITLE_WEIGHT)), else_=literal(0))
-        body = func.lower(ps.body)
-        times = (func.length(body) - func.length(func.replace(body, t, ""))) // len(t)
+        removed = func.length(ps.body) - func.length(func.replace(ps.body, t, ""))
+        times = removed.self_group().op("/", return_type=Integer)(literal(len(t)))  # integer division on both
         parts += [in_title, times]
     out = parts[0]
     for p in parts[1:]:
