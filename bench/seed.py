@@ -12,7 +12,7 @@ What it makes, and how:
   filing chain approved level by level by the supervisors, each step audited);
 * posts in bulk SQL that produces the rows the services produce: a revision whose hash is
   ``hub.content.revision_hash`` over its fields and the renderings of its target accounts (rendered by
-  the adapters, as at save), the review chain of the unit snapshotted at submit, one approval per step
+  the adapters, as at save) and its search row (hub/posts/search.py), the review chain of the unit snapshotted at submit, one approval per step
   bound to that hash with the five confirmations, and for published posts one published dispatch per
   target account; drafts, posts in review at each step, approved-and-scheduled, rejected and
   withdrawn posts in realistic shares, spread over three years;
