@@ -12,7 +12,7 @@ What it makes, and how:
   filing chain approved level by level by the supervisors, each step audited);
 * posts in bulk SQL that produces the rows the services produce: a revision whose hash is
   ``hub.content.revision_hash`` over its fields and the renderings of its target accounts (rendered by
-  the adapters, as at save), the review chain of the unit snapshotted at submit, one approval per step
+  the adapters, as at save) and its search row (hub/posts/search.py), the review chain of the unit snapshotted at submit, one approval per step
   bound to that hash with the five confirmations, and for published posts one published dispatch per
   target account; drafts, posts in review at each step, approved-and-scheduled, rejected and
   withdrawn posts in realistic shares, spread over three years;
@@ -217,6 +217,7 @@ class Seeder:
         from hub.db import db
         from hub.models import Account, Approval, Dispatch, Post, Revision, RoleGrant, Unit, User
         from hub.posts.rendering import render
+        from hub.posts.search import index_rows
 
         a, rng = self.a, self.rng
         events: list[tuple[Any, ...]] = []
@@ -275,6 +276,7 @@ class Seeder:
                     if rows["post"]:
                         w.execute(insert(Post.__table__), rows["post"])
                         w.execute(insert(Revision.__table__), rows["rev"])
+                        index_rows(w, [(r["post_id"], r["title"], r["content"], r["articles"]) for r in rows["rev"]])
                         w.execute(Post.__table__.update().where(Post.__table__.c.id == _bind("pid"))
                                   .values(current_revision_id=_bind("rid")),
                                   [{"pid": r["id"], "rid": r["_rev"]} for r in rows["post_cur"]])

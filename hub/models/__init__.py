@@ -68,6 +68,7 @@ from hub.models.post import (
     Dispatch,
     PolicyLink,
     Post,
+    PostSearch,
     Revision,
 )
 from hub.models.vault import CredentialArchive, RotationTask, VaultKey
@@ -78,7 +79,8 @@ __all__ = [
     "Account", "ApiToken", "CredentialArchive", "FILING_KINDS", "FILING_STATUSES", "Filing",
     "FilingDecision", "RotationTask", "VaultKey", "Approval", "AuditEntry", "AuditHead", "Base", "Comment",
     "Credential",
-    "Dispatch", "DispatchAttempt", "Media", "PolicyLink", "Post", "Revision", "RoleGrant", "Unit", "User", "utcnow",
+    "Dispatch", "DispatchAttempt", "Media", "PolicyLink", "Post", "PostSearch", "Revision", "RoleGrant", "Unit",
+    "User", "utcnow",
     "UserTotp", "RecoveryCode", "SignInLink", "SIGNIN_LINK_PURPOSES",
     "ReviewChain", "RevisionView", "UnitPause", "WitnessedCheckpoint",
     "INSPECTION_STATUSES", "FindingOverride", "InspectionAlert", "InspectionFinding", "InspectionRun",

@@ -53,6 +53,27 @@ class Post(Base):
     )
 
 
+class PostSearch(Base):
+    """The searchable text of a post's current revision: its title and the text of its body (hub/posts/search.py).
+
+    Written whenever a revision becomes current. PostgreSQL searches it through the ``pg_trgm`` GIN
+    indexes below; SQLite through the FTS5 table ``post_search_fts`` (trigram tokenizer), an external
+    content index of this table kept in step by triggers (both made by migration 0021).
+    """
+
+    __tablename__ = "post_search"
+    __table_args__ = (
+        Index("ix_post_search_title_trgm", "title", postgresql_using="gin",
+              postgresql_ops={"title": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+        Index("ix_post_search_body_trgm", "body", postgresql_using="gin",
+              postgresql_ops={"body": "gin_trgm_ops"}).ddl_if(dialect="postgresql"),
+    )
+
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
 class Revision(Base):
     """An immutable snapshot of a post's content; approvals bind to its hash."""
 

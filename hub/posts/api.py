@@ -78,22 +78,32 @@ def create_post():
 
 @bp.get("/posts")
 @contract("Posts the caller may see, newest first, one page at a time (limit ≤ 200, default 50); "
-          "next_after is the cursor of the next page (null on the last)", out=PostList,
-          query={"status": str, "unit": str, "after": str, "limit": int})
+          "next_after is the cursor of the next page (null on the last). With q (≤ 100 characters, up to 5 "
+          "terms split at spaces): only the posts whose current title or body holds every term, best match "
+          "first (title matches before body matches, then more body matches), on the full-text index; "
+          "status, category (the 栏目) and unit (a unit code) narrow the list", out=PostList,
+          query={"q": str, "status": str, "category": str, "unit": str, "after": str, "limit": int},
+          errors={400: "bad q (invalid_query), status (invalid_status), after (invalid_cursor) or limit "
+                       "(invalid_limit)"})
 def list_posts():
-    from hub.models import Unit
+    from hub.models import POST_STATUSES, Unit
     from hub.permissions import visible_unit_ids
-    from hub.posts import listing
+    from hub.posts import listing, search
 
     s = db.session()
+    terms = search.parse_query(request.args.get("q"))
+    status = request.args.get("status") or None
+    if status is not None and status not in POST_STATUSES:
+        raise BadRequest(f"未知状态 {status[:30]}（可选：{', '.join(POST_STATUSES)}）", code="invalid_status")
+    limit = listing.parse_limit(request.args.get("limit"))
     units = visible_unit_ids(s, user())
     code = request.args.get("unit")
     if code:
         unit = s.scalars(select(Unit).where(Unit.code == code)).first()
         units = units & {unit.id} if unit is not None else set()
-    rows, next_after = listing.list_posts(s, units, status=request.args.get("status") or None,
-                                          after=request.args.get("after") or None,
-                                          limit=listing.parse_limit(request.args.get("limit")), by="id")
+    rows, next_after = listing.list_posts(s, units, status=status, after=request.args.get("after") or None,
+                                          limit=limit, by="id", q=terms,
+                                          category=(request.args.get("category") or "")[:64] or None)
     return jsonify(PostList(posts=[PostBrief.of(p) for p in rows], next_after=next_after).dump())
 
 

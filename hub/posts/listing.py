@@ -20,10 +20,12 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from hub.errors import BadRequest
-from hub.models import Post, Revision, Unit, User
+from hub.models import Post, PostSearch, Revision, Unit, User
+from hub.posts import search
 
 PAGE_SIZE = 50
 MAX_PAGE = 200
+BAD_CURSOR = "after 不是有效的翻页位置（请使用上一页返回的 next_after）"
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class PostRow:
     publish_at: datetime | None
     created_at: datetime | None
     updated_at: datetime
+    #: The search rank (hub/posts/search.py) when the list is a search's.
+    rank: int | None = None
 
     @property
     def unit(self) -> Any:
@@ -62,26 +66,45 @@ class PostRow:
 
 
 def encode_cursor(row: PostRow, by: str = "updated") -> str:
-    key = row.updated_at.isoformat(timespec="microseconds") if by == "updated" else ""
+    key = row.updated_at.isoformat(timespec="microseconds") if by == "updated" else \
+        str(int(row.rank or 0)) if by == "rank" else ""
     raw = f"{by}|{key}|{row.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _split_cursor(cursor: str, by: str) -> tuple[str, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, key, ident = raw.split("|")
+        n = int(ident)
+        if kind != by or n < 1 or n > 2**31 - 1:
+            raise ValueError
+        return key, n
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest(BAD_CURSOR, code="invalid_cursor") from None
 
 
 def decode_cursor(cursor: str, by: str = "updated") -> tuple[datetime | None, int]:
     """(updated_at, id) of the last row of the previous page (``updated_at`` None for the id order);
     400 for anything else, or for a cursor of the other order."""
+    key, n = _split_cursor(cursor, by)
+    if by != "updated":
+        return None, n
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, when, ident = raw.split("|")
-        if kind != by:
-            raise ValueError
-        at = datetime.fromisoformat(when) if by == "updated" else None
-        n = int(ident)
-        if n < 1 or n > 2**31 - 1 or (at is not None and at.tzinfo is not None):
-            raise ValueError
-        return at, n
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("after 不是有效的翻页位置（请使用上一页返回的 next_after）", code="invalid_cursor") from None
+        at = datetime.fromisoformat(key)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is not None:
+        raise BadRequest(BAD_CURSOR, code="invalid_cursor")
+    return at, n
+
+
+def decode_rank_cursor(cursor: str) -> tuple[int, int]:
+    """(rank, id) of the last row of the previous page of a search; 400 for anything else."""
+    key, n = _split_cursor(cursor, "rank")
+    if not key.isdigit() or len(key) > 12:
+        raise BadRequest(BAD_CURSOR, code="invalid_cursor")
+    return int(key), n
 
 
 def parse_limit(raw: str | None, default: int = PAGE_SIZE) -> int:
@@ -98,27 +121,44 @@ def parse_limit(raw: str | None, default: int = PAGE_SIZE) -> int:
 
 def list_posts(session: Session, unit_ids: set[int], *, status: str | None = None, creator_id: int | None = None,
                statuses: tuple[str, ...] = (), after: str | None = None,
-               limit: int = PAGE_SIZE, by: str = "updated") -> tuple[list[PostRow], str | None]:
+               limit: int = PAGE_SIZE, by: str = "updated", q: list[str] | None = None,
+               category: str | None = None) -> tuple[list[PostRow], str | None]:
     """One page of posts of ``unit_ids`` and the next page's cursor: the most recently changed first
-    (``by="updated"``, the pages), or the newest first (``by="id"``, the API)."""
+    (``by="updated"``, the pages), or the newest first (``by="id"``, the API). With search terms ``q``
+    (:func:`hub.posts.search.parse_query`) only the posts that hold them, best match first (the order
+    ``by`` is then ignored); ``category`` is the current revision's 栏目."""
     if not unit_ids:
         return [], None
+    rank = search.rank_expr(q) if q else None
+    ranked = rank.label("search_rank") if rank is not None else None
     stmt = (select(Post.id, Post.status, Revision.title, Unit.code, Unit.name, Revision.number, Revision.hash,
-                   Post.creator_id, User.username, User.name, Post.publish_at, Post.created_at, Post.updated_at)
+                   Post.creator_id, User.username, User.name, Post.publish_at, Post.created_at, Post.updated_at,
+                   *((ranked,) if ranked is not None else ()))
             .join(Unit, Unit.id == Post.unit_id).join(User, User.id == Post.creator_id)
             .outerjoin(Revision, Revision.id == Post.current_revision_id)
             .where(Post.unit_id.in_(unit_ids)))
+    if q and rank is not None:
+        by = "rank"
+        stmt = stmt.join(PostSearch, PostSearch.post_id == Post.id).where(
+            search.match_clause(session.get_bind().dialect.name, q))
+    if category:
+        stmt = stmt.where(Revision.category == category)
     if status:
         stmt = stmt.where(Post.status == status)
     if statuses:
         stmt = stmt.where(Post.status.in_(statuses))
     if creator_id is not None:
         stmt = stmt.where(Post.creator_id == creator_id)
-    if after:
+    if after and rank is not None:
+        best, ident = decode_rank_cursor(after)
+        stmt = stmt.where(or_(rank < best, and_(rank == best, Post.id < ident)))
+    elif after:
         when, ident = decode_cursor(after, by)
         stmt = stmt.where(Post.id < ident if when is None else
                           or_(Post.updated_at < when, and_(Post.updated_at == when, Post.id < ident)))
-    order = (Post.id.desc(),) if by == "id" else (Post.updated_at.desc(), Post.id.desc())
+    order: tuple[Any, ...] = (Post.id.desc(),) if by == "id" else (Post.updated_at.desc(), Post.id.desc())
+    if ranked is not None:
+        order = (ranked.desc(), Post.id.desc())
     got = [PostRow(*tuple(r)) for r in session.execute(stmt.order_by(*order).limit(limit + 1))]
     more = len(got) > limit
     rows = got[:limit]

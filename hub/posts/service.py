@@ -29,7 +29,7 @@ from hub.models import Account, Approval, Dispatch, Post, Revision, User, utcnow
 from hub.models.states import POST, PostStatus
 from hub.notify import events as notify
 from hub.permissions import is_editor_of
-from hub.posts import library
+from hub.posts import library, search
 from hub.posts.access import contributors, editor_unit, get_post
 from hub.posts.media import cover_media, inline_images
 from hub.posts.rendering import render_targets
@@ -244,6 +244,7 @@ def _new_revision(session: Session, post: Post, user: User, f: dict) -> Revision
     post.current_revision_id = rev.id
     post.current_revision = rev
     library.sync_links(session, post, rev)
+    search.index_revision(session, rev)
     return rev
 
 

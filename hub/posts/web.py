@@ -45,20 +45,38 @@ bp = Blueprint("posts", __name__)
 @login_required
 def posts():
     from hub.errors import BadRequest
-    from hub.posts import listing
+    from hub.models import Unit
+    from hub.posts import listing, search
 
     s = db.session()
     status = request.args.get("status", "")
-    after = request.args.get("after") or None
+    status = status if status in STATUS_LABELS else ""
+    q = request.args.get("q", "").strip()[:search.MAX_QUERY]
+    category = request.args.get("category", "").strip()[:64]
+    visible = visible_unit_ids(s, current_user)
+    units = s.execute(select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(visible)).order_by(Unit.id)).all() \
+        if len(visible) > 1 else []
+    unit = request.args.get("unit", "")
+    unit = unit if any(u.code == unit for u in units) else ""
+    error = ""
     try:
-        rows, next_after = listing.list_posts(s, visible_unit_ids(s, current_user),
-                                              status=status if status in STATUS_LABELS else None, after=after)
+        terms = search.parse_query(q)
+    except BadRequest:
+        terms, error = [], _("搜索词最多 %(n)d 个（以空格分隔），且不能含控制字符", n=search.MAX_TERMS)
+    shown = {u.id for u in units if u.code == unit} if unit else visible
+    if error:
+        shown = set()
+    after = request.args.get("after") or None
+    args: dict[str, Any] = {"status": status or None, "q": terms or None, "category": category or None}
+    try:
+        rows, next_after = listing.list_posts(s, shown, after=after, **args)
     except BadRequest:  # a stale or edited link: start again from the first page
-        rows, next_after = listing.list_posts(s, visible_unit_ids(s, current_user),
-                                              status=status if status in STATUS_LABELS else None)
+        rows, next_after = listing.list_posts(s, shown, **args)
         after = None
+    link = {"status": status or None, "q": q or None, "category": category or None, "unit": unit or None}
     return render_template("posts/list.html", posts=rows, status=status, next_after=next_after, paged=bool(after),
-                           statuses=[k for k in posts_svc_statuses()])
+                           statuses=[k for k in posts_svc_statuses()], q=q, category=category, unit=unit,
+                           units=units, link=link, error=error)
 
 
 def posts_svc_statuses() -> list[str]:
