@@ -184,3 +184,53 @@ def test_a_video_post_to_kuaishou_is_held_once_with_its_cover(app, world, client
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_one_video_post_to_douyin_and_a_video_channel_account(app, world, client, douyin):
+    """Issue 14's first check: a Douyin and a 视频号 account opened, filed and active; one video post to
+    both passes 三审; the simulator holds it once and the 视频号 dispatch waits as awaiting_manual until
+    an editor records its URL; the audit trail names who did each step."""
+    from sqlalchemy import select
+
+    from hub import audit
+    from hub.accounts.filing import approve_through_chain
+    from hub.models import Account, AuditEntry, User
+
+    api = world["api"]
+    douyin_id = open_douyin(world, douyin, 0)
+    r = api["admin"].post("/accounts", {"platform": "manual", "platform_name": "视频号", "name": "陈巴尔虎旗发布",
+                                        "unit": "cbeh", "responsible_person": "张三"})
+    assert r.status_code == 201, r.get_json()
+    channel_id = int(r.get_json()["id"])
+    with db.transaction() as s:
+        token = audit.current_actor.set(audit.Actor.system("test"))
+        try:
+            approve_through_chain(s, s.get(Account, channel_id))
+        finally:
+            audit.current_actor.reset(token)
+    assert {a["status"] for a in (api["admin"].get(f"/accounts/{i}").get_json() for i in (douyin_id, channel_id))} \
+        == {"active"}
+    video, cover = upload(world, client, BLUE, "fire.mp4"), upload(world, client, photo(30), "c.jpg")
+    post_id = approve_post(world["api"], [douyin_id, channel_id], title="草原防火 人人有责", summary="防火宣传短视频",
+                           video=video["id"], cover=cover["id"])
+    run_burst_worker(app)
+    rows = {d.account_id: d for d in dispatches(app, [post_id])}
+    assert rows[douyin_id].status == "published", (rows[douyin_id].status, rows[douyin_id].error)
+    assert rows[channel_id].status == "awaiting_manual"
+    st = douyin.state()
+    assert [(p["sha256"], p["status"]) for p in st["published"]] == [(video["sha256"], "published")]
+    run_burst_worker(app)  # running again sends nothing twice
+    assert len(douyin.state()["published"]) == 1
+    assert {d.account_id: d.status for d in dispatches(app, [post_id])}[channel_id] == "awaiting_manual"
+    r = api["editor"].post(f"/dispatches/{rows[channel_id].id}/manual", {"url": "https://channels.weixin.qq.com/x/1"})
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["status"] == "published"
+    s = db.session()
+    names = {u.id: u.username for u in s.scalars(select(User))}
+    entries = [(e.action, names.get(e.actor_id)) for e in s.scalars(
+        select(AuditEntry).where(AuditEntry.object_type.in_(("post", "dispatch"))).order_by(AuditEntry.seq))]
+    assert ("post.create", "editor") in entries and ("post.submit", "editor") in entries
+    approvers = [who for action, who in entries if action == "post.approve"]
+    assert len(approvers) == 3 and len(set(approvers)) == 3 and "editor" not in approvers
+    assert ("dispatch.published", "editor") in entries  # the manual record, by the editor who published it
+    assert sum(1 for action, who in entries if action == "dispatch.published" and who is None) >= 1  # the worker
